@@ -1,0 +1,1 @@
+"""Engines that run artifacts: ``reference`` (float) and one exact engine per family."""

@@ -1,0 +1,37 @@
+"""What every engine returns: spikes per population, optional states, event counters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class SimResult:
+    """The outcome of running an artifact or graph on a batch of inputs.
+
+    ``spikes[name]``: uint8 (batch, T, size) per spiking population (model
+    node names). ``states["v/<name>"]`` etc.: float or integer (batch, T,
+    size) traces where the engine records them (always for non-spiking
+    populations). ``counters``: event totals over the batch that the energy
+    model prices (engine-specific names, documented by each engine).
+    ``latency_steps``: how many steps later than the float reference the
+    outputs of this engine appear (hardware pipelines add steps per layer).
+    """
+
+    spikes: Mapping[str, np.ndarray]
+    outputs: tuple[str, ...]
+    states: Mapping[str, np.ndarray] = field(default_factory=dict)
+    counters: Mapping[str, float] = field(default_factory=dict)
+    latency_steps: int = 0
+
+    @property
+    def output(self) -> np.ndarray:
+        """The output populations' spikes side by side: (batch, T, n_out).
+
+        A non-spiking output population contributes its ``v`` trace instead.
+        """
+        parts = [self.spikes[n] if n in self.spikes else self.states[f"v/{n}"] for n in self.outputs]
+        return np.concatenate(parts, axis=-1)
