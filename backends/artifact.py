@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from neurocc.compiler.errors import ArtifactError
 from neurocc.compiler.graph import Graph
 from neurocc.compiler.serialize import graph_from_parts, graph_to_parts
@@ -77,7 +76,7 @@ def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(arrays):
             member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(arrays[name]),
+            np.lib.format.write_array(member, np.asarray(arrays[name], order="C"),
                                       allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -22,7 +22,6 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
-
 from neurocc.compiler.errors import GraphError
 from neurocc.compiler.neurons import NEURON_MODELS, NeuronModel
 
@@ -135,7 +134,8 @@ class Projection:
             weight = _frozen(np.asarray(weight, dtype=np.float64))
         object.__setattr__(self, "weight", weight)
         delays = np.asarray(self.delay_steps)
-        if delays.dtype.kind == "f" and np.all(np.isfinite(delays)) and np.all(delays == np.round(delays)):
+        whole = delays.dtype.kind == "f" and np.all(np.isfinite(delays))
+        if whole and np.all(delays == np.round(delays)):
             delays = delays.astype(np.int64)
         object.__setattr__(self, "delay_steps", _frozen(delays))
 
@@ -233,7 +233,7 @@ class Graph:
 
     def with_record(self, name: str, **details: Any) -> Graph:
         """A copy with one more :class:`PassRecord` in the history."""
-        return self.replace(history=self.history + (PassRecord(name, details),))
+        return self.replace(history=(*self.history, PassRecord(name, details)))
 
     # -- queries ----------------------------------------------------------------
     @property

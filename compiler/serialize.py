@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-
 from neurocc.compiler.graph import Graph, PassRecord, Population, Projection
 
 
@@ -25,7 +24,8 @@ def graph_to_parts(graph: Graph) -> tuple[dict[str, Any], dict[str, np.ndarray]]
         for key, value in pop.params.items():
             arrays[f"pop/{pop.name}/{key}"] = np.asarray(value)
         pops.append({"name": pop.name, "model": pop.model, "shape": list(pop.shape),
-                     "reset": pop.reset, "params": list(pop.params), "metadata": dict(pop.metadata)})
+                     "reset": pop.reset, "params": list(pop.params),
+                     "metadata": dict(pop.metadata)})
     projs = []
     for proj in graph.projections.values():
         prefix = f"proj/{proj.name}"

@@ -33,5 +33,6 @@ class SimResult:
 
         A non-spiking output population contributes its ``v`` trace instead.
         """
-        parts = [self.spikes[n] if n in self.spikes else self.states[f"v/{n}"] for n in self.outputs]
+        parts = [self.spikes[n] if n in self.spikes else self.states[f"v/{n}"]
+                 for n in self.outputs]
         return np.concatenate(parts, axis=-1)

@@ -1,0 +1,216 @@
+"""The ``neurocc`` command line.
+
+Exit codes: 0 success, 1 a verification found a difference, 2 bad input
+(one-paragraph message, no traceback unless ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import traceback
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurocc.compiler.errors import NeuroccError, SimulationError
+
+EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary sibling, so nothing is half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_input_spikes(path: str) -> np.ndarray:
+    """The ``spikes`` array of an input ``.npz`` file, or a clear error."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "spikes" not in data.files:
+                raise SimulationError(path, f"has no array 'spikes' (found {data.files}).",
+                                      "Save the input as np.savez(path, spikes=array).")
+            return data["spikes"]
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise SimulationError(path, f"cannot be read as an .npz file ({exc}).",
+                              "Give an .npz file with an array 'spikes' (batch, T, n_in).") from exc
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    import neurocc
+
+    options = {"dt_s": args.dt} if args.dt is not None else {}
+    graph = neurocc.load(args.model, **options)
+    extra = {"reset_policy": args.reset_policy} if args.reset_policy else {}
+    artifact = neurocc.compile(graph, args.target, out=args.output, **extra)
+    print(f"compiled {args.model} for {artifact.target} -> {artifact.path}")
+    _print_resources(artifact.layout.get("resources", {}))
+    return EXIT_OK
+
+
+def _print_resources(resources: dict[str, Any]) -> None:
+    for key, value in resources.items():
+        print(f"  {key}: {value}")
+
+
+def _result_arrays(result: Any) -> dict[str, np.ndarray]:
+    arrays = {"spikes": result.output}
+    arrays.update({f"spikes/{name}": value for name, value in result.spikes.items()})
+    arrays.update({name: value for name, value in result.states.items()})
+    return arrays
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import neurocc
+    from neurocc.backends.artifact import npz_bytes
+    from neurocc.report import simulation_report
+
+    artifact = neurocc.read_artifact(args.artifact)
+    spikes = read_input_spikes(args.input)
+    result = neurocc.simulate(artifact, spikes, engine=args.engine, align=args.align,
+                              record_states=args.states, progress=not args.quiet)
+    output = Path(args.output)
+    _atomic_write(output, npz_bytes(_result_arrays(result)))
+    report = simulation_report(artifact, result, n_inferences=spikes.shape[0])
+    report_path = Path(args.report) if args.report else output.with_suffix(".report.json")
+    _atomic_write(report_path, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
+    print(f"simulated {spikes.shape[0]} input(s) x {spikes.shape[1]} steps on "
+          f"{args.engine} engine -> {output} (report: {report_path})")
+    return EXIT_OK
+
+
+def _cmd_targets(args: argparse.Namespace) -> int:
+    from neurocc.backends import list_targets, resolve_target
+
+    if args.name:
+        info = resolve_target(args.name)
+        print(info.path.read_text() if info.path else f"{info.name}: {info.description}")
+        return EXIT_OK
+    for info in list_targets():
+        where = f"  ({info.path})" if info.path else ""
+        print(f"{info.name:<12} {info.family:<10} {info.description}{where}")
+    return EXIT_OK
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from neurocc.report import artifact_summary
+
+    print(artifact_summary(args.artifact))
+    return EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    import neurocc
+    from neurocc.backends.loihi.verify import verify_against_lava
+
+    artifact = neurocc.read_artifact(args.artifact)
+    if artifact.family != "loihi":
+        raise NeuroccError(args.artifact, f"is a '{artifact.family}' artifact; --against lava "
+                           "needs a Loihi-family artifact.", "Compile with --target loihi2.")
+    spikes = neurocc.api.check_spikes(read_input_spikes(args.input), artifact.graph.n_inputs)
+    report = verify_against_lava(artifact, spikes)
+    print(report.summary())
+    return EXIT_OK if report.identical else EXIT_DIFFERENT
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import neurocc
+    from neurocc.backends.loihi.lava_export import write_lava_script
+
+    artifact = neurocc.read_artifact(args.artifact)
+    if artifact.family != "loihi":
+        raise NeuroccError(args.artifact, f"is a '{artifact.family}' artifact; the Lava export "
+                           "needs a Loihi-family artifact.", "Compile with --target loihi2.")
+    write_lava_script(artifact, Path(args.output))
+    print(f"wrote {args.output} (run: python {args.output} --input IN.npz -o OUT.npz)")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from neurocc.demo import run_demo
+
+    return run_demo(out_dir=Path(args.output), targets=args.targets)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurocc", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compile", help="compile a model for a target into an artifact directory")
+    p.add_argument("model", help="model file (.nir)")
+    p.add_argument("--target", required=True, help="target name (see `neurocc targets`) or .yaml")
+    p.add_argument("--dt", type=float,
+                   help="time step in seconds (default: the model's, else 1e-3)",
+                   )
+    p.add_argument("--reset-policy", choices=["error", "approximate"],
+                   help="hardware targets: what to do with a reset mode the chip lacks")
+    p.add_argument("-o", "--output", required=True, help="artifact directory to write")
+    p.set_defaults(run=_cmd_compile)
+
+    p = sub.add_parser("simulate", help="run an artifact on input spikes")
+    p.add_argument("artifact")
+    p.add_argument("--input", required=True, help=".npz with 'spikes' uint8 (batch, T, n_in)")
+    p.add_argument("-o", "--output", required=True, help=".npz to write")
+    p.add_argument("--engine", choices=["exact", "reference"], default="exact")
+    p.add_argument("--align", action="store_true", help="remove the hardware's pipeline latency")
+    p.add_argument("--states", action="store_true", help="also record state traces (v, u, ...)")
+    p.add_argument("--report", help="report JSON path (default: OUTPUT with .report.json)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_simulate)
+
+    p = sub.add_parser("targets", help="list targets, or show one target file")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(run=_cmd_targets)
+
+    p = sub.add_parser("info", help="summarize an artifact")
+    p.add_argument("artifact")
+    p.set_defaults(run=_cmd_info)
+
+    p = sub.add_parser("verify", help="compare the exact engine with Lava on an input")
+    p.add_argument("artifact")
+    p.add_argument("--against", choices=["lava"], required=True)
+    p.add_argument("--input", required=True)
+    p.set_defaults(run=_cmd_verify)
+
+    p = sub.add_parser("export", help="export an artifact to another tool")
+    p.add_argument("tool", choices=["lava"])
+    p.add_argument("artifact")
+    p.add_argument("-o", "--output", required=True, help="script path (e.g. net.py)")
+    p.set_defaults(run=_cmd_export)
+
+    p = sub.add_parser("demo", help="the main job on the shipped example model")
+    p.add_argument("-o", "--output", default="demo-out", help="where artifacts and reports go")
+    p.add_argument("--targets", nargs="+", default=["reference", "loihi2"])
+    p.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return command(args)
+    except NeuroccError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"neurocc: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
