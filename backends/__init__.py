@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from neurocc.backends.artifact import Artifact
 from neurocc.compiler.errors import TargetError
 from neurocc.compiler.graph import Graph

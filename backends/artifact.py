@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from neurocc.compiler.errors import ArtifactError
 from neurocc.compiler.graph import Graph
 from neurocc.compiler.serialize import graph_from_parts, graph_to_parts

@@ -22,6 +22,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+
 from neurocc.compiler.errors import GraphError
 from neurocc.compiler.neurons import NEURON_MODELS, NeuronModel
 

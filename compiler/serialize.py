@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
 from neurocc.compiler.graph import Graph, PassRecord, Population, Projection
 
 

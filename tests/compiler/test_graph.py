@@ -75,7 +75,8 @@ def test_step_order_follows_zero_delay_edges_not_insertion_order() -> None:
 
 
 def test_coo_lists_dense_and_sparse_synapses_with_delays() -> None:
-    dense = Projection("d", "a", "b", np.array([[1.0, 0.0], [2.0, 3.0]]), np.array([[1, 2], [3, 4]]))
+    dense = Projection("d", "a", "b", np.array([[1.0, 0.0], [2.0, 3.0]]),
+                       np.array([[1, 2], [3, 4]]))
     post, pre, w, d = dense.coo()
     assert post.tolist() == [0, 0, 1, 1] and pre.tolist() == [0, 1, 0, 1]
     assert w.tolist() == [1.0, 0.0, 2.0, 3.0] and d.tolist() == [1, 2, 3, 4]
