@@ -1,1 +1,75 @@
-"""neurocc."""
+"""The float reference simulator: the model's own semantics, the ground truth for fidelity.
+
+:func:`run_graph` runs a :class:`~neurocc.compiler.graph.Graph` on a batch of
+input spikes. Every other engine is compared against it, so its semantics are
+fixed and listed here.
+
+Inputs
+    ``spikes`` is a ``(batch, T, n_in)`` array of 0/1 (bool, integer or float
+    holding only 0 and 1). ``n_in`` is the summed size of the populations in
+    ``graph.inputs``; their neurons are concatenated in ``graph.inputs`` order.
+    Anything else raises :class:`~neurocc.compiler.errors.SimulationError`.
+
+Arithmetic and time
+    float64 throughout, one global step ``dt = graph.dt_s``. Within step ``t``
+    the populations update in ``graph.step_order()`` (a topological order of
+    the zero-delay projections, ties by insertion order). The state of every
+    neuron starts at zero; spikes before step 0 are zero.
+
+Input current
+    ``I = sum over incoming projections of W @ s_src[t - d] + bias``, held for
+    the step. A projection delivers the spikes its source emitted ``d =
+    delay_steps`` steps earlier, per synapse (``delay_steps`` may be one value,
+    one per dense weight entry, or one per stored CSR entry). ``d = 0`` acts
+    within the step: the source has already updated at step ``t``. A recurrent
+    projection (``d >= 1``) therefore carries nothing at step 0, while the
+    population's ``bias`` acts from step 0 (as snnTorch does with the bias of
+    a recurrent Affine). The sum runs over projections in ``graph.projections``
+    order and, within one projection, over its delays in increasing order;
+    ``bias`` is added last (inside one matrix product the order is that of
+    the BLAS or scipy.sparse kernel, so other float engines agree to rounding,
+    not bit for bit). Projections must start at spiking populations.
+
+Neuron models (forward Euler of the NIR equations)
+    - ``lif``: ``v += dt/tau_s * (v_leak - v + r*I)``
+    - ``cubalif``: ``i_syn += dt/tau_syn_s * (-i_syn + w_in*I)`` first, then
+      ``v += dt/tau_mem_s * (v_leak - v + r*i_syn)`` with the new ``i_syn``
+    - ``if``: ``v += dt * r*I``
+    - ``li``: as ``lif``, never spikes
+    - ``integrator``: ``v += dt * r*I``, never spikes
+    - ``threshold``: stateless, spikes where ``I > v_threshold``
+    - ``output``: stateless, ``v = I``
+    - ``input``: emits the input spikes of the step
+
+Spikes and reset
+    ``lif``, ``cubalif`` and ``if`` spike where ``v > v_threshold`` (strict:
+    ``v == v_threshold`` does not spike), after the update of the step. Then
+    the population's ``reset`` applies where a neuron spiked: ``subtract``
+    sets ``v -= v_threshold``, ``to_value`` sets ``v = v_reset``. ``i_syn`` is
+    never reset.
+
+Result (:class:`~neurocc.sim.result.SimResult`)
+    - ``spikes[name]``: uint8 ``(batch, T, size)`` for every spiking
+      population, input populations included.
+    - ``states["v/<name>"]``, ``states["i_syn/<name>"]``: float64 ``(batch, T,
+      size)``, the state at the end of each step (after the reset); all
+      state variables when ``record_states=True``, and always ``v`` of the
+      non-spiking populations (``li``, ``integrator``, ``output``), which is
+      their output. ``threshold`` has no state to record.
+    - ``outputs = graph.outputs``; ``latency_steps = 0``.
+    - ``counters``: ``synops``, the synaptic events (stored synapses with
+      nonzero weight whose source spiked and that were delivered within the
+      run, summed over batch and steps); ``spikes``, the spikes emitted by
+      non-input populations; ``neuron_updates``, non-input neurons x steps x
+      batch.
+
+The engine is vectorized over the batch (states are ``(batch, size)``) and
+deterministic. Each projection is cut into one matrix per distinct delay
+(dense for a dense weight with one delay, ``scipy.sparse`` CSR otherwise);
+a step costs one product per matrix whose delayed source spiked. Each source
+population keeps a ring buffer of its last ``max delay + 1`` spike vectors.
+"""
+
+from neurocc.sim.reference.engine import run_graph
+
+__all__ = ["run_graph"]
