@@ -1,1 +1,86 @@
-"""neurocc."""
+"""NIR frontend: read and write ``.nir`` files (docs section, copied to ``docs/``).
+
+Read
+    ``read_nir(path_or_graph, dt_s=None)`` reads any file written by nir 1.0.x
+    (or takes a ``nir.NIRGraph``) and lowers it to a verified :class:`Graph`.
+    Supported node types: Input, Output, NIRGraph (nested), Affine, Linear,
+    Scale, Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Delay, LIF, CubaLIF,
+    IF, LI, I, Threshold. Anything else (CubaLI, Identity, ...) is a
+    ``FrontendError`` naming the file, the node and its type. The HDF5 tree is
+    read directly (not with ``nir.read``) so nested graphs need no type check,
+    and every problem (missing or truncated file, missing parameter, NaN or
+    infinite value, shape mismatch, unknown edge end) names file and node.
+
+Versions
+    The root dataset ``version`` decides the reset of LIF, CubaLIF and IF:
+    up to 1.0.5 a spike subtracts the threshold (reset ``"subtract"``); from
+    1.0.6 the neuron resets to ``v_reset`` (``"to_value"``). The presence of
+    ``v_reset`` is never used (nir 1.0.8 fills zeros into legacy files). A
+    graph object uses ``nir.version``, unless its metadata carries
+    ``nir_version`` (our writer sets it for subtract graphs). A file without a
+    version string is refused. ``graph.metadata`` records ``nir_version``,
+    ``reset_semantics``, ``source``, ``source_sha256`` (``None`` for objects)
+    and ``dt_source``.
+
+Time step
+    NIR has no time step. ``dt_s`` is the argument if given, else the graph
+    metadata key ``dt`` (or ``dt_s``), else 1e-3 s (``dt_source`` says which).
+    NIR time constants and delays are in seconds; delays become
+    ``round(delay / dt_s)`` steps.
+
+Lowering
+    Input and neuron nodes become populations (LIF -> lif, CubaLIF -> cubalif,
+    IF -> if, LI -> li, I -> integrator, Threshold -> threshold), parameters
+    flattened in C order, scalars broadcast, the neuron shape kept. Nested
+    graphs are inlined with dotted names (``sub.lif``); edges may address a
+    node inside a subgraph (``g.bi``) or the subgraph itself (its single
+    Input/Output); inner Input/Output nodes are identity hops. Every path of
+    synaptic nodes (Affine, Linear, Scale, Conv1d/2d, SumPool2d, AvgPool2d,
+    Flatten, Delay) between two population nodes is one projection (paths into
+    one population sum) with the product of the linear maps as weight: dense
+    for Affine/Linear paths, CSR otherwise (convolution and pooling follow
+    PyTorch: padding ints, 'same' with the odd pixel after, 'valid', stride,
+    dilation, groups; AvgPool2d counts padding). A neuron feeding a neuron is
+    an identity projection. Affine and convolution biases, carried through the
+    rest of the path, add to the target's ``bias`` once per biased node and
+    path suffix (a node fed by several paths adds its bias once). Delays become
+    per-synapse steps; a later map summing different delays into one synapse is
+    an error naming the Delay node. Recurrence: a depth-first walk from the
+    inputs (node order, successors in edge order, then unreached populations
+    in node order) marks projections reaching a population still on the stack;
+    those get one more delay step (NIR producers feed back the previous step).
+    An Output fed directly by exactly one neuron node names that population in
+    ``graph.outputs``; otherwise an ``output`` population named after the Output
+    node is created. Projections are named after the first weighted node of
+    their path (Affine, Linear, Scale, Conv), else ``"src->dst"``; repeats get
+    ``#1``, ``#2``. Metadata keeps each path's node types, names and
+    hyper-parameters (no weight arrays).
+
+Write
+    ``graph_to_nir(graph)`` / ``write_nir(graph, path)`` re-create NIR nodes
+    from that metadata: kernels are re-derived from the CSR matrix, a path
+    with one weighted node and value-preserving nodes after it (Flatten,
+    Delay) and fixed maps before it (pooling, Flatten) is written node by node
+    when re-composing it gives the same matrix; otherwise (pruned kernels,
+    paths with several weighted nodes, graphs from other frontends) the path
+    is written as one Linear (Affine when it carries bias) with the dense
+    weight. A population's bias is written whole on the first incoming path
+    that can carry it (an Affine, a Linear turned Affine, or a convolution
+    when the bias is constant per channel); other Affines get zero bias, so
+    biases summed from several Affines come back summed on the first. If no
+    path can carry it, the first incoming path is written as an Affine.
+    Delays: uniform or per-target/per-source delays become Delay nodes
+    (``steps * dt_s`` seconds); back edges are written with one step less;
+    per-synapse delays that vary otherwise, or a back edge without delay,
+    raise ``FrontendError``. Nested graphs are written flat with their dotted
+    names. ``dt`` goes into the graph metadata. Reset: a graph whose spiking
+    populations all subtract is written as a legacy file (version string
+    ``1.0.5``, no ``v_reset`` datasets; ``graph_to_nir`` records
+    ``nir_version: "1.0.5"`` in the graph metadata); mixing subtract with
+    to_value raises ``FrontendError``.
+"""
+
+from neurocc.frontends.nir.reader import read_nir
+from neurocc.frontends.nir.writer import graph_to_nir, write_nir
+
+__all__ = ["graph_to_nir", "read_nir", "write_nir"]
