@@ -1,0 +1,349 @@
+"""Mapping a quantized network onto the cores, tiles and chips of a Loihi target.
+
+**Partition.** Populations are placed in graph order, each split into contiguous runs of
+neurons; a core holds neurons of one population only. Each run is filled greedily neuron
+by neuron while the core stays within every per-core limit of the target file:
+
+- ``neurons_per_core``: neurons (compartments) on the core; input neurons count too
+  (a conservative stand-in for the spike generators that inject them);
+- ``synapses_per_core``: stored synapses with a nonzero mantissa ending on the core's
+  neurons;
+- ``synaptic_memory_per_core_bits``: those synapses times their projection's bits per
+  synapse (``num_weight_bits``, plus ``delay_bits`` for a projection with delays); list
+  headers and compression are not modelled;
+- ``fan_in_axons_per_core``: distinct source neurons (inputs included) with at least one
+  such synapse onto the core (one input axon each);
+- ``fan_out_axons_per_core``: sum over the core's neurons of the distinct destination
+  cores each one reaches (one output axon per (neuron, destination core); the core itself
+  counts when the neuron projects onto it).
+
+Fan-out depends on how the destinations are split, so partitioning repeats, adding each
+neuron's current fan-out as a cost, until no core exceeds it (at most
+``MAX_PARTITION_ROUNDS`` rounds). A single neuron that alone exceeds a limit, or a graph
+that needs more cores than ``chips * cores_per_chip``, raises a MappingError naming the
+population, the limit and the value.
+
+**Placement.** Core ``g`` sits on chip ``g // cores_per_chip``; within its chip on tile
+``(g % cores_per_chip) // cores_per_tile``, tile ``k`` at ``x = k % tiles_x``, ``y = k //
+tiles_x`` (row-major); chips are side by side east-west (global ``x = chip * tiles_x +
+x``; chip-to-chip links are priced as tile hops, an assumption).
+
+**Per-neuron events.** ``msg_per_spike``: distinct destination cores of the neuron;
+``hops_ew_per_spike`` / ``hops_ns_per_spike``: the summed ``|dx|`` / ``|dy|`` tile
+distances from its core to each of them (Manhattan routing, X then Y).
+
+**Timing.** Each Lava Dense delivers one step late. Offsets ``L`` (inputs 0) are the
+smallest with ``lava_delay = graph_delay + L(target) - L(source) - 1 >= 0`` for the
+smallest delay of every projection: longest paths under the constraints ``L(t) >= L(s) +
+1 - d_min`` (Bellman-Ford relaxation). When a cycle makes that infeasible (a loop whose
+delays sum to fewer steps than it has projections), only the projections going forward
+in the step order constrain ``L``; the others get ``lava_delay = max(0, ...)`` and the
+difference is recorded as their timing error in steps. A Lava delay above
+``delay_max_steps`` raises a MappingError naming the projection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurocc.backends.loihi.spec import LoihiSpec
+from neurocc.compiler.errors import MappingError
+from neurocc.compiler.graph import Graph
+
+MAX_PARTITION_ROUNDS = 16
+LIMITS = ("neurons_per_core", "synapses_per_core", "synaptic_memory_per_core_bits",
+          "fan_in_axons_per_core", "fan_out_axons_per_core")
+HINT = ("Prune small weights (the prune pass), split the layer, or use a target with larger "
+        "cores (a copy of the target file with other limits).")
+
+
+@dataclass(frozen=True)
+class Synapses:
+    """The stored synapses of one projection: a (post, pre) boolean CSR mask and their cost."""
+
+    name: str
+    source: str
+    target: str
+    mask: sp.csr_array
+    bits_per_synapse: int
+
+
+@dataclass(frozen=True)
+class Core:
+    """One used core: where it sits and how much of each limit it uses."""
+
+    id: int
+    chip: int
+    x: int
+    y: int
+    population: str
+    neurons: int
+    synapses: int
+    synaptic_memory_bits: int
+    fan_in_axons: int
+    fan_out_axons: int
+
+    def usage(self) -> dict[str, int]:
+        return {"neurons_per_core": self.neurons, "synapses_per_core": self.synapses,
+                "synaptic_memory_per_core_bits": self.synaptic_memory_bits,
+                "fan_in_axons_per_core": self.fan_in_axons,
+                "fan_out_axons_per_core": self.fan_out_axons}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where every neuron sits and what one of its spikes costs in messages and hops."""
+
+    core_of: Mapping[str, np.ndarray]
+    msg_per_spike: Mapping[str, np.ndarray]
+    hops_ew_per_spike: Mapping[str, np.ndarray]
+    hops_ns_per_spike: Mapping[str, np.ndarray]
+    cores: Sequence[Core] = field(default_factory=list)
+
+    def max_usage(self) -> dict[str, int]:
+        return {limit: max((c.usage()[limit] for c in self.cores), default=0)
+                for limit in LIMITS}
+
+
+# -- incoming structure per population ---------------------------------------------------
+@dataclass(frozen=True)
+class _Incoming:
+    synapses: np.ndarray  # per neuron
+    memory_bits: np.ndarray  # per neuron
+    sources: sp.csr_array  # (neuron, global source neuron): distinct sources per row
+
+
+def _offsets(sizes: Mapping[str, int]) -> dict[str, int]:
+    starts = np.cumsum([0, *sizes.values()])
+    return {name: int(start) for name, start in zip(sizes, starts, strict=False)}
+
+
+def _incoming(name: str, size: int, synapses: Sequence[Synapses], offsets: Mapping[str, int],
+              total: int) -> _Incoming:
+    rows, cols, bits = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for syn in synapses:
+        if syn.target == name:
+            coo = sp.coo_array(syn.mask)
+            rows.append(coo.row.astype(np.int64))
+            cols.append(coo.col.astype(np.int64) + offsets[syn.source])
+            bits.append(np.full(coo.row.size, syn.bits_per_synapse, np.int64))
+    row, col, bit = np.concatenate(rows), np.concatenate(cols), np.concatenate(bits)
+    sources = sp.csr_array((np.ones(row.size, np.int64), (row, col)), shape=(size, total))
+    sources.sum_duplicates()
+    return _Incoming(np.bincount(row, minlength=size), np.bincount(row, bit, size).astype(
+        np.int64), sources)
+
+
+def _single_neuron_check(name: str, costs: Mapping[str, np.ndarray], spec: LoihiSpec) -> None:
+    for limit, cost in costs.items():
+        worst = int(np.argmax(cost)) if cost.size else 0
+        if cost.size and cost[worst] > getattr(spec, limit):
+            raise MappingError(f"population '{name}', neuron {worst}",
+                               f"alone needs {limit} = {int(cost[worst])}, above the "
+                               f"target's limit of {getattr(spec, limit)}.", HINT)
+
+
+def _pack(name: str, inc: _Incoming, fan_out: np.ndarray, spec: LoihiSpec
+          ) -> list[tuple[int, int, dict[str, int]]]:
+    """Greedy contiguous runs of neurons: (start, stop, usage) per core."""
+    size = inc.synapses.size
+    fan_in = np.diff(inc.sources.indptr)
+    additive = {"neurons_per_core": np.ones(size, np.int64), "synapses_per_core": inc.synapses,
+                "synaptic_memory_per_core_bits": inc.memory_bits,
+                "fan_out_axons_per_core": fan_out}
+    _single_neuron_check(name, {**additive, "fan_in_axons_per_core": fan_in}, spec)
+    seen = np.zeros(inc.sources.shape[1], dtype=bool)
+    runs: list[tuple[int, int, dict[str, int]]] = []
+    start, used = 0, dict.fromkeys(LIMITS, 0)
+    touched: list[np.ndarray] = []
+    for i in range(size):
+        src = inc.sources.indices[inc.sources.indptr[i]:inc.sources.indptr[i + 1]]
+        new = src[~seen[src]]
+        trial = {k: used[k] + int(v[i]) for k, v in additive.items()}
+        trial["fan_in_axons_per_core"] = used["fan_in_axons_per_core"] + new.size
+        if i > start and any(trial[k] > getattr(spec, k) for k in LIMITS):
+            runs.append((start, i, used))
+            for array in touched:
+                seen[array] = False
+            touched, start = [], i
+            new = src
+            trial = {k: int(v[i]) for k, v in additive.items()}
+            trial["fan_in_axons_per_core"] = new.size
+        seen[new] = True
+        touched.append(new)
+        used = trial
+    if size:
+        runs.append((start, size, used))
+    return runs
+
+
+# -- placement and routing ---------------------------------------------------------------
+def core_position(core: int, spec: LoihiSpec) -> tuple[int, int, int]:
+    """(chip, global x, y) of global core index ``core`` (row-major tiles, chips east-west)."""
+    chip, local = divmod(core, spec.cores_per_chip)
+    tile = local // spec.cores_per_tile
+    y, x = divmod(tile, spec.tiles_x)
+    return chip, chip * spec.tiles_x + x, y
+
+
+def _routes(sizes: Mapping[str, int], synapses: Sequence[Synapses],
+            core_of: Mapping[str, np.ndarray], spec: LoihiSpec
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per global neuron: (destination cores, east-west hops, north-south hops) per spike."""
+    offsets, total = _offsets(sizes), sum(sizes.values())
+    n_cores = int(max((int(c.max()) for c in core_of.values() if c.size), default=-1)) + 1
+    rows, cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for syn in synapses:
+        coo = sp.coo_array(syn.mask)
+        rows.append(coo.col.astype(np.int64) + offsets[syn.source])
+        cols.append(core_of[syn.target][coo.row.astype(np.int64)])
+    row, col = np.concatenate(rows), np.concatenate(cols)
+    pairs = sp.csr_array((np.ones(row.size), (row, col)), shape=(total, max(n_cores, 1)))
+    pairs.sum_duplicates()
+    pair_rows = np.repeat(np.arange(total), np.diff(pairs.indptr))
+    global_core = np.concatenate([core_of[name] for name in sizes]) if total else np.zeros(0)
+    position = np.array([core_position(c, spec)[1:] for c in range(max(n_cores, 1))])
+    src_xy, dst_xy = position[global_core[pair_rows].astype(np.int64)], position[pairs.indices]
+    hops = np.abs(src_xy - dst_xy).reshape(-1, 2)
+    return (np.diff(pairs.indptr).astype(np.int64),
+            np.bincount(pair_rows, hops[:, 0], total).astype(np.int64),
+            np.bincount(pair_rows, hops[:, 1], total).astype(np.int64))
+
+
+def _split(values: np.ndarray, sizes: Mapping[str, int]) -> dict[str, np.ndarray]:
+    offsets = _offsets(sizes)
+    return {name: values[offsets[name]:offsets[name] + size] for name, size in sizes.items()}
+
+
+def _partition(sizes: Mapping[str, int], incoming: Mapping[str, _Incoming],
+               fan_out: Mapping[str, np.ndarray], spec: LoihiSpec
+               ) -> tuple[dict[str, np.ndarray], list[tuple[str, dict[str, int]]]]:
+    core_of: dict[str, np.ndarray] = {}
+    runs: list[tuple[str, dict[str, int]]] = []
+    for name, size in sizes.items():
+        cores = np.zeros(size, np.int64)
+        for start, stop, used in _pack(name, incoming[name], fan_out[name], spec):
+            cores[start:stop] = len(runs)
+            runs.append((name, used))
+        core_of[name] = cores
+    return core_of, runs
+
+
+def _check_capacity(runs: Sequence[tuple[str, dict[str, int]]], spec: LoihiSpec) -> None:
+    if len(runs) > spec.cores_available:
+        counts: dict[str, int] = {}
+        for name, _ in runs:
+            counts[name] = counts.get(name, 0) + 1
+        biggest = max(counts, key=counts.__getitem__)
+        raise MappingError(f"target '{spec.name}'", f"the graph needs {len(runs)} cores, above "
+                           f"the limit of {spec.cores_available} (chips x cores_per_chip = "
+                           f"{spec.chips} x {spec.cores_per_chip}); population '{biggest}' "
+                           f"alone takes {counts[biggest]}.",
+                           "Prune or shrink the model, or compile for a copy of the target "
+                           "file with more chips.")
+
+
+def map_network(sizes: Mapping[str, int], synapses: Sequence[Synapses],
+                spec: LoihiSpec) -> Placement:
+    """Partition populations (``sizes``, in placement order) onto cores and place them."""
+    offsets, total = _offsets(sizes), sum(sizes.values())
+    incoming = {n: _incoming(n, s, synapses, offsets, total) for n, s in sizes.items()}
+    fan_out = {n: np.zeros(s, np.int64) for n, s in sizes.items()}
+    for _ in range(MAX_PARTITION_ROUNDS):
+        core_of, runs = _partition(sizes, incoming, fan_out, spec)
+        _check_capacity(runs, spec)
+        msg, ew, ns = _routes(sizes, synapses, core_of, spec)
+        per_core = np.bincount(np.concatenate([core_of[n] for n in sizes]) if total
+                               else np.zeros(0, np.int64), msg, len(runs))
+        if per_core.max(initial=0) <= spec.fan_out_axons_per_core:
+            return _placement(sizes, core_of, runs, (msg, ew, ns), per_core, spec)
+        fan_out = {n: np.maximum(fan_out[n], v) for n, v in _split(msg, sizes).items()}
+    raise MappingError("mapping", f"fan_out_axons_per_core still above the limit of "
+                       f"{spec.fan_out_axons_per_core} after {MAX_PARTITION_ROUNDS} rounds.",
+                       HINT)
+
+
+def _placement(sizes: Mapping[str, int], core_of: dict[str, np.ndarray],
+               runs: Sequence[tuple[str, dict[str, int]]],
+               routes: tuple[np.ndarray, np.ndarray, np.ndarray], per_core: np.ndarray,
+               spec: LoihiSpec) -> Placement:
+    cores = []
+    for index, (name, used) in enumerate(runs):
+        chip, x, y = core_position(index, spec)
+        cores.append(Core(index, chip, x, y, name, used["neurons_per_core"],
+                          used["synapses_per_core"], used["synaptic_memory_per_core_bits"],
+                          used["fan_in_axons_per_core"], int(per_core[index])))
+    msg, ew, ns = (_split(v, sizes) for v in routes)
+    return Placement(core_of, msg, ew, ns, cores)
+
+
+def resources(placement: Placement, spec: LoihiSpec, n_neurons: int, n_synapses: int
+              ) -> dict[str, Any]:
+    """The layout's ``resources``: cores, chips, totals, and each limit's largest use."""
+    chips = {c.chip for c in placement.cores}
+    tiles = {(c.chip, c.x, c.y) for c in placement.cores}
+    max_usage = placement.max_usage()
+    return {"cores_used": len(placement.cores), "cores_available": spec.cores_available,
+            "chips_used": len(chips), "chips_available": spec.chips, "tiles_used": len(tiles),
+            "neurons": n_neurons, "synapses": n_synapses,
+            "max_usage_per_core": {k: {"used": v, "limit": getattr(spec, k)}
+                                   for k, v in max_usage.items()}}
+
+
+# -- timing ------------------------------------------------------------------------------
+def _longest_paths(names: Sequence[str], edges: Sequence[tuple[str, str, int]]
+                   ) -> tuple[dict[str, int], bool]:
+    """Smallest offsets >= 0 with L[t] >= L[s] + w for every edge; False if none exist."""
+    offset = dict.fromkeys(names, 0)
+    for _ in range(len(names) + 1):
+        changed = False
+        for source, target, weight in edges:
+            if offset[source] + weight > offset[target]:
+                offset[target], changed = offset[source] + weight, True
+        if not changed:
+            return offset, True
+    return offset, False
+
+
+def latency_offsets(graph: Graph) -> tuple[dict[str, int], dict[str, Any]]:
+    """Per-population offsets L (see the module docstring) and a record of the choice."""
+    edges = [(p.source, p.target, 1 - int(p.delay_steps.min()) if p.delay_steps.size else 1)
+             for p in graph.projections.values()]
+    offsets, feasible = _longest_paths(list(graph.populations), edges)
+    if feasible:
+        return offsets, {"exact": True}
+    order = {name: i for i, name in enumerate(graph.step_order())}
+    forward = [e for e in edges if order[e[0]] < order[e[1]]]
+    offsets, _ = _longest_paths(list(graph.populations), forward)
+    return offsets, {"exact": False, "note": "a loop is faster in the float graph than one "
+                     "Lava step per projection allows: feedback projections arrive late"}
+
+
+def lava_delays(graph: Graph, offsets: Mapping[str, int], spec: LoihiSpec
+                ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Per projection the Lava delays (``()`` or ``(post, pre)``) and timing errors in steps."""
+    delays, errors = {}, {}
+    for name, proj in graph.projections.items():
+        desired = proj.delay_steps.astype(np.int64) + offsets[proj.target] \
+            - offsets[proj.source] - 1
+        if proj.is_sparse and desired.ndim == 1:
+            post, pre, _, _ = proj.coo()
+            full = np.zeros(proj.shape, np.int64)
+            full[post, pre] = desired
+            desired = full
+        actual = np.maximum(desired, 0)
+        if np.any(actual != desired):
+            errors[name] = int(np.max(actual - desired))
+        if actual.size and int(actual.max()) > spec.delay_max_steps:
+            raise MappingError(f"projection '{name}' ({proj.source} -> {proj.target})",
+                               f"needs a Lava delay of {int(actual.max())} steps, above the "
+                               f"target's delay_max_steps of {spec.delay_max_steps}.",
+                               "Shorten the delays (a coarser dt), relay them through extra "
+                               "neurons, or use a target with a longer delay range.")
+        delays[name] = actual
+    return delays, errors

@@ -1,0 +1,443 @@
+"""Quantization of the float graph to Lava's fixed-point LIF and Dense formats.
+
+Lava's bit-accurate LIF (``lava/proc/lif/models.py``), per step::
+
+    u = sign(u*(4096-(du+1))) * (|u*(4096-(du+1))| >> 12) + (a_in << 6)   # 24-bit wrap
+    v = sign(v*(4096-dv))     * (|v*(4096-dv)|     >> 12) + u + (bias_mant << bias_exp)
+    v = clip(v, -2^23+1, 2^23-1); spike where v > vth << 6; then v = 0
+
+and its Dense: ``a_in = (sum of mantissas of the spiking sources) << weight_exp`` (a right
+shift, flooring the sum, for a negative exponent), delivered one step later.
+
+Every number below (4096, 6, 24, 17, 13, 8 ...) comes from the target file.
+
+**Float model as a linear update.** ``compiler.passes.quantize.euler_coefficients``
+writes each model's Euler step as ``c' = (1-a_c) c + g (W s)``, ``v' = (1-a_v) v + c'
++ b`` (``a_c = 1`` for lif/li/if/integrator: ``c`` is this step's input; ``a_c =
+dt/tau_syn`` for cubalif; ``g = dt/tau*r`` for lif, ``dt*r`` for if, ``dt/tau_mem*r*
+dt/tau_syn*w_in`` for cubalif; ``b`` folds ``v_leak`` and ``bias``: ``b = dt/tau*(v_leak
++ r*bias)`` — exact for Euler). With ``c = u / S`` and ``v = v_int / S`` (``S``: the
+neuron's voltage scale, integer units per model unit):
+
+- ``dv = round(4096 * mean(a_v))``; ``du = round(4096 * mean(a_c)) - 1`` (so lif gets
+  ``du = 4095``: u carries only this step's input), both clipped to 0..4095. One value per
+  population: where time constants differ across it, the mean is used and the largest
+  relative decay error is recorded.
+- threshold: one ``vth`` per population; each neuron gets its own scale ``S_i = (vth << 6)
+  / v_threshold_i``, so thresholds are exact and per-neuron thresholds fold into the scale.
+  ``vth`` is the largest integer such that, for every neuron, ``vth <= 2^17-1``, the
+  worst-case current ``S_i * max(sum of positive, |sum of negative|) incoming weights * g_i /
+  a_c`` stays below ``2^(24-1-U_HEADROOM_BITS)`` (so u never wraps, even when every source
+  spikes at once; with ``calibration_spikes`` the observed maximum times
+  ``CALIBRATION_MARGIN`` replaces the worst case) and ``S_i * |b_i|`` fits the bias range
+  ``(2^12-1) << 7`` and the largest incoming weight fits the largest mantissa at the
+  largest ``weight_exp``. Non-spiking populations (li, integrator) get ``vth = 2^17-1``
+  (they spike only if ``v`` saturates) and one scale ``S`` that keeps the steady-state
+  worst-case ``|v| = (|b| + u_max) / max(a_v, 1/INTEGRATOR_RANGE_STEPS)`` below ``vth << 6``.
+- bias: ``b_int = S_i * b_i`` as ``bias_mant << bias_exp`` with the smallest exponent in
+  0..7 that fits the mantissa in 13 bits (saturated where none does; counted).
+- weights: per projection the targets ``x = W * g_post * S_post / 2^6`` (per post row)
+  become ``mantissa << weight_exp``: the sign mode is Lava's (``determine_sign_mode``), the
+  mantissa grid is Lava's ``truncate_weights`` step ``2^(8 - num_weight_bits + mixed)``
+  within ``clip_weights``' 8-bit range, ``weight_exp`` is the smallest exponent in the
+  target's range for which the largest weight fits the grid, mantissas are rounded to the
+  grid (half to even) and passed once more through a mirror of Lava's clip and truncate
+  under the sign mode of the mantissas themselves, so Lava stores exactly what is emitted.
+
+**Reset.** Lava resets ``v`` to 0: ``to_value`` with ``v_reset == 0`` is exact. Otherwise
+MappingError, unless ``reset_policy="approximate"``: ``to_value`` with ``v_reset != 0``
+shifts ``v`` by ``v_reset`` (threshold ``v_threshold - v_reset``, bias ``b - a_v*v_reset``;
+exact after the first spike, Lava starts at ``v = 0``), ``subtract`` resets to 0 (the
+overshoot above threshold is lost at each spike). ``threshold`` and ``output``
+populations have no Lava LIF form: MappingError.
+
+**Recorded** (pass ``loihi.quantize``), per population: du, dv, vth, the scale range, the
+relative decay errors, bias relative error and saturations, notes; per projection: sign
+mode, weight_exp, the relative rounding error ``||m 2^e - x|| / ||x||``, nonzero weights
+lost to zero, saturated weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurocc.backends.loihi.spec import LoihiSpec
+from neurocc.compiler.errors import MappingError
+from neurocc.compiler.graph import Graph, Population, Projection
+from neurocc.compiler.neurons import RESET_SUBTRACT, RESET_TO_VALUE
+from neurocc.compiler.passes.quantize import (
+    EulerCoefficients,
+    euler_coefficients,
+    relative_error,
+)
+
+U_HEADROOM_BITS = 1  # worst-case |u| stays a factor 2 below the 24-bit wrap point
+INTEGRATOR_RANGE_STEPS = 1024  # non-leaky v is sized for this many steps of worst-case input
+CALIBRATION_MARGIN = 2.0  # observed maxima are doubled before sizing the scale
+RESET_POLICIES = ("error", "approximate")
+SIGN_MODES = ("excitatory", "inhibitory", "mixed")
+LIF_MODELS = ("lif", "cubalif", "if", "li", "integrator")
+
+
+@dataclass(frozen=True)
+class PopulationQuant:
+    """The Lava LIF parameters of one population and what rounding cost."""
+
+    name: str
+    du: int
+    dv: int
+    vth: int
+    bias_mant: np.ndarray
+    bias_exp: np.ndarray
+    v_scale: np.ndarray  # integer v units per model voltage unit, per neuron
+    record: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProjectionQuant:
+    """The Lava Dense parameters of one projection (``mantissa`` dense or CSR, int64)."""
+
+    name: str
+    mantissa: np.ndarray | sp.csr_array
+    weight_exp: int
+    num_weight_bits: int
+    record: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QuantizedNetwork:
+    populations: Mapping[str, PopulationQuant]
+    projections: Mapping[str, ProjectionQuant]
+
+
+# -- Lava's number formats -------------------------------------------------------------
+def decay_to_fixed(fraction: float, offset: int, bits: int, spec: LoihiSpec) -> int:
+    """``round(4096 * fraction) - offset`` clipped to the unsigned ``bits`` range."""
+    value = int(np.round(spec.decay_unity * fraction)) - offset
+    return int(np.clip(value, 0, (1 << bits) - 1))
+
+
+def lava_sign_mode(values: np.ndarray) -> str:
+    """Lava's ``determine_sign_mode`` (all-zero weights count as excitatory)."""
+    values = np.asarray(values)
+    if values.size == 0 or values.min() >= 0:
+        return "excitatory"
+    return "inhibitory" if values.max() <= 0 else "mixed"
+
+
+def weight_grid(sign_mode: str, num_weight_bits: int, spec: LoihiSpec) -> tuple[int, int, int]:
+    """(step, lowest, highest) mantissa Lava keeps for ``sign_mode`` after clip and truncate."""
+    mixed = int(sign_mode == "mixed")
+    step = 1 << (spec.weight_clip_bits - num_weight_bits + mixed)
+    full = 1 << spec.weight_clip_bits
+    high = 0 if sign_mode == "inhibitory" else (full - 1) // step * step
+    low = {"mixed": -full, "excitatory": 0}.get(sign_mode, -((full - 1) // step * step))
+    return step, low, high
+
+
+def lava_stored_mantissas(mantissa: np.ndarray, num_weight_bits: int,
+                          spec: LoihiSpec) -> np.ndarray:
+    """What Lava's Dense keeps of ``mantissa`` (mirrors clip_weights, truncate_weights)."""
+    mode = lava_sign_mode(mantissa)
+    full = 1 << spec.weight_clip_bits
+    sign = -1 if mode == "inhibitory" else 1
+    magnitude = np.asarray(mantissa, dtype=np.int64) * sign
+    magnitude = np.clip(magnitude, -full if mode == "mixed" else 0, full - 1)
+    shift = spec.weight_clip_bits - num_weight_bits + int(mode == "mixed")
+    return ((magnitude >> shift) << shift) * sign
+
+
+def choose_weight_exp(x: np.ndarray, sign_mode: str, num_weight_bits: int,
+                      spec: LoihiSpec) -> int:
+    """Smallest exponent in the target's range with every ``x / 2^e`` inside the grid."""
+    _, low, high = weight_grid(sign_mode, num_weight_bits, spec)
+    need = max(float(x.max(initial=0)) / high if high else 0.0,
+               float(-x.min(initial=0)) / -low if low else 0.0)
+    if need == 0:
+        return int(np.clip(0, spec.weight_exp_min, spec.weight_exp_max))
+    exp = int(np.ceil(np.log2(need)))
+    while exp > spec.weight_exp_min and need <= 2.0 ** (exp - 1):
+        exp -= 1
+    while need > 2.0 ** exp and exp < spec.weight_exp_max:
+        exp += 1
+    return int(np.clip(exp, spec.weight_exp_min, spec.weight_exp_max))
+
+
+def quantize_values(x: np.ndarray, spec: LoihiSpec) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """Mantissas and exponent for weight targets ``x`` (in units of ``a_in``), and the costs."""
+    nonzero = x[x != 0]
+    mode = lava_sign_mode(nonzero)
+    bits = spec.weight_bits
+    exp = choose_weight_exp(x, mode, bits, spec)
+    step, low, high = weight_grid(mode, bits, spec)
+    rounded = np.round(x / 2.0 ** exp / step) * step
+    mantissa = np.clip(rounded, low, high).astype(np.int64)
+    stored = lava_stored_mantissas(mantissa, bits, spec)
+    approx = stored * 2.0 ** exp
+    stats = {"sign_mode": lava_sign_mode(stored), "weight_exp": exp, "num_weight_bits": bits,
+             "nonzero": int(nonzero.size),
+             "weight_rel_error": relative_error(approx, x),
+             "weights_lost_to_zero": int(np.count_nonzero((x != 0) & (stored == 0))),
+             "weights_saturated": int(np.count_nonzero(rounded != stored))}
+    if exp < 0:
+        stats["note"] = (f"weight_exp {exp} < 0: Lava floors the summed input by 2^{-exp}")
+    return stored, exp, stats
+
+
+def bias_to_fixed(bias: np.ndarray, spec: LoihiSpec) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per-neuron (mantissa, exponent) with the smallest exponent that fits; saturations."""
+    exp = np.full(bias.shape, spec.bias_exp_max, dtype=np.int64)
+    for e in range(spec.bias_exp_max, spec.bias_exp_min - 1, -1):
+        mant = np.round(bias / 2.0 ** e)
+        fits = (mant >= spec.bias_mant_min) & (mant <= spec.bias_mant_max)
+        exp = np.where(fits, e, exp)
+    raw = np.round(bias / 2.0 ** exp)
+    mant = np.clip(raw, spec.bias_mant_min, spec.bias_mant_max).astype(np.int64)
+    return mant, exp, int(np.count_nonzero(raw != mant))
+
+
+# -- per-population choices ------------------------------------------------------------
+def _where(pop: Population) -> str:
+    return f"population '{pop.name}' ({pop.model})"
+
+
+def _reset_shift(pop: Population, policy: str, notes: list[str]) -> np.ndarray:
+    """The voltage offset that maps the model's reset to Lava's reset to 0."""
+    zero = np.zeros(pop.size)
+    if not pop.neuron_model.spiking:
+        notes.append("non-spiking: vth at its maximum, spikes only if v saturates")
+        return zero
+    v_reset = pop.params["v_reset"]
+    if pop.reset == RESET_TO_VALUE and not np.any(v_reset != 0):
+        return zero
+    what = (f"reset '{pop.reset}'" if pop.reset == RESET_SUBTRACT
+            else f"reset to v_reset = {float(np.max(np.abs(v_reset))):g} (not 0)")
+    if policy != "approximate":
+        raise MappingError(_where(pop), f"has {what}; Lava's LIF resets v to 0.",
+                           "Pass reset_policy='approximate' (--reset-policy approximate) to "
+                           "accept the difference, or train with reset to 0.")
+    if pop.reset == RESET_SUBTRACT:
+        notes.append("approximate reset: 'subtract' mapped to reset to 0 (overshoot lost)")
+        return zero
+    notes.append("approximate reset: v shifted by v_reset (initial v differs by v_reset)")
+    return v_reset
+
+
+def _decays(c: EulerCoefficients, spec: LoihiSpec) -> tuple[int, int, dict[str, float]]:
+    du = decay_to_fixed(float(np.mean(c.current_decay)), spec.du_offset, spec.du_bits, spec)
+    dv = decay_to_fixed(float(np.mean(c.voltage_decay)), 0, spec.dv_bits, spec)
+    u_eff = (du + spec.du_offset) / spec.decay_unity
+    v_eff = dv / spec.decay_unity
+
+    def worst(effective: float, exact: np.ndarray) -> float:
+        scale = np.where(exact != 0, np.abs(exact), 1.0)
+        return float(np.max(np.abs(effective - exact) / scale))
+
+    return du, dv, {"decay_u_rel_error": worst(u_eff, c.current_decay),
+                    "decay_v_rel_error": worst(v_eff, c.voltage_decay)}
+
+
+def _safe_div(num: float | np.ndarray, den: np.ndarray) -> np.ndarray:
+    den = np.asarray(den, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(den > 0, np.asarray(num, dtype=np.float64) / np.where(den > 0, den, 1),
+                        np.inf)
+
+
+def _scale_limit(c: EulerCoefficients, u_max: np.ndarray, w_max: np.ndarray,
+                 spec: LoihiSpec) -> np.ndarray:
+    """The largest scale per neuron that keeps u off the wrap point, the bias in range and
+    the largest incoming weight within the largest mantissa at the largest exponent."""
+    u_limit = float(1 << (spec.u_bits - 1 - U_HEADROOM_BITS))
+    bias_limit = float(spec.bias_mant_max << spec.bias_exp_max)
+    _, _, mantissa_max = weight_grid("mixed", spec.weight_bits, spec)
+    weight_limit = mantissa_max * 2.0 ** (spec.weight_exp_max + spec.act_shift_bits)
+    return np.minimum.reduce([_safe_div(u_limit, u_max),
+                              _safe_div(bias_limit, np.abs(c.voltage_bias)),
+                              _safe_div(weight_limit, w_max * c.input_gain)])
+
+
+def _spiking_scale(pop: Population, thr: np.ndarray, limit: np.ndarray,
+                   spec: LoihiSpec, notes: list[str]) -> tuple[int, np.ndarray]:
+    if np.any(thr < 0):
+        raise MappingError(_where(pop), f"has a threshold below its reset value (min "
+                           f"{float(thr.min()):g}); Lava's vth is unsigned.",
+                           "Use v_threshold > v_reset.")
+    v_limit = float(spec.vth_max << spec.vth_shift_bits)
+    positive = thr > 0
+    scale = np.minimum(limit, v_limit)
+    if not np.any(positive):
+        return 0, scale
+    best = min(v_limit, float(np.min(limit[positive] * thr[positive])))
+    vth = int(np.floor(best / (1 << spec.vth_shift_bits)))
+    if vth < 1:
+        notes.append("threshold scale forced to vth = 1: worst-case u may wrap")
+        vth = 1
+    scale = np.where(positive, (vth << spec.vth_shift_bits) / np.where(positive, thr, 1), scale)
+    return vth, scale
+
+
+def _silent_scale(c: EulerCoefficients, u_max: np.ndarray, limit: np.ndarray,
+                  spec: LoihiSpec, v_max: np.ndarray | None) -> np.ndarray:
+    v_limit = float(spec.vth_max << spec.vth_shift_bits)
+    leak = np.maximum(c.voltage_decay, 1.0 / INTEGRATOR_RANGE_STEPS)
+    v_ref = (np.abs(c.voltage_bias) + u_max) / leak if v_max is None else v_max
+    best = float(np.min(np.minimum(limit, _safe_div(v_limit, v_ref))))
+    return np.full(c.voltage_decay.shape, best if np.isfinite(best) else 1.0)
+
+
+def worst_case_input(graph: Graph, name: str) -> np.ndarray:
+    """Per neuron of ``name``: max(sum of positive, |sum of negative|) incoming weights."""
+    size = graph.populations[name].size
+    pos, neg = np.zeros(size), np.zeros(size)
+    for proj in graph.incoming(name):
+        post, _, w, _ = proj.coo()
+        pos += np.bincount(post, weights=np.maximum(w, 0), minlength=size)
+        neg += np.bincount(post, weights=np.maximum(-w, 0), minlength=size)
+    return np.maximum(pos, neg)
+
+
+def largest_input_weight(graph: Graph, name: str) -> np.ndarray:
+    """Per neuron of ``name``: the largest |weight| of its incoming synapses."""
+    largest = np.zeros(graph.populations[name].size)
+    for proj in graph.incoming(name):
+        post, _, w, _ = proj.coo()
+        np.maximum.at(largest, post, np.abs(w))
+    return largest
+
+
+def quantize_population(graph: Graph, pop: Population, spec: LoihiSpec, policy: str,
+                        observed: Mapping[str, np.ndarray] | None = None) -> PopulationQuant:
+    """Lava LIF parameters for ``pop`` (see the module docstring for the formulas)."""
+    c = euler_coefficients(pop, graph.dt_s)
+    notes = [c.note] if c.note else []
+    shift = _reset_shift(pop, policy, notes)
+    bias_v = c.voltage_bias - c.voltage_decay * shift
+    c = EulerCoefficients(c.current_decay, c.input_gain, c.voltage_decay, bias_v)
+    if observed is None:
+        u_max = worst_case_input(graph, pop.name) * c.input_gain / c.current_decay
+    else:
+        u_max = observed["u"] * CALIBRATION_MARGIN
+    limit = _scale_limit(c, u_max, largest_input_weight(graph, pop.name), spec)
+    if pop.neuron_model.spiking:
+        thr = pop.params["v_threshold"] - shift
+        vth, scale = _spiking_scale(pop, thr, limit, spec, notes)
+    else:
+        v_max = None if observed is None else observed["v"] * CALIBRATION_MARGIN
+        vth, scale = spec.vth_max, _silent_scale(c, u_max, limit, spec, v_max)
+    du, dv, decay_errors = _decays(c, spec)
+    bias_mant, bias_exp, saturated = bias_to_fixed(scale * bias_v, spec)
+    bias_error = relative_error((bias_mant * 2.0 ** bias_exp) / scale, bias_v)
+    record = {"du": du, "dv": dv, "vth": vth, "scale_min": float(scale.min()),
+              "scale_max": float(scale.max()), **decay_errors,
+              "bias_rel_error": bias_error, "bias_saturated": saturated,
+              "calibrated": observed is not None, "notes": notes}
+    return PopulationQuant(pop.name, du, dv, vth, bias_mant, bias_exp, scale, record)
+
+
+def row_factor(graph: Graph, name: str, quant: PopulationQuant, spec: LoihiSpec) -> np.ndarray:
+    """Per post neuron: a_in units per unit float weight (``g * S / 2^act_shift``)."""
+    c = euler_coefficients(graph.populations[name], graph.dt_s)
+    return c.input_gain * quant.v_scale / (1 << spec.act_shift_bits)
+
+
+def quantize_projection(proj: Projection, factor: np.ndarray,
+                        spec: LoihiSpec) -> ProjectionQuant:
+    """Mantissas and weight_exp of ``proj`` given its post rows' factors."""
+    if proj.is_sparse:
+        weight = sp.csr_array(proj.weight)
+        rows = np.repeat(np.arange(weight.shape[0]), np.diff(weight.indptr))
+        stored, exp, stats = quantize_values(weight.data * factor[rows], spec)
+        mantissa: np.ndarray | sp.csr_array = sp.csr_array(
+            (stored, weight.indices.copy(), weight.indptr.copy()), shape=weight.shape)
+    else:
+        x = np.asarray(proj.weight) * factor[:, None]
+        stored, exp, stats = quantize_values(x, spec)
+        mantissa = stored.astype(np.int64)
+    return ProjectionQuant(proj.name, mantissa, exp, spec.weight_bits, stats)
+
+
+def quantize_network(graph: Graph, spec: LoihiSpec, reset_policy: str = "error",
+                     observed: Mapping[str, Mapping[str, np.ndarray]] | None = None
+                     ) -> QuantizedNetwork:
+    """Quantize every non-input population and every projection of ``graph``."""
+    if reset_policy not in RESET_POLICIES:
+        raise MappingError("option reset_policy", f"is {reset_policy!r}.",
+                           f"Use one of {list(RESET_POLICIES)}.")
+    pops: dict[str, PopulationQuant] = {}
+    for name, pop in graph.populations.items():
+        if pop.model == "input":
+            continue
+        if pop.model not in LIF_MODELS:
+            raise MappingError(_where(pop), f"model '{pop.model}' has no Lava LIF form "
+                               f"(Loihi targets take {', '.join(LIF_MODELS)}).",
+                               "Compile for the reference target, or replace the node in the "
+                               "model (for example a threshold by an IF neuron).")
+        seen = None if observed is None else observed.get(name)
+        pops[name] = quantize_population(graph, pop, spec, reset_policy, seen)
+    projs = {name: quantize_projection(proj, row_factor(graph, proj.target,
+                                                        pops[proj.target], spec), spec)
+             for name, proj in graph.projections.items()}
+    return QuantizedNetwork(pops, projs)
+
+
+# -- calibration: observed ranges of the float model -------------------------------------
+def _delayed_parts(proj: Projection) -> list[tuple[int, sp.csr_array]]:
+    post, pre, w, delay = proj.coo()
+    return [(int(d), sp.csr_array((w[delay == d], (post[delay == d], pre[delay == d])),
+                                  shape=proj.shape)) for d in np.unique(delay)]
+
+
+def _input_at(graph: Graph, name: str, parts: Mapping[str, list[tuple[int, sp.csr_array]]],
+              spikes: Mapping[str, np.ndarray], t: int) -> np.ndarray:
+    total = np.zeros((next(iter(spikes.values())).shape[0], graph.populations[name].size))
+    for proj in graph.incoming(name):
+        for delay, weight in parts[proj.name]:
+            if t - delay >= 0:
+                total += (weight @ spikes[proj.source][:, t - delay].T).T
+    return total
+
+
+def observe_ranges(graph: Graph, input_spikes: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Per non-input population, per neuron: the largest |current| and |v| of the float
+    Euler model (linear form of ``euler_coefficients``) driven by ``input_spikes``
+    (batch, T, n_inputs)."""
+    batch, steps, _ = input_spikes.shape
+    spikes = {n: np.zeros((batch, steps, p.size)) for n, p in graph.populations.items()}
+    offset = 0
+    for name in graph.inputs:
+        size = graph.populations[name].size
+        spikes[name][:] = input_spikes[:, :, offset:offset + size]
+        offset += size
+    parts = {name: _delayed_parts(proj) for name, proj in graph.projections.items()}
+    coeffs = {n: euler_coefficients(p, graph.dt_s) for n, p in graph.populations.items()
+              if n not in graph.inputs}
+    state = {n: [np.zeros((batch, graph.populations[n].size))] * 2 for n in coeffs}
+    seen = {n: {"u": np.zeros(graph.populations[n].size),
+                "v": np.zeros(graph.populations[n].size)} for n in coeffs}
+    for t in range(steps):
+        for name in graph.step_order():
+            if name in coeffs:
+                _euler_step(graph.populations[name], coeffs[name], state[name],
+                            _input_at(graph, name, parts, spikes, t), spikes[name][:, t])
+                for key, value in zip(("u", "v"), state[name], strict=True):
+                    seen[name][key] = np.maximum(seen[name][key], np.abs(value).max(axis=0))
+    return seen
+
+
+def _euler_step(pop: Population, c: EulerCoefficients, state: list[np.ndarray],
+                synaptic: np.ndarray, out: np.ndarray) -> None:
+    current = (1 - c.current_decay) * state[0] + c.input_gain * synaptic
+    v = (1 - c.voltage_decay) * state[1] + current + c.voltage_bias
+    if pop.neuron_model.spiking:
+        fired = v > pop.params["v_threshold"]
+        out[:] = fired
+        reset = (v - pop.params["v_threshold"] if pop.reset == RESET_SUBTRACT
+                 else pop.params["v_reset"] + 0 * v)
+        v = np.where(fired, reset, v)
+    state[0], state[1] = current, v

@@ -1,0 +1,93 @@
+"""compile_loihi: the artifact's arrays and layout, determinism, and does-not-fit errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import yaml
+
+from neurocc.backends.artifact import read_artifact, write_artifact
+from neurocc.backends.loihi import compile_loihi, energy_for_artifact
+from neurocc.backends.loihi.spec import TARGETS_DIR
+from neurocc.compiler.errors import MappingError
+from neurocc.compiler.graph import Graph, Population, Projection
+
+
+def network(n_hidden: int = 30, seed: int = 0) -> Graph:
+    rng = np.random.default_rng(seed)
+    lif = {"tau_s": 20e-3, "v_threshold": 1.0}
+    pops = {"in": Population("in", "input", (16,)),
+            "h": Population("h", "lif", (n_hidden,), lif, "to_value"),
+            "c": Population("c", "cubalif", (8,), {"tau_syn_s": 5e-3, "tau_mem_s": 10e-3,
+                                                    "v_threshold": 0.5}, "to_value"),
+            "o": Population("o", "li", (4,), {"tau_s": 10e-3})}
+    conv = sp.random(n_hidden, 16, density=0.3, format="csr", random_state=seed)
+    projs = {"a": Projection("a", "in", "h", sp.csr_array(conv)),
+             "rec": Projection("rec", "h", "h", rng.normal(0, 0.1, (n_hidden, n_hidden)),
+                               np.array(1)),
+             "b": Projection("b", "h", "c", rng.normal(0.2, 0.3, (8, n_hidden))),
+             "d": Projection("d", "c", "o", rng.normal(0, 1, (4, 8)), np.array(4))}
+    return Graph(1e-3, pops, projs, ("in",), ("o",))
+
+
+def test_artifact_layout_and_arrays() -> None:
+    artifact = compile_loihi(network(), "loihi2")
+    arrays, layout = artifact.sections["loihi"], artifact.layout
+    assert artifact.family == "loihi" and artifact.target == "loihi2"
+    assert {n: p["process"] for n, p in layout["projections"].items()} == {
+        "a": "Sparse", "rec": "Dense", "b": "Dense", "d": "DelayDense"}
+    assert {n: p["latency_offset"] for n, p in layout["populations"].items()} == {
+        "in": 0, "h": 1, "c": 2, "o": 0}
+    assert int(arrays["proj/rec/delay"]) == 0  # graph delay 1 + 1 - 1 - 1
+    assert int(arrays["proj/d/delay"]) == 1  # 4 + 0 - 2 - 1
+    assert layout["latency_steps"] == 0
+    assert all(v.dtype == np.int64 for k, v in arrays.items() if not k.endswith("v_scale"))
+    assert arrays["pop/h/du"] == 4095 and arrays["pop/c/du"] == 818  # round(4096/5) - 1
+    assert arrays["pop/o/vth"] == 2**17 - 1
+    assert arrays["proj/a/weight/indptr"].shape == (31,)
+    assert np.abs(arrays["proj/b/weight"]).max() <= 256
+    assert layout["resources"]["cores_used"] == 4 and layout["resources"]["neurons"] == 42
+    assert layout["target"]["core"]["neurons_per_core"]["value"] == 8192
+    names = [r.name for r in artifact.graph.history]
+    assert names == ["loihi.quantize", "loihi.timing", "loihi.map"]
+    record = artifact.graph.history[0].details
+    assert record["projections"]["b"]["weight_rel_error"] < 0.02
+
+
+def test_compiling_twice_gives_identical_bytes(tmp_path: Path) -> None:
+    first = write_artifact(compile_loihi(network(), "loihi1"), tmp_path / "a")
+    second = write_artifact(compile_loihi(network(), "loihi1"), tmp_path / "b")
+    for name in ("manifest.json", "graph.npz", "loihi.npz"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+    loaded = read_artifact(first)
+    report = energy_for_artifact(loaded, {"synops": 10, "steps": 4}, 1)
+    assert report["energy_per_inference_pj"] == pytest.approx(10 * 23.6)
+
+
+def test_a_users_target_file_changes_the_mapping(tmp_path: Path) -> None:
+    data = yaml.safe_load((TARGETS_DIR / "loihi1.yaml").read_text())
+    data["core"]["neurons_per_core"]["value"] = 8
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(data))
+    layout = compile_loihi(network(), path).layout
+    assert layout["populations"]["in"]["cores"] == [0, 1]  # 16 inputs, 8 per core
+    assert layout["populations"]["h"]["cores"] == [2, 3, 4, 5]  # 30 neurons
+    for key, value in (("tiles_x", 1), ("tiles_y", 1), ("cores_per_chip", 4)):
+        data["mesh"][key]["value"] = value
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(MappingError, match=r"needs 8 cores, above the limit of 4"):
+        compile_loihi(network(), path)
+
+
+def test_calibration_sizes_the_scale_from_observed_activity() -> None:
+    graph = network()
+    spikes = (np.random.default_rng(1).random((2, 50, 16)) < 0.2).astype(np.uint8)
+    plain = compile_loihi(graph, "loihi2").graph.history[0].details["populations"]["o"]
+    calibrated = compile_loihi(graph, "loihi2", calibration_spikes=spikes)
+    record = calibrated.graph.history[0].details["populations"]["o"]
+    assert record["calibrated"] and record["scale_min"] > plain["scale_min"]
+    with pytest.raises(MappingError, match="calibration_spikes"):
+        compile_loihi(graph, "loihi2", calibration_spikes=np.zeros((2, 5, 3)))
