@@ -37,7 +37,8 @@ def main() -> int:
     if spec is None or not spec.submodule_search_locations:
         print("patch_lava: lava is not installed in this environment", file=sys.stderr)
         return 1
-    target = Path(list(spec.submodule_search_locations)[0]) / "magma" / "compiler" / "var_model.py"
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
+    target = package_dir / "magma" / "compiler" / "var_model.py"
     changed = patch(target)
     print(f"patch_lava: {target} {'patched' if changed else 'already patched'}")
     return 0
