@@ -1,0 +1,202 @@
+"""The stepping loop of the exact Loihi engine (semantics: the package docstring).
+
+Schedule. Populations are grouped into strongly connected components of the
+projection graph and run component by component in topological order, over
+chunks of time steps. A projection that leaves a component is applied to a
+whole chunk of its source's spikes at once (one large exact product); a
+projection inside a component (recurrence) is applied step by step. Both add
+their int32 contributions into the target's input window at ``t + 1 + delay``.
+Since every projection delivers one step late, nothing within a step depends
+on another population's same-step output, so this order reproduces Lava's
+step-synchronous run exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+from tqdm import tqdm
+
+from neurocc.backends.artifact import Artifact
+from neurocc.compiler.errors import SimulationError
+from neurocc.sim.loihi import fixed_point as fx
+from neurocc.sim.loihi.network import LifSpec, NetworkSpec, read_network
+from neurocc.sim.loihi.synapses import CompiledProjection, compile_projection
+from neurocc.sim.result import SimResult
+
+# Input windows hold batch x chunk x neurons int32: this many elements (64 MiB) at most
+CHUNK_ELEMENTS = 1 << 24
+COUNTER_NAMES = ("synops", "neuron_updates_active", "neuron_updates_inactive", "spikes",
+                 "input_spikes", "spike_messages", "hops_ew", "hops_ns", "steps")
+
+
+@dataclass(frozen=True, eq=False)
+class _Component:
+    """Populations updated together, with the projections into and within them."""
+
+    members: tuple[str, ...]
+    external: tuple[CompiledProjection, ...]
+    internal: tuple[CompiledProjection, ...]
+
+
+class _Lif:
+    """Run-time state of one LIF population (int32 u, v) and its input window."""
+
+    def __init__(self, spec: LifSpec, batch: int, window_steps: int) -> None:
+        self.u_keep = fx.DECAY_UNITY - (spec.du + fx.DS_OFFSET)
+        self.v_keep = fx.DECAY_UNITY - (spec.dv + fx.DM_OFFSET)
+        self.vth_scaled = spec.vth << fx.VTH_SHIFT
+        self.bias = fx.effective_bias(spec.bias_mant, spec.bias_exp)
+        self.u = np.zeros((batch, spec.size), dtype=np.int32)
+        self.v = np.zeros((batch, spec.size), dtype=np.int32)
+        self.window = np.zeros((batch, window_steps, spec.size), dtype=np.int32)
+        self.active_updates = 0
+
+    def step(self, index: int) -> np.ndarray:
+        """Update with the input at window ``index``; count active compartments; the spikes."""
+        a_in = self.window[:, index]
+        active = (a_in != 0) | (self.u != 0) | (self.v != 0)
+        self.active_updates += int(np.count_nonzero(active))
+        return fx.lif_step(self.u, self.v, a_in, u_keep=self.u_keep, v_keep=self.v_keep,
+                           bias=self.bias, vth_scaled=self.vth_scaled)
+
+    def advance(self, steps: int) -> None:
+        """Slide the window by ``steps``: pending input beyond the chunk moves to the front."""
+        tail = self.window[:, steps:].copy()
+        self.window[:] = 0
+        self.window[:, : tail.shape[1]] = tail
+
+
+def check_input(spikes: np.ndarray, n_inputs: int) -> np.ndarray:
+    """``spikes`` as uint8 (batch, T, n_inputs) of 0/1, or a SimulationError."""
+    array = np.asarray(spikes)
+    expected = f"expected 0/1 spikes of shape (batch, T, {n_inputs})"
+    if array.ndim != 3 or array.shape[2] != n_inputs or 0 in array.shape[:2]:
+        raise SimulationError("input spikes", f"have shape {array.shape}; {expected}.",
+                              "One row per time step, one column per input neuron (the input "
+                              "populations concatenated in the graph's input order).")
+    if array.dtype.kind not in "biuf" or not np.isin(array, (0, 1)).all():
+        raise SimulationError("input spikes", f"hold values other than 0 and 1; {expected}.",
+                              "Binarise the input (for example `spikes > 0`).")
+    return array.astype(np.uint8)
+
+
+def _components(net: NetworkSpec, compiled: dict[str, CompiledProjection]) -> list[_Component]:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(net.lifs)
+    graph.add_edges_from((p.source, p.target) for p in net.projections.values()
+                         if p.source in net.lifs)
+    condensed = nx.condensation(graph)
+    order = {name: i for i, name in enumerate(net.lifs)}
+    components = []
+    for node in nx.lexicographical_topological_sort(
+            condensed, key=lambda n: min(order[m] for m in condensed.nodes[n]["members"])):
+        members = tuple(sorted(condensed.nodes[node]["members"], key=order.__getitem__))
+        inside = [c for c in compiled.values() if c.spec.target in members]
+        components.append(_Component(
+            members, tuple(c for c in inside if c.spec.source not in members),
+            tuple(c for c in inside if c.spec.source in members)))
+    return components
+
+
+def _deliver(proj: CompiledProjection, events: np.ndarray, target: _Lif, offset: int) -> None:
+    """Add the contributions of ``events`` (batch, steps, pre) from window ``offset`` on."""
+    batch, steps, _ = events.shape
+    for delay, values in proj.contributions(events.reshape(batch * steps, -1)):
+        start = offset + 1 + delay
+        target.window[:, start:start + steps] += values.reshape(batch, steps, -1)
+
+
+def _split_inputs(net: NetworkSpec, x: np.ndarray) -> dict[str, np.ndarray]:
+    bounds = np.cumsum([0] + [net.populations[n].size for n in net.inputs])
+    return {name: x[:, :, bounds[i]:bounds[i + 1]] for i, name in enumerate(net.inputs)}
+
+
+def _counters(net: NetworkSpec, spikes: dict[str, np.ndarray],
+              compiled: dict[str, CompiledProjection], lifs: dict[str, _Lif],
+              batch: int, steps: int) -> dict[str, int]:
+    per_neuron = {name: s.sum(axis=(0, 1), dtype=np.int64) for name, s in spikes.items()}
+    pops = net.populations.values()
+    active = sum(lif.active_updates for lif in lifs.values())
+    total_updates = batch * steps * sum(spec.size for spec in net.lifs.values())
+    return {
+        "synops": int(sum(per_neuron[c.spec.source] @ c.synapses_per_pre
+                          for c in compiled.values())),
+        "neuron_updates_active": active,
+        "neuron_updates_inactive": total_updates - active,
+        "spikes": int(sum(per_neuron[p.name].sum() for p in pops if not p.is_input)),
+        "input_spikes": int(sum(per_neuron[p.name].sum() for p in pops if p.is_input)),
+        "spike_messages": int(sum(per_neuron[p.name] @ p.msg_per_spike for p in pops)),
+        "hops_ew": int(sum(per_neuron[p.name] @ p.hops_ew_per_spike for p in pops)),
+        "hops_ns": int(sum(per_neuron[p.name] @ p.hops_ns_per_spike for p in pops)),
+        "steps": batch * steps,
+    }
+
+
+def _chunk_steps(net: NetworkSpec, batch: int, steps: int) -> int:
+    widest = max((spec.size for spec in net.lifs.values()), default=1)
+    return max(1, min(steps, CHUNK_ELEMENTS // (batch * widest)))
+
+
+def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool = False,
+                 progress: bool = False) -> SimResult:
+    """Run ``artifact`` bit-exactly as Lava's fixed_pt models on ``spikes`` (batch, T, n_in).
+
+    Returns spikes of every population (uint8, (batch, T, size), on Lava's
+    timeline), ``u/P`` and ``v/P`` (int64) when ``record_states``, and the
+    event counters of docs/loihi-artifact.md.
+    """
+    net = read_network(artifact)
+    x = check_input(spikes, net.n_inputs)
+    batch, steps, _ = x.shape
+    compiled = {name: compile_projection(spec) for name, spec in net.projections.items()}
+    chunk = _chunk_steps(net, batch, steps)
+    lifs = {name: _Lif(spec, batch, chunk + _max_delay_into(net, name) + 1)
+            for name, spec in net.lifs.items()}
+    out = {name: np.zeros((batch, steps, spec.size), dtype=np.uint8)
+           for name, spec in net.lifs.items()}
+    out.update(_split_inputs(net, x))
+    states = _state_records(net, batch, steps) if record_states else {}
+    components = _components(net, compiled)
+    # a tqdm bar fixes the multiprocessing start method (it creates a lock): only on request
+    bar = tqdm(total=steps, unit="step", desc="loihi") if progress else None
+    for t0 in range(0, steps, chunk):
+        t1 = min(steps, t0 + chunk)
+        for component in components:
+            _run_component(component, lifs, out, states, t0, t1)
+        for lif in lifs.values():
+            lif.advance(t1 - t0)
+        if bar is not None:
+            bar.update(t1 - t0)
+    if bar is not None:
+        bar.close()
+    ordered = {name: out[name] for name in net.populations}
+    return SimResult(ordered, net.outputs,
+                     {key: value.astype(np.int64) for key, value in states.items()},
+                     _counters(net, ordered, compiled, lifs, batch, steps), net.latency_steps)
+
+
+def _max_delay_into(net: NetworkSpec, name: str) -> int:
+    return max((p.max_delay for p in net.projections.values() if p.target == name), default=0)
+
+
+def _state_records(net: NetworkSpec, batch: int, steps: int) -> dict[str, np.ndarray]:
+    return {f"{var}/{name}": np.zeros((batch, steps, spec.size), dtype=np.int32)
+            for name, spec in net.lifs.items() for var in ("u", "v")}
+
+
+def _run_component(component: _Component, lifs: dict[str, _Lif], out: dict[str, np.ndarray],
+                   states: dict[str, np.ndarray], t0: int, t1: int) -> None:
+    for proj in component.external:
+        _deliver(proj, out[proj.spec.source][:, t0:t1], lifs[proj.spec.target], 0)
+    for t in range(t0, t1):
+        for name in component.members:
+            lif = lifs[name]
+            out[name][:, t] = lif.step(t - t0)
+            if states:
+                states[f"u/{name}"][:, t] = lif.u
+                states[f"v/{name}"][:, t] = lif.v
+        for proj in component.internal:
+            _deliver(proj, out[proj.spec.source][:, t:t + 1], lifs[proj.spec.target], t - t0)

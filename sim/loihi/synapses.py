@@ -1,0 +1,115 @@
+"""Synaptic accumulation of one projection, exact and event-driven.
+
+A projection becomes one weight block per distinct synaptic delay. Each block
+holds Lava's effective weights (clipped and truncated) as floats: every
+partial sum of binary spikes times integer weights is an integer below
+:data:`FLOAT32_EXACT` (or below 2**53 in float64, chosen when the bound is
+larger), so BLAS and scipy products are exact and the int64 result equals
+Lava's integer sum bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurocc.sim.loihi import fixed_point as fx
+from neurocc.sim.loihi.network import SPARSE, ProjectionSpec
+
+FLOAT32_EXACT = 1 << 24  # float32 represents every integer of magnitude <= 2**24
+# Below this fraction of active inputs a sparse (events x weights) product beats a
+# dense matmul (measured on 1k-4k neurons, batch 64: 1 % -> 5 ms vs 17-33 ms, 10 % -> 45 vs 17)
+EVENT_DRIVEN_MAX_DENSITY = 0.03
+# Weight blocks sparser than this are stored as CSR (delay groups, Sparse projections)
+SPARSE_BLOCK_MAX_DENSITY = 0.1
+
+
+@dataclass(frozen=True, eq=False)
+class WeightBlock:
+    """The synapses of one delay: ``dense_t`` (pre, post) or ``csr`` (post, pre)."""
+
+    delay: int
+    dense_t: np.ndarray | None
+    csr: sp.csr_array | None
+
+    def accumulate(self, events: np.ndarray) -> np.ndarray:
+        """Exact int64 sums (rows, post) of the weights of the active inputs of each row.
+
+        ``events``: (rows, pre) 0/1. One row gathers the active weight rows;
+        few active inputs use a sparse product; many a dense matmul.
+        """
+        if self.csr is not None:
+            return (self.csr @ events.T.astype(self.csr.dtype)).T.astype(np.int64)
+        weights = self.dense_t
+        if events.shape[0] == 1:
+            active = np.flatnonzero(events[0])
+            return weights[active].sum(axis=0, keepdims=True).astype(np.int64)
+        if np.count_nonzero(events) < EVENT_DRIVEN_MAX_DENSITY * events.size:
+            return (sp.csr_array(events.astype(weights.dtype)) @ weights).astype(np.int64)
+        return (events.astype(weights.dtype) @ weights).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledProjection:
+    """A projection ready to run: weight blocks per delay and event-count data."""
+
+    spec: ProjectionSpec
+    blocks: tuple[WeightBlock, ...]
+    synapses_per_pre: np.ndarray  # nonzero effective weights per source neuron
+
+    def contributions(self, events: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """(delay, int32 input) pairs that ``events`` (rows, pre) produce, per delay block.
+
+        Each block's sum is shifted by ``weight_exp`` on its own and wrapped to
+        int32, as Lava's Dense/DelayDense do per step and per delay slot.
+        """
+        return [(block.delay, fx.wrap_int32(fx.apply_weight_exp(block.accumulate(events),
+                                                                 self.spec.weight_exp)))
+                for block in self.blocks]
+
+
+def effective_matrix(spec: ProjectionSpec) -> np.ndarray | sp.csr_array:
+    """Lava's effective int32 weights of ``spec`` (post, pre): dense, or CSR for Sparse."""
+    n_entries = spec.shape[0] * spec.shape[1]
+    if spec.process == SPARSE:
+        matrix = sp.csr_array(spec.weight, copy=True)
+        matrix.data = fx.effective_weights(matrix.data, n_entries, spec.num_weight_bits)
+        matrix.eliminate_zeros()
+        return matrix
+    return fx.effective_weights(spec.weight, n_entries, spec.num_weight_bits)
+
+
+def _float_dtype(matrix: np.ndarray | sp.csr_array, n_pre: int) -> type:
+    values = matrix.data if sp.issparse(matrix) else matrix
+    largest = int(np.abs(values).max()) if values.size else 0
+    return np.float32 if largest * n_pre <= FLOAT32_EXACT else np.float64
+
+
+def _block(delay: int, matrix: np.ndarray | sp.csr_array, dtype: type) -> WeightBlock:
+    size = max(matrix.shape[0] * matrix.shape[1], 1)
+    nnz = matrix.nnz if sp.issparse(matrix) else np.count_nonzero(matrix)
+    if nnz / size < SPARSE_BLOCK_MAX_DENSITY:
+        return WeightBlock(delay, None, sp.csr_array(matrix, dtype=dtype))
+    dense = matrix.toarray() if sp.issparse(matrix) else matrix
+    return WeightBlock(delay, np.ascontiguousarray(dense.T, dtype=dtype), None)
+
+
+def _synapses_per_pre(matrix: np.ndarray | sp.csr_array) -> np.ndarray:
+    if sp.issparse(matrix):  # zeros already eliminated
+        return np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.int64)
+    return np.count_nonzero(matrix, axis=0).astype(np.int64)
+
+
+def compile_projection(spec: ProjectionSpec) -> CompiledProjection:
+    """Effective weights split by delay into blocks, plus synapses per source neuron."""
+    matrix = effective_matrix(spec)
+    dtype = _float_dtype(matrix, spec.shape[1])
+    per_pre = _synapses_per_pre(matrix)
+    if spec.delay.ndim == 0:
+        return CompiledProjection(spec, (_block(int(spec.delay), matrix, dtype),), per_pre)
+    dense = matrix.toarray() if sp.issparse(matrix) else matrix
+    delays = np.unique(spec.delay[dense != 0]) if np.any(dense) else np.zeros(1, np.int64)
+    blocks = tuple(_block(int(k), np.where(spec.delay == k, dense, 0), dtype) for k in delays)
+    return CompiledProjection(spec, blocks, per_pre)
