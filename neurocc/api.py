@@ -16,6 +16,7 @@ from neurocc.backends.reference import compile_reference
 from neurocc.compiler.errors import SimulationError
 from neurocc.compiler.graph import Graph
 from neurocc.frontends import load
+from neurocc.sim.inputs import check_spikes
 from neurocc.sim.result import SimResult
 
 ENGINES = ("exact", "reference")
@@ -43,19 +44,6 @@ def _as_artifact(artifact: Artifact | Graph | str | os.PathLike[str]) -> Artifac
     if isinstance(artifact, Graph):
         return compile_reference(artifact)
     return read_artifact(artifact)
-
-
-def check_spikes(spikes: Any, n_inputs: int) -> np.ndarray:
-    """``spikes`` as uint8 (batch, T, n_inputs), or a SimulationError saying what is wrong."""
-    array = np.asarray(spikes)
-    expected = f"expected 0/1 spikes of shape (batch, T, {n_inputs})"
-    if array.ndim != 3 or array.shape[2] != n_inputs or 0 in array.shape[:2]:
-        raise SimulationError("input spikes", f"have shape {array.shape}; {expected}.",
-                              "Reshape the input (one row per time step, one column per input).")
-    if array.dtype.kind not in "biuf" or not np.isin(array, (0, 1)).all():
-        raise SimulationError("input spikes", f"hold values other than 0 and 1; {expected}.",
-                              "Binarise the input (for example `spikes > 0`).")
-    return array.astype(np.uint8)
 
 
 def _runner(engine: str, family: str) -> Any:

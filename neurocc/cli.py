@@ -116,12 +116,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     import neurocc
     from neurocc.backends.loihi.verify import verify_against_lava
+    from neurocc.sim.inputs import check_spikes
 
     artifact = neurocc.read_artifact(args.artifact)
     if artifact.family != "loihi":
         raise NeuroccError(args.artifact, f"is a '{artifact.family}' artifact; --against lava "
                            "needs a Loihi-family artifact.", "Compile with --target loihi2.")
-    spikes = neurocc.api.check_spikes(read_input_spikes(args.input), artifact.graph.n_inputs)
+    spikes = check_spikes(read_input_spikes(args.input), artifact.graph.n_inputs)
     report = verify_against_lava(artifact, spikes)
     print(report.summary())
     return EXIT_OK if report.identical else EXIT_DIFFERENT

@@ -26,7 +26,7 @@ import numpy as np
 
 from neurocc.backends.artifact import Artifact
 from neurocc.compiler.errors import SimulationError, VerificationError
-from neurocc.sim.loihi.engine import check_input
+from neurocc.sim.inputs import check_spikes as check_input
 from neurocc.sim.loihi.network import NetworkSpec, read_network
 from neurocc.sim.result import SimResult
 

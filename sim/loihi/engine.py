@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from neurocc.backends.artifact import Artifact
-from neurocc.compiler.errors import SimulationError
+from neurocc.sim.inputs import check_spikes as check_input
 from neurocc.sim.loihi import fixed_point as fx
 from neurocc.sim.loihi.network import LifSpec, NetworkSpec, read_network
 from neurocc.sim.loihi.synapses import CompiledProjection, compile_projection
@@ -67,20 +67,6 @@ class _Lif:
         tail = self.window[:, steps:].copy()
         self.window[:] = 0
         self.window[:, : tail.shape[1]] = tail
-
-
-def check_input(spikes: np.ndarray, n_inputs: int) -> np.ndarray:
-    """``spikes`` as uint8 (batch, T, n_inputs) of 0/1, or a SimulationError."""
-    array = np.asarray(spikes)
-    expected = f"expected 0/1 spikes of shape (batch, T, {n_inputs})"
-    if array.ndim != 3 or array.shape[2] != n_inputs or 0 in array.shape[:2]:
-        raise SimulationError("input spikes", f"have shape {array.shape}; {expected}.",
-                              "One row per time step, one column per input neuron (the input "
-                              "populations concatenated in the graph's input order).")
-    if array.dtype.kind not in "biuf" or not np.isin(array, (0, 1)).all():
-        raise SimulationError("input spikes", f"hold values other than 0 and 1; {expected}.",
-                              "Binarise the input (for example `spikes > 0`).")
-    return array.astype(np.uint8)
 
 
 def _components(net: NetworkSpec, compiled: dict[str, CompiledProjection]) -> list[_Component]:
