@@ -1,27 +1,35 @@
 """Backends: one package per chip family; targets are data files.
 
-A target is either the built-in ``reference`` (no quantization: the float
-graph itself) or a YAML target file of a family (``backends/<family>/targets/
-NAME.yaml``, or a user's copy given by path). Every target file starts with
-``name``, ``family`` and ``description``; the rest is the family's business.
+Each family registers one :class:`~neurocc.backends.family.Family` record
+(``backends/<family>/family.py``, listed in :data:`BUILTIN_FAMILIES`). A target
+is a YAML file of a family (``backends/<family>/targets/NAME.yaml``, or a
+user's copy given by path) or the built-in ``reference``. Every function here
+dispatches through the registry: nothing below names a family.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from neurocc.backends.artifact import Artifact
-from neurocc.compiler.errors import TargetError
+from neurocc.backends.family import FAMILIES, Family, get_family, register_family, resolve
+from neurocc.backends.targets import TargetSpec, check_header, parse_target, read_yaml
+from neurocc.compiler.errors import MappingError, TargetError
 from neurocc.compiler.graph import Graph
+from neurocc.compiler.options import build_options, options_record
 
 REFERENCE_TARGET = "reference"
-_PACKAGE_DIR = Path(__file__).parent
+# One line per built-in family: the module holding its FAMILY record.
+BUILTIN_FAMILIES = (
+    "neurocc.backends.reference.family",
+    "neurocc.backends.loihi.family",
+)
+for _module in BUILTIN_FAMILIES:
+    register_family(importlib.import_module(_module).FAMILY)
 
 
 @dataclass(frozen=True)
@@ -34,51 +42,25 @@ class TargetInfo:
     description: str
 
 
-@dataclass(frozen=True)
-class Family:
-    """A backend family: how to compile for it (``module:function`` resolved on use)."""
-
-    name: str
-    compiler: str
-
-    def compile(self, graph: Graph, target: TargetInfo, **options: Any) -> Artifact:
-        module_name, function_name = self.compiler.split(":")
-        function: Callable[..., Artifact] = getattr(importlib.import_module(module_name),
-                                                    function_name)
-        return function(graph, target.path if target.path else target.name, **options)
-
-
-FAMILIES: dict[str, Family] = {
-    f.name: f for f in (
-        Family("reference", "neurocc.backends.reference:compile_reference"),
-        Family("loihi", "neurocc.backends.loihi.compile:compile_loihi"),
-    )
-}
-
-
-def _read_header(path: Path) -> TargetInfo:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise TargetError(str(path), f"cannot be read as YAML ({exc}).",
-                          "Fix the file or copy a packaged target again.") from exc
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str)
-                                             for k in ("name", "family", "description")):
-        raise TargetError(str(path), "needs string keys 'name', 'family' and 'description' at "
-                          "the top.", "Start from a packaged target file (`neurocc targets`).")
-    if data["family"] not in FAMILIES:
-        raise TargetError(f"{path}: family", f"'{data['family']}' is not a known family.",
-                          f"Known families: {', '.join(sorted(FAMILIES))}.")
+def _header(path: Path) -> TargetInfo:
+    data = check_header(str(path), read_yaml(path))
+    get_family_for_file(path, data["family"])
     return TargetInfo(data["name"], data["family"], path, data["description"])
+
+
+def get_family_for_file(path: Path, name: str) -> Family:
+    if name not in FAMILIES:
+        raise TargetError(f"{path}: family", f"'{name}' is not a known family.",
+                          f"Known families: {', '.join(sorted(FAMILIES))}.")
+    return FAMILIES[name]
 
 
 def list_targets() -> list[TargetInfo]:
     """Every packaged target, the built-in reference first."""
-    found = [TargetInfo(REFERENCE_TARGET, "reference", None,
-                        "float reference: no quantization, no mapping")]
-    for family in sorted(FAMILIES):
-        for path in sorted((_PACKAGE_DIR / family / "targets").glob("*.yaml")):
-            found.append(_read_header(path))
+    found = [TargetInfo(REFERENCE_TARGET, REFERENCE_TARGET, None,
+                        FAMILIES[REFERENCE_TARGET].description)]
+    for name in sorted(FAMILIES):
+        found.extend(_header(path) for path in FAMILIES[name].target_files())
     return found
 
 
@@ -90,7 +72,7 @@ def resolve_target(target: str | Path) -> TargetInfo:
         if not path.is_file():
             raise TargetError(text, "target file does not exist.",
                               "Give an existing .yaml file or a name from `neurocc targets`.")
-        return _read_header(path)
+        return _header(path)
     for info in list_targets():
         if info.name == text:
             return info
@@ -99,7 +81,46 @@ def resolve_target(target: str | Path) -> TargetInfo:
                       f"Known targets: {names}; or give a path to a target .yaml file.")
 
 
-def compile_graph(graph: Graph, target: str | Path, **options: Any) -> Artifact:
-    """Compile ``graph`` for ``target`` (name or target-file path)."""
+def load_target(target: str | Path) -> TargetSpec:
+    """The validated spec of a target (name or path), read by its family's schema."""
     info = resolve_target(target)
-    return FAMILIES[info.family].compile(graph, info, **options)
+    family = get_family(info.family)
+    if info.path is None or family.schema is None:
+        return TargetSpec(info.name, info.family, info.description, "<built-in>")
+    return parse_target(read_yaml(info.path), family.schema, str(info.path))
+
+
+def target_of(artifact: Artifact) -> TargetSpec:
+    """The resolved target an artifact carries (``layout["target"]``), validated again."""
+    family = get_family(artifact.family)
+    data = artifact.layout.get("target")
+    if family.schema is None or data is None:
+        return TargetSpec(artifact.target, artifact.family, family.description, "<built-in>")
+    return parse_target(data, family.schema, f"artifact '{artifact.target}' target")
+
+
+def _check_models(graph: Graph, family: Family, spec: TargetSpec) -> None:
+    if family.models is None:
+        return
+    for pop in graph.populations.values():
+        if pop.model != "input" and pop.model not in family.models:
+            raise MappingError(f"population '{pop.name}' ({pop.model})",
+                               f"model '{pop.model}' has no form on target '{spec.name}' "
+                               f"(family '{family.name}' maps {', '.join(family.models)}).",
+                               "Compile for another target (`neurocc targets`), or replace "
+                               "the node in the model.")
+
+
+def compile_graph(graph: Graph, target: str | Path, **options: Any) -> Artifact:
+    """Compile ``graph`` for ``target`` (name or target-file path) with family options."""
+    spec = load_target(target)
+    family = get_family(spec.family)
+    chosen = build_options(family.options, options, f"compile for family '{family.name}'")
+    _check_models(graph, family, spec)
+    artifact = resolve(family.compile)(graph, spec, **{f.name: getattr(chosen, f.name)
+                                                      for f in dataclasses.fields(chosen)})
+    layout = {**artifact.layout, "options": options_record(chosen)}
+    if family.schema is not None:
+        layout["target"] = spec.to_dict()
+    return dataclasses.replace(artifact, layout=layout)
+

@@ -19,9 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from neurocc.backends.family import FAMILIES, Family, get_family, resolve, tool
 from neurocc.compiler.errors import NeuroccError, SimulationError
+from neurocc.compiler.options import describe_options
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
+OPTION_PREFIX = "option_"  # argparse dest of the generated family-option flags
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -52,19 +55,45 @@ def read_input_spikes(path: str) -> np.ndarray:
 
 def _cmd_compile(args: argparse.Namespace) -> int:
     import neurocc
+    from neurocc.backends import resolve_target
 
     options = {"dt_s": args.dt} if args.dt is not None else {}
+    family = get_family(resolve_target(args.target).family)
+    chosen = _family_options(args, family)
     graph = neurocc.load(args.model, **options)
-    extra = {"reset_policy": args.reset_policy} if args.reset_policy else {}
-    artifact = neurocc.compile(graph, args.target, out=args.output, **extra)
+    artifact = neurocc.compile(graph, args.target, out=args.output, **chosen)
     print(f"compiled {args.model} for {artifact.target} -> {artifact.path}")
     _print_resources(artifact.layout.get("resources", {}))
     return EXIT_OK
 
 
+def _family_options(args: argparse.Namespace, family: Family) -> dict[str, Any]:
+    """The compile flags given on the command line, checked against ``family``'s options."""
+    mine = {info.name for info in describe_options(family.options)}
+    given = {name: value for name, value in vars(args).items()
+             if name.startswith(OPTION_PREFIX) and value is not None}
+    chosen = {}
+    for dest, value in given.items():
+        name = dest[len(OPTION_PREFIX):]
+        if name not in mine:
+            owners = [f.name for f in FAMILIES.values()
+                      if name in {i.name for i in describe_options(f.options)}]
+            raise NeuroccError(f"--{name.replace('_', '-')}", f"is an option of family "
+                               f"{', '.join(owners)}, not of '{family.name}' (the target's).",
+                               f"Options of '{family.name}': "
+                               f"{', '.join(sorted(mine)) or 'none'}.")
+        chosen[name] = read_input_spikes(value) if _is_array(family, name) else value
+    return chosen
+
+
+def _is_array(family: Family, name: str) -> bool:
+    return any(i.name == name and i.kind == "array" for i in describe_options(family.options))
+
+
 def _print_resources(resources: dict[str, Any]) -> None:
     for key, value in resources.items():
-        print(f"  {key}: {value}")
+        limit = "" if value.get("limit") is None else f" of {value['limit']}"
+        print(f"  {key}: {value['used']}{limit} {value.get('unit', '')}".rstrip())
 
 
 def _result_arrays(result: Any) -> dict[str, np.ndarray]:
@@ -115,36 +144,66 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     import neurocc
-    from neurocc.backends.loihi.verify import verify_against_lava
     from neurocc.sim.inputs import check_spikes
 
     artifact = neurocc.read_artifact(args.artifact)
-    if artifact.family != "loihi":
-        raise NeuroccError(args.artifact, f"is a '{artifact.family}' artifact; --against lava "
-                           "needs a Loihi-family artifact.", "Compile with --target loihi2.")
+    verifier = tool(get_family(artifact.family), "verifiers", args.against)
     spikes = check_spikes(read_input_spikes(args.input), artifact.graph.n_inputs)
-    report = verify_against_lava(artifact, spikes)
+    report = resolve(verifier.function)(artifact, spikes)
     print(report.summary())
     return EXIT_OK if report.identical else EXIT_DIFFERENT
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     import neurocc
-    from neurocc.backends.loihi.lava_export import write_lava_script
 
     artifact = neurocc.read_artifact(args.artifact)
-    if artifact.family != "loihi":
-        raise NeuroccError(args.artifact, f"is a '{artifact.family}' artifact; the Lava export "
-                           "needs a Loihi-family artifact.", "Compile with --target loihi2.")
-    write_lava_script(artifact, Path(args.output))
-    print(f"wrote {args.output} (run: python {args.output} --input IN.npz -o OUT.npz)")
+    exporter = tool(get_family(artifact.family), "exporters", args.tool)
+    written = resolve(exporter.function)(artifact, Path(args.output))
+    print(f"wrote {written} (run: python {written} --input IN.npz -o OUT.npz)")
     return EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from neurocc.backends.family import demo_targets
     from neurocc.demo import run_demo
 
-    return run_demo(out_dir=Path(args.output), targets=args.targets)
+    return run_demo(out_dir=Path(args.output), targets=args.targets or demo_targets())
+
+
+def _tool_names(kind: str) -> list[str]:
+    return sorted({name for family in FAMILIES.values() for name in getattr(family, kind)})
+
+
+def _tool_help(kind: str) -> str:
+    return "; ".join(f"{name} ({family.name}): {t.help}" for family in FAMILIES.values()
+                     for name, t in sorted(getattr(family, kind).items()))
+
+
+def _add_family_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per option of every family's options dataclass (generated, never by hand)."""
+    seen: dict[str, str] = {}
+    for family in sorted(FAMILIES.values(), key=lambda f: f.name):
+        infos = describe_options(family.options)
+        if not infos:
+            continue
+        group = parser.add_argument_group(f"options of family '{family.name}'")
+        for info in infos:
+            if info.name in seen:
+                continue
+            seen[info.name] = family.name
+            kwargs: dict[str, Any] = {"dest": OPTION_PREFIX + info.name, "default": None,
+                                      "help": f"{info.help} (default: {info.default})"}
+            if info.choices:
+                kwargs["choices"] = list(info.choices)
+            elif info.kind == "array":
+                kwargs["metavar"] = "FILE.npz"
+                kwargs["help"] = f"{info.help}; read from the 'spikes' array of FILE.npz"
+            elif info.kind in ("int", "float"):
+                kwargs["type"] = {"int": int, "float": float}[info.kind]
+            elif info.kind == "bool":
+                kwargs["action"] = argparse.BooleanOptionalAction
+            group.add_argument(info.flag, **kwargs)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -158,8 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dt", type=float,
                    help="time step in seconds (default: the model's, else 1e-3)",
                    )
-    p.add_argument("--reset-policy", choices=["error", "approximate"],
-                   help="hardware targets: what to do with a reset mode the chip lacks")
+    _add_family_options(p)
     p.add_argument("-o", "--output", required=True, help="artifact directory to write")
     p.set_defaults(run=_cmd_compile)
 
@@ -184,19 +242,21 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="compare the exact engine with Lava on an input")
     p.add_argument("artifact")
-    p.add_argument("--against", choices=["lava"], required=True)
+    p.add_argument("--against", choices=_tool_names("verifiers"), required=True,
+                   help=_tool_help("verifiers"))
     p.add_argument("--input", required=True)
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("export", help="export an artifact to another tool")
-    p.add_argument("tool", choices=["lava"])
+    p.add_argument("tool", choices=_tool_names("exporters"), help=_tool_help("exporters"))
     p.add_argument("artifact")
     p.add_argument("-o", "--output", required=True, help="script path (e.g. net.py)")
     p.set_defaults(run=_cmd_export)
 
     p = sub.add_parser("demo", help="the main job on the shipped example model")
     p.add_argument("-o", "--output", default="demo-out", help="where artifacts and reports go")
-    p.add_argument("--targets", nargs="+", default=["reference", "loihi2"])
+    p.add_argument("--targets", nargs="+", default=None,
+                   help="targets to run (default: reference and each family's demo target)")
     p.set_defaults(run=_cmd_demo)
     return parser
 

@@ -52,7 +52,7 @@ def _run_target(graph: Any, target: str, spikes: np.ndarray, labels: np.ndarray,
         "accuracy": accuracy(result.output, labels),
         "spikes_per_inference": sum(report["spike_counts"].get(n, 0) for n in graph.populations
                                     if n not in graph.inputs) / len(labels),
-        "cores_used": report["resources"].get("cores_used"),
+        "cores_used": report["resources"].get("cores", {}).get("used"),
         "energy_per_inference_uj": energy.get("energy_per_inference_uj"),
         "report": report,
     }

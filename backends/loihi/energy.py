@@ -124,5 +124,5 @@ def energy_for_artifact(artifact: Artifact, counters: Mapping[str, float],
     """:func:`energy_report` with the spec and resources stored in ``artifact``'s layout."""
     spec = spec_from_mapping(artifact.layout["target"], f"artifact '{artifact.target}' target")
     used = artifact.layout.get("resources", {})
-    return energy_report(counters, spec, n_inferences, tiles_used=used.get("tiles_used"),
-                         cores_used=used.get("cores_used"))
+    return energy_report(counters, spec, n_inferences, tiles_used=used["tiles"]["used"],
+                         cores_used=used["cores"]["used"])

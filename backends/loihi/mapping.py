@@ -51,13 +51,17 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from neurocc.backends.family import resource_use
 from neurocc.backends.loihi.spec import LoihiSpec
 from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph
 
 MAX_PARTITION_ROUNDS = 16
-LIMITS = ("neurons_per_core", "synapses_per_core", "synaptic_memory_per_core_bits",
-          "fan_in_axons_per_core", "fan_out_axons_per_core")
+LIMIT_UNITS = {"neurons_per_core": "neurons per core", "synapses_per_core": "synapses per core",
+               "synaptic_memory_per_core_bits": "bits per core",
+               "fan_in_axons_per_core": "input axons per core",
+               "fan_out_axons_per_core": "output axons per core"}
+LIMITS = tuple(LIMIT_UNITS)
 HINT = ("Prune small weights (the prune pass), split the layer, or use a target with larger "
         "cores (a copy of the target file with other limits).")
 
@@ -284,15 +288,23 @@ def _placement(sizes: Mapping[str, int], core_of: dict[str, np.ndarray],
 
 def resources(placement: Placement, spec: LoihiSpec, n_neurons: int, n_synapses: int
               ) -> dict[str, Any]:
-    """The layout's ``resources``: cores, chips, totals, and each limit's largest use."""
+    """The layout's ``resources`` (``backends.family.resource_use`` entries): cores, chips,
+    tiles, neurons and synapses against the target's totals, and each per-core limit's
+    largest use."""
     chips = {c.chip for c in placement.cores}
     tiles = {(c.chip, c.x, c.y) for c in placement.cores}
-    max_usage = placement.max_usage()
-    return {"cores_used": len(placement.cores), "cores_available": spec.cores_available,
-            "chips_used": len(chips), "chips_available": spec.chips, "tiles_used": len(tiles),
-            "neurons": n_neurons, "synapses": n_synapses,
-            "max_usage_per_core": {k: {"used": v, "limit": getattr(spec, k)}
-                                   for k, v in max_usage.items()}}
+    found = {
+        "cores": resource_use(len(placement.cores), spec.cores_available, "cores"),
+        "chips": resource_use(len(chips), spec.chips, "chips"),
+        "tiles": resource_use(len(tiles), spec.chips * spec.tiles_x * spec.tiles_y, "tiles"),
+        "neurons": resource_use(n_neurons, spec.cores_available * spec.neurons_per_core,
+                                "neurons"),
+        "synapses": resource_use(n_synapses, spec.cores_available * spec.synapses_per_core,
+                                 "synapses"),
+    }
+    for key, used in placement.max_usage().items():
+        found[f"max_{key}"] = resource_use(used, getattr(spec, key), LIMIT_UNITS[key])
+    return found
 
 
 # -- timing ------------------------------------------------------------------------------

@@ -1,36 +1,29 @@
-"""Loihi target files: load, validate, and freeze them into a :class:`LoihiSpec`.
+"""The Loihi family's target schema: its sections, derived quantities and consistency rules.
 
-A target file is YAML with the header keys ``name``, ``family: loihi`` and
-``description``, then the sections of :data:`SCHEMA`. Every number is an entry
-``{value: NUMBER, source: TEXT}`` with optional ``bound`` (``minimum`` or
-``maximum``: the source states a bound), ``status`` (``single-source``,
-``assumed``, ``derived``, ``not-published``) and ``note``. The key names carry
-the unit (``energy_per_synop_pj``, ``delay_max_steps``).
-
-Anything malformed (a missing or unknown key, a wrong type, a negative limit,
-a mesh whose tiles do not hold the chip's cores) raises a
-:class:`~neurocc.compiler.errors.TargetError` naming the file, the key and
-what was expected.
+Target files are read by the one loader of :mod:`neurocc.backends.targets`
+(entries ``{value, source, bound, status, note}``); this module declares what a
+``family: loihi`` file holds (:data:`SCHEMA`), what follows from it
+(:class:`LoihiSpec` properties) and the rules that span keys (a mesh whose
+tiles do not hold the chip's cores, a minimum above its maximum).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import yaml
-
+from neurocc.backends.targets import (
+    TargetSchema,
+    TargetSpec,
+    check_header,
+    key_error,
+    parse_target,
+    read_yaml,
+)
 from neurocc.compiler.errors import TargetError
 
 TARGETS_DIR = Path(__file__).parent / "targets"
-HEADER_KEYS = ("name", "family", "description")
 FAMILY = "loihi"
-BOUNDS = ("minimum", "maximum")
-STATUSES = ("single-source", "assumed", "derived", "not-published")
-ENTRY_KEYS = ("value", "source", "bound", "status", "note")
 
 # section -> key -> (type, lowest allowed value); `int` keys are counts, bit widths or steps
 SCHEMA: dict[str, dict[str, tuple[type, float | None]]] = {
@@ -64,35 +57,8 @@ SCHEMA: dict[str, dict[str, tuple[type, float | None]]] = {
 }
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One number of a target file with its provenance."""
-
-    value: float
-    source: str
-    bound: str | None = None
-    status: str | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class LoihiSpec:
-    """A validated Loihi target: every entry of :data:`SCHEMA` as an attribute.
-
-    Read numbers as ``spec.neurons_per_core`` (the value) and their provenance
-    as ``spec.entries["neurons_per_core"]``.
-    """
-
-    name: str
-    description: str
-    path: str
-    entries: Mapping[str, Entry] = field(default_factory=dict)
-
-    def __getattr__(self, key: str) -> Any:
-        entries = object.__getattribute__(self, "entries")
-        if key in entries:
-            return entries[key].value
-        raise AttributeError(key)
+class LoihiSpec(TargetSpec):
+    """A validated Loihi target (see :mod:`neurocc.backends.targets`) with derived quantities."""
 
     # -- derived quantities (all from the file's numbers) ------------------------------
     @property
@@ -115,101 +81,31 @@ class LoihiSpec:
     def bias_mant_min(self) -> int:
         return -(1 << (self.bias_mant_bits - 1))
 
-    def to_dict(self) -> dict[str, Any]:
-        """The target file's content (header and sections), JSON-able."""
-        data: dict[str, Any] = {"name": self.name, "family": FAMILY,
-                                "description": self.description}
-        for section, keys in SCHEMA.items():
-            data[section] = {key: {k: v for k, v in dataclasses.asdict(self.entries[key]).items()
-                                   if v is not None} for key in keys}
-        return data
 
-
-def _fail(path: str, key: str, expected: str) -> TargetError:
-    return TargetError(f"{path}: key '{key}'", expected,
-                       "Compare with a packaged target file (`neurocc targets`).")
-
-
-def _entry(path: str, key: str, raw: Any, kind: type, lowest: float | None) -> Entry:
-    if not isinstance(raw, Mapping) or "value" not in raw or "source" not in raw:
-        raise _fail(path, key, "expected a mapping {value: NUMBER, source: TEXT}, got "
-                    f"{raw!r}.")
-    unknown = sorted(set(raw) - set(ENTRY_KEYS))
-    if unknown:
-        raise _fail(path, key, f"has unknown field(s) {unknown}; allowed: {list(ENTRY_KEYS)}.")
-    value = raw["value"]
-    allowed = (int,) if kind is int else (int, float)
-    if isinstance(value, bool) or not isinstance(value, allowed):
-        raise _fail(path, key, f"expected {'an integer' if kind is int else 'a number'}, got "
-                    f"{value!r}.")
-    if lowest is not None and value < lowest:
-        raise _fail(path, key, f"expected a value >= {lowest:g}, got {value!r}.")
-    if not isinstance(raw["source"], str) or not raw["source"].strip():
-        raise _fail(path, key, "expected a non-empty 'source' string saying where the number "
-                    "comes from.")
-    for name, allowed_values in (("bound", BOUNDS), ("status", STATUSES)):
-        if raw.get(name) is not None and raw[name] not in allowed_values:
-            raise _fail(path, key, f"field '{name}' is {raw[name]!r}; expected one of "
-                        f"{list(allowed_values)}.")
-    return Entry(kind(value), raw["source"], raw.get("bound"), raw.get("status"), raw.get("note"))
-
-
-def _check_header(path: str, data: Mapping[str, Any]) -> None:
-    for key in HEADER_KEYS:
-        if not isinstance(data.get(key), str):
-            raise _fail(path, key, "expected a string header key.")
-    if data["family"] != FAMILY:
-        raise _fail(path, "family", f"expected '{FAMILY}', got {data['family']!r}.")
-    unknown = sorted(set(data) - set(HEADER_KEYS) - set(SCHEMA))
-    if unknown:
-        raise _fail(path, unknown[0], f"is not a known key; expected the header "
-                    f"{list(HEADER_KEYS)} and the sections {list(SCHEMA)}.")
-
-
-def _check_section(path: str, section: str, raw: Any) -> dict[str, Entry]:
-    if not isinstance(raw, Mapping):
-        raise _fail(path, section, f"expected a mapping of entries, got {raw!r}.")
-    keys = SCHEMA[section]
-    unknown = sorted(set(raw) - set(keys))
-    if unknown:
-        raise _fail(path, f"{section}.{unknown[0]}", f"is not a known key; section "
-                    f"'{section}' takes {list(keys)}.")
-    missing = [k for k in keys if k not in raw]
-    if missing:
-        raise _fail(path, f"{section}.{missing[0]}", "is missing.")
-    return {key: _entry(path, f"{section}.{key}", raw[key], kind, lowest)
-            for key, (kind, lowest) in keys.items()}
-
-
-def _check_consistency(path: str, spec: LoihiSpec) -> None:
+def _check_consistency(path: str, spec: TargetSpec) -> None:
     tiles_cores = spec.cores_per_tile * spec.tiles_x * spec.tiles_y
     if tiles_cores != spec.cores_per_chip:
-        raise _fail(path, "mesh.cores_per_chip", f"expected cores_per_tile x tiles_x x tiles_y "
+        raise key_error(path, "mesh.cores_per_chip", f"expected cores_per_tile x tiles_x x tiles_y "
                     f"= {tiles_cores}, got {spec.cores_per_chip}.")
     for low, high in (("weight_exp_min", "weight_exp_max"), ("bias_exp_min", "bias_exp_max"),
                       ("barrier_fewest_tiles", "barrier_most_tiles")):
         if getattr(spec, low) > getattr(spec, high):
-            raise _fail(path, high, f"expected a value >= {low} ({getattr(spec, low)}), got "
+            raise key_error(path, high, f"expected a value >= {low} ({getattr(spec, low)}), got "
                         f"{getattr(spec, high)}.")
     if spec.weight_bits > spec.weight_clip_bits:
-        raise _fail(path, "synapse.weight_bits", f"expected at most weight_clip_bits "
+        raise key_error(path, "synapse.weight_bits", f"expected at most weight_clip_bits "
                     f"({spec.weight_clip_bits}), got {spec.weight_bits}.")
+
+
+TARGET_SCHEMA = TargetSchema(SCHEMA, LoihiSpec, _check_consistency)
 
 
 def spec_from_mapping(data: Any, path: str = "<target>") -> LoihiSpec:
     """A validated spec from parsed target-file content (``path`` names it in errors)."""
-    if not isinstance(data, Mapping):
-        raise TargetError(path, f"expected a mapping at the top, got {type(data).__name__}.",
-                          "Start from a packaged target file (`neurocc targets`).")
-    _check_header(path, data)
-    entries: dict[str, Entry] = {}
-    for section in SCHEMA:
-        if section not in data:
-            raise _fail(path, section, "is missing (a section of the target file).")
-        entries.update(_check_section(path, section, data[section]))
-    spec = LoihiSpec(data["name"], data["description"], path, entries)
-    _check_consistency(path, spec)
-    return spec
+    family = check_header(path, data)["family"]
+    if family != FAMILY:
+        raise key_error(path, "family", f"expected '{FAMILY}', got {family!r}.")
+    return cast(LoihiSpec, parse_target(data, TARGET_SCHEMA, path))
 
 
 def packaged_targets() -> list[str]:
@@ -233,9 +129,4 @@ def load_loihi_target(path_or_name: str | Path | LoihiSpec) -> LoihiSpec:
     if isinstance(path_or_name, LoihiSpec):
         return path_or_name
     path = _resolve(path_or_name)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise TargetError(str(path), f"cannot be read as YAML ({exc}).",
-                          "Fix the file or copy a packaged target again.") from exc
-    return spec_from_mapping(data, str(path))
+    return spec_from_mapping(read_yaml(path), str(path))

@@ -70,6 +70,6 @@ a step costs one product per matrix whose delayed source spiked. Each source
 population keeps a ring buffer of its last ``max delay + 1`` spike vectors.
 """
 
-from neurocc.sim.reference.engine import run_graph
+from neurocc.sim.reference.engine import run_artifact, run_graph
 
-__all__ = ["run_graph"]
+__all__ = ["run_artifact", "run_graph"]

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm import tqdm
 
+from neurocc.backends.artifact import Artifact
 from neurocc.compiler.errors import SimulationError
 from neurocc.compiler.graph import Graph, Population, Projection
 from neurocc.sim.reference.models import (
@@ -276,3 +277,9 @@ def run_graph(graph: Graph, spikes: np.ndarray, *, record_states: bool = False,
             _advance(run, plan, t)
     return SimResult(run.spikes, graph.outputs, run.traces, _counters(plans, run),
                      latency_steps=0)
+
+
+def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool = False,
+                 progress: bool = False) -> SimResult:
+    """The reference family's exact engine: its artifact holds the float graph itself."""
+    return run_graph(artifact.graph, spikes, record_states=record_states, progress=progress)

@@ -49,7 +49,8 @@ def test_artifact_layout_and_arrays() -> None:
     assert arrays["pop/o/vth"] == 2**17 - 1
     assert arrays["proj/a/weight/indptr"].shape == (31,)
     assert np.abs(arrays["proj/b/weight"]).max() <= 256
-    assert layout["resources"]["cores_used"] == 4 and layout["resources"]["neurons"] == 42
+    assert layout["resources"]["cores"] == {"used": 4, "limit": 128, "unit": "cores"}
+    assert layout["resources"]["neurons"]["used"] == 42
     assert layout["target"]["core"]["neurons_per_core"]["value"] == 8192
     names = [r.name for r in artifact.graph.history]
     assert names == ["loihi.quantize", "loihi.timing", "loihi.map"]

@@ -1,0 +1,125 @@
+"""Typed options: one frozen dataclass per family or pass, checked and documented in one place.
+
+A field's type is ``bool``, ``int``, ``float``, ``str``, a ``Literal`` of
+strings (choices), or ``numpy.ndarray`` (an array argument; the CLI reads it
+from the ``spikes`` array of an ``.npz`` file). ``field(metadata={"help":
+...})`` documents it; the help appears in ``--help``, ``neurocc passes`` and
+``docs/support.md``. :func:`build_options` accepts Python values (the API) or
+strings (the CLI, ``--pass NAME:key=value``) and refuses unknown names and
+wrong types with an error naming the option and what it accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from neurocc.compiler.errors import NeuroccError
+
+TRUE_WORDS, FALSE_WORDS = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionInfo:
+    """One option as the CLI and the docs show it."""
+
+    name: str
+    kind: str  # bool, int, float, str, choice, array
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def describe(self) -> str:
+        kind = "|".join(self.choices) if self.choices else self.kind
+        default = "none" if self.default is None else self.default
+        return f"{self.name} ({kind}, default {default}): {self.help}"
+
+
+def _kind(annotation: Any) -> tuple[str, tuple[str, ...]]:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return "choice", tuple(str(a) for a in typing.get_args(annotation))
+    if args and origin is not typing.Literal and len(args) == 1:
+        return _kind(args[0])
+    if annotation is np.ndarray:
+        return "array", ()
+    for kind in (bool, int, float, str):
+        if annotation is kind:
+            return kind.__name__, ()
+    raise TypeError(f"option type {annotation!r} is not supported")
+
+
+def describe_options(options_type: type) -> list[OptionInfo]:
+    """The fields of an options dataclass as :class:`OptionInfo` records, in order."""
+    hints = typing.get_type_hints(options_type)
+    found = []
+    for item in dataclasses.fields(options_type):
+        kind, choices = _kind(hints[item.name])
+        default = None if item.default is dataclasses.MISSING else item.default
+        found.append(OptionInfo(item.name, kind, default, item.metadata.get("help", ""), choices))
+    return found
+
+
+def _bad(owner: str, info: OptionInfo, value: Any) -> NeuroccError:
+    expected = f"one of {list(info.choices)}" if info.choices else f"a {info.kind}"
+    return NeuroccError(f"{owner}: option '{info.name}'", f"is {value!r}; expected {expected}.",
+                        f"Option help: {info.help}")
+
+
+def _coerce(owner: str, info: OptionInfo, value: Any) -> Any:
+    if value is None:
+        return None
+    if info.kind == "array":
+        return np.asarray(value)
+    if isinstance(value, str) and info.kind in ("bool", "int", "float"):
+        return _parse_text(owner, info, value)
+    if info.kind == "choice":
+        if value not in info.choices:
+            raise _bad(owner, info, value)
+        return value
+    expected = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}[info.kind]
+    if not isinstance(value, expected) or (info.kind != "bool" and isinstance(value, bool)):
+        raise _bad(owner, info, value)
+    return float(value) if info.kind == "float" else value
+
+
+def _parse_text(owner: str, info: OptionInfo, text: str) -> Any:
+    if info.kind == "bool":
+        if text.lower() in TRUE_WORDS + FALSE_WORDS:
+            return text.lower() in TRUE_WORDS
+        raise _bad(owner, info, text)
+    try:
+        return int(text) if info.kind == "int" else float(text)
+    except ValueError as exc:
+        raise _bad(owner, info, text) from exc
+
+
+def build_options(options_type: type, values: Mapping[str, Any], owner: str) -> Any:
+    """An instance of ``options_type`` from ``values``; ``owner`` names it in errors."""
+    infos = {info.name: info for info in describe_options(options_type)}
+    unknown = sorted(set(values) - set(infos))
+    if unknown:
+        raise NeuroccError(f"{owner}: option '{unknown[0]}'", "is not an option here.",
+                           f"Options: {', '.join(infos) or 'none'}.")
+    return options_type(**{name: _coerce(owner, infos[name], value)
+                            for name, value in values.items()})
+
+
+def options_record(options: Any) -> dict[str, Any]:
+    """The options as JSON-able values for the history (arrays by shape and dtype)."""
+    record = {}
+    for item in dataclasses.fields(options):
+        value = getattr(options, item.name)
+        if isinstance(value, np.ndarray):
+            value = {"array_shape": list(value.shape), "dtype": str(value.dtype)}
+        record[item.name] = value
+    return record
