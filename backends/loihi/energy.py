@@ -1,9 +1,10 @@
 """Energy and time per inference from the exact engine's event counters.
 
 Each counter of ``docs/loihi-artifact.md`` is priced with the target file's figure:
-``synops x energy_per_synop_pj``, active and inactive neuron updates, ``spike_messages x
-energy_per_spike_within_tile_pj`` (every message enters the mesh once), ``hops_ew`` /
-``hops_ns`` times the per-hop figures, and one barrier synchronisation per step.
+``synops x energy_per_synop_pj``, active and inactive (``neuron_updates`` minus active)
+neuron updates, ``spike_messages x energy_per_spike_within_tile_pj`` (every message enters
+the mesh once), ``hops_eastwest`` / ``hops_northsouth`` times the per-hop figures, and one
+barrier synchronisation per step (priced by :func:`neurocc.backends.energy.price`).
 
 Bounds are reported as the source states them: an energy figure marked ``bound: minimum``
 (Loihi 1's 23.6 pJ per synop) makes the total a lower bound; a time figure marked
@@ -23,26 +24,35 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.artifact import Artifact
+from neurocc.backends.energy import Operation, price
 from neurocc.backends.loihi.spec import LoihiSpec, spec_from_mapping
-from neurocc.compiler.errors import SimulationError
 
-PJ_PER_UJ = 1e6
 BARRIER = "barrier_sync"
-# operation -> (counter name, energy key, time key; None: the barrier, computed)
-OPERATIONS: dict[str, tuple[str, str, str | None]] = {
-    "synops": ("synops", "energy_per_synop_pj", "time_per_synop_ns"),
-    "neuron_updates_active": ("neuron_updates_active", "energy_per_neuron_update_active_pj",
-                              "time_per_neuron_update_active_ns"),
-    "neuron_updates_inactive": ("neuron_updates_inactive",
-                                "energy_per_neuron_update_inactive_pj",
-                                "time_per_neuron_update_inactive_ns"),
-    "spike_messages": ("spike_messages", "energy_per_spike_within_tile_pj",
-                       "time_per_spike_within_tile_ns"),
-    "hops_eastwest": ("hops_ew", "energy_per_hop_eastwest_pj", "time_per_hop_eastwest_ns"),
-    "hops_northsouth": ("hops_ns", "energy_per_hop_northsouth_pj",
-                        "time_per_hop_northsouth_ns"),
-    BARRIER: ("steps", "energy_per_barrier_sync_pj", None),
-}
+
+
+def _inactive(counters: Mapping[str, float]) -> float:
+    return counters.get("neuron_updates", 0) - counters.get("neuron_updates_active", 0)
+
+
+def operations(spec: LoihiSpec, tiles_used: int | None) -> tuple[Operation, ...]:
+    """The priced operations: each counter with its energy and time entries."""
+    return (
+        Operation("synops", "synops", "energy_per_synop_pj", "time_per_synop_ns"),
+        Operation("neuron_updates_active", "neuron_updates_active",
+                  "energy_per_neuron_update_active_pj", "time_per_neuron_update_active_ns"),
+        Operation("neuron_updates_inactive", "neuron_updates",
+                  "energy_per_neuron_update_inactive_pj", "time_per_neuron_update_inactive_ns",
+                  count=_inactive),
+        Operation("spike_messages", "spike_messages", "energy_per_spike_within_tile_pj",
+                  "time_per_spike_within_tile_ns"),
+        Operation("hops_eastwest", "hops_eastwest", "energy_per_hop_eastwest_pj",
+                  "time_per_hop_eastwest_ns"),
+        Operation("hops_northsouth", "hops_northsouth", "energy_per_hop_northsouth_pj",
+                  "time_per_hop_northsouth_ns"),
+        Operation(BARRIER, "steps", "energy_per_barrier_sync_pj",
+                  "time_per_barrier_sync_most_tiles_ns",
+                  time_ns=barrier_time_ns(spec, tiles_used)),
+    )
 
 
 def barrier_time_ns(spec: LoihiSpec, tiles_used: int | None) -> float:
@@ -55,68 +65,18 @@ def barrier_time_ns(spec: LoihiSpec, tiles_used: int | None) -> float:
         spec.time_per_barrier_sync_most_tiles_ns - spec.time_per_barrier_sync_fewest_tiles_ns))
 
 
-def _label(spec: LoihiSpec, key: str) -> dict[str, Any]:
-    entry = spec.entries[key]
-    return {k: v for k, v in (("bound", entry.bound), ("status", entry.status),
-                              ("source", entry.source)) if v is not None}
-
-
-def _term(spec: LoihiSpec, counters: Mapping[str, float], n_inferences: int, op: str,
-          tiles_used: int | None) -> dict[str, Any]:
-    counter, energy_key, time_key = OPERATIONS[op]
-    per_inference = float(counters.get(counter, 0)) / n_inferences
-    energy_pj = float(getattr(spec, energy_key))
-    time_ns = (barrier_time_ns(spec, tiles_used) if time_key is None
-               else float(getattr(spec, time_key)))
-    time_label = ({"source": spec.entries["time_per_barrier_sync_most_tiles_ns"].source}
-                  if time_key is None else _label(spec, time_key))
-    return {"counter": counter, "count_per_inference": per_inference,
-            "energy_per_op_pj": energy_pj, "energy_pj": per_inference * energy_pj,
-            "energy_figure": _label(spec, energy_key),
-            "time_per_op_ns": time_ns, "time_ns": per_inference * time_ns,
-            "time_figure": time_label}
-
-
-def _bound(terms: Mapping[str, dict[str, Any]], figure: str, kind: str) -> str:
-    bounded = [op for op, t in terms.items()
-               if t[figure].get("bound") == kind and t["count_per_inference"] > 0]
-    if not bounded:
-        return "estimate"
-    side = "lower" if kind == "minimum" else "upper"
-    return f"{side} bound ({', '.join(bounded)}: the source gives a {kind})"
-
-
 def energy_report(counters: Mapping[str, float], spec: LoihiSpec, n_inferences: int, *,
                   tiles_used: int | None = None, cores_used: int | None = None
                   ) -> dict[str, Any]:
     """Energy (pJ, µJ) and time (ns) per inference with a per-operation breakdown."""
-    if n_inferences < 1:
-        raise SimulationError("energy report", f"n_inferences = {n_inferences}.",
-                              "Give the number of inferences (batch size) the counters cover.")
-    terms = {op: _term(spec, counters, n_inferences, op, tiles_used) for op in OPERATIONS}
-    energy_pj = sum(t["energy_pj"] for t in terms.values())
-    work_ns = sum(t["time_ns"] for op, t in terms.items() if op != BARRIER)
-    report: dict[str, Any] = {
-        "target": spec.name, "n_inferences": n_inferences,
-        "energy_per_inference_pj": energy_pj, "energy_per_inference_uj": energy_pj / PJ_PER_UJ,
-        "energy_bound": _bound(terms, "energy_figure", "minimum"),
-        "time_per_inference_ns": work_ns + terms[BARRIER]["time_ns"],
-        "time_bound": "upper bound (operations serialized); "
-                      + _bound(terms, "time_figure", "maximum"),
-        "breakdown": terms,
-        "missing_counters": sorted({c for c, _, _ in OPERATIONS.values()} - set(counters)),
-        "notes": _notes(spec),
-    }
+    report = price(spec, operations(spec, tiles_used), counters, n_inferences,
+                   "upper bound (operations serialized)")
     if cores_used:
+        terms = report["breakdown"]
+        work_ns = sum(t["time_ns"] for op, t in terms.items() if op != BARRIER)
         report["time_per_inference_parallel_estimate_ns"] = (
             work_ns / cores_used + terms[BARRIER]["time_ns"])
     return report
-
-
-def _notes(spec: LoihiSpec) -> list[str]:
-    notes = [f"{key}: {entry.status} ({entry.source})" for key, entry in spec.entries.items()
-             if (key.startswith(("energy_", "time_"))) and entry.status is not None]
-    return notes
 
 
 def energy_for_artifact(artifact: Artifact, counters: Mapping[str, float],

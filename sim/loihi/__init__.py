@@ -62,10 +62,10 @@ and ``states["v/P"]`` (int64, after the step, ``v`` after the reset) with
 the batch (docs/loihi-artifact.md): ``synops`` counts, per spike a projection
 receives, its source neuron's nonzero effective weights, at the step the
 projection receives the spike (a spike of the last step counts although its
-effect would land after T); ``neuron_updates_active`` counts LIF updates whose
-``a_in`` is nonzero or whose ``u`` or ``v`` was nonzero before the step;
-``neuron_updates_inactive`` the rest; ``spikes``, ``input_spikes``,
-``spike_messages``, ``hops_ew``, ``hops_ns`` (spikes times the per-neuron
+effect would land after T); ``neuron_updates`` counts every LIF update (size x steps x batch),
+``neuron_updates_active`` those whose ``a_in`` is nonzero or whose ``u`` or
+``v`` was nonzero before the step; ``spikes``, ``input_spikes``,
+``spike_messages``, ``hops_eastwest``, ``hops_northsouth`` (spikes times the per-neuron
 figures of the artifact, input populations included) and ``steps`` (T x batch).
 
 Differences from the float reference

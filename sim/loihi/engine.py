@@ -28,8 +28,8 @@ from neurocc.sim.result import SimResult
 
 # Input windows hold batch x chunk x neurons int32: this many elements (64 MiB) at most
 CHUNK_ELEMENTS = 1 << 24
-COUNTER_NAMES = ("synops", "neuron_updates_active", "neuron_updates_inactive", "spikes",
-                 "input_spikes", "spike_messages", "hops_ew", "hops_ns", "steps")
+COUNTER_NAMES = ("synops", "neuron_updates", "neuron_updates_active", "spikes", "input_spikes",
+                 "spike_messages", "hops_eastwest", "hops_northsouth", "steps")
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,13 +110,13 @@ def _counters(net: NetworkSpec, spikes: dict[str, np.ndarray],
     return {
         "synops": int(sum(per_neuron[c.spec.source] @ c.synapses_per_pre
                           for c in compiled.values())),
+        "neuron_updates": total_updates,
         "neuron_updates_active": active,
-        "neuron_updates_inactive": total_updates - active,
         "spikes": int(sum(per_neuron[p.name].sum() for p in pops if not p.is_input)),
         "input_spikes": int(sum(per_neuron[p.name].sum() for p in pops if p.is_input)),
         "spike_messages": int(sum(per_neuron[p.name] @ p.msg_per_spike for p in pops)),
-        "hops_ew": int(sum(per_neuron[p.name] @ p.hops_ew_per_spike for p in pops)),
-        "hops_ns": int(sum(per_neuron[p.name] @ p.hops_ns_per_spike for p in pops)),
+        "hops_eastwest": int(sum(per_neuron[p.name] @ p.hops_ew_per_spike for p in pops)),
+        "hops_northsouth": int(sum(per_neuron[p.name] @ p.hops_ns_per_spike for p in pops)),
         "steps": batch * steps,
     }
 

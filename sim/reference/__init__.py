@@ -60,8 +60,9 @@ Result (:class:`~neurocc.sim.result.SimResult`)
     - ``counters``: ``synops``, the synaptic events (stored synapses with
       nonzero weight whose source spiked and that were delivered within the
       run, summed over batch and steps); ``spikes``, the spikes emitted by
-      non-input populations; ``neuron_updates``, non-input neurons x steps x
-      batch.
+      non-input populations; ``input_spikes``; ``neuron_updates``, non-input
+      neurons x steps x batch; ``steps``, steps x batch (the shared
+      vocabulary of ``sim/counters.py``).
 
 The engine is vectorized over the batch (states are ``(batch, size)``) and
 deterministic. Each projection is cut into one matrix per distinct delay

@@ -257,7 +257,9 @@ def _counters(plans: list[PopulationPlan], run: _Run) -> dict[str, float]:
     emitted = sum(int(run.spikes[pop.name].sum(dtype=np.int64)) for pop in neurons
                   if pop.name in run.spikes)
     return {"synops": run.synops, "spikes": emitted,
-            "neuron_updates": sum(pop.size for pop in neurons) * n_steps * batch}
+            "input_spikes": int(run.inputs.sum(dtype=np.int64)),
+            "neuron_updates": sum(pop.size for pop in neurons) * n_steps * batch,
+            "steps": n_steps * batch}
 
 
 def run_graph(graph: Graph, spikes: np.ndarray, *, record_states: bool = False,

@@ -8,9 +8,9 @@ from neurocc.backends.loihi.energy import energy_report
 from neurocc.backends.loihi.spec import load_loihi_target
 from neurocc.compiler.errors import SimulationError
 
-COUNTERS = {"synops": 1000, "neuron_updates_active": 200, "neuron_updates_inactive": 600,
-            "spikes": 50, "input_spikes": 30, "spike_messages": 80, "hops_ew": 40,
-            "hops_ns": 20, "steps": 100}
+COUNTERS = {"synops": 1000, "neuron_updates": 800, "neuron_updates_active": 200,
+            "spikes": 50, "input_spikes": 30, "spike_messages": 80, "hops_eastwest": 40,
+            "hops_northsouth": 20, "steps": 100}
 
 
 def test_loihi1_totals_by_hand() -> None:
@@ -42,8 +42,8 @@ def test_barrier_interpolates_in_tiles_and_parallel_estimate() -> None:
         pytest.approx(half)
     assert report["time_per_inference_parallel_estimate_ns"] == pytest.approx(10 * 113)
     assert set(report["missing_counters"]) == {"synops", "neuron_updates_active",
-                                               "neuron_updates_inactive", "spike_messages",
-                                               "hops_ew", "hops_ns"}
+                                               "neuron_updates", "spike_messages",
+                                               "hops_eastwest", "hops_northsouth"}
 
 
 def test_loihi2_report_says_its_figures_are_assumed() -> None:

@@ -167,7 +167,9 @@ def test_counters_equal_hand_counts():
     result = run_graph(counting_network(), spikes)
     # synops: batch 0: 2 + 3 + 0, batch 1: 1 + 0 + 2
     # spikes: I = W @ s: b0 [1,1], [1,2], [0,0] -> 4; b1 [0,1], 0, [1,1] -> 3
-    assert result.counters == {"synops": 8, "spikes": 7, "neuron_updates": 2 * 3 * 2}
+    # input spikes: 1 + 2 + 0 + 1 + 0 + 1; steps: 3 steps x batch 2
+    assert result.counters == {"synops": 8, "spikes": 7, "input_spikes": 5,
+                               "neuron_updates": 2 * 3 * 2, "steps": 6}
     assert result.spikes["t"].dtype == np.uint8
     assert result.spikes["t"].shape == (2, 3, 2)
     assert result.outputs == ("t",)
