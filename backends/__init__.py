@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from neurocc.backends.targets import TargetSpec, check_header, parse_target, rea
 from neurocc.compiler.errors import MappingError, TargetError
 from neurocc.compiler.graph import Graph
 from neurocc.compiler.options import build_options, options_record
+from neurocc.compiler.passes import run_pipeline
 
 REFERENCE_TARGET = "reference"
 # One line per built-in family: the module holding its FAMILY record.
@@ -111,14 +113,33 @@ def _check_models(graph: Graph, family: Family, spec: TargetSpec) -> None:
                                "the node in the model.")
 
 
-def compile_graph(graph: Graph, target: str | Path, **options: Any) -> Artifact:
-    """Compile ``graph`` for ``target`` (name or target-file path) with family options."""
+def _check_lowering(family: Family, graph: Graph) -> None:
+    """A family's compile must record every lowering stage it declares (``neurocc info``)."""
+    recorded = [record.name for record in graph.history]
+    missing = [stage for stage in family.lowering if stage not in recorded]
+    if missing:
+        raise MappingError(f"family '{family.name}'", f"declares lowering stages {missing} "
+                           "that its compile did not record in the graph history.",
+                           "Record each stage with graph.with_record(stage, ...).")
+
+
+def compile_graph(graph: Graph, target: str | Path, *,
+                  passes: Sequence[str | tuple[str, Mapping[str, Any]]] = (),
+                  **options: Any) -> Artifact:
+    """Compile ``graph`` for ``target`` (name or target-file path) with family options.
+
+    ``passes`` (spec strings ``NAME:key=value,...`` or (name, options) pairs) run
+    in order on the float graph first; then the family's lowering runs, and
+    must leave one history record per stage it declares.
+    """
     spec = load_target(target)
     family = get_family(spec.family)
     chosen = build_options(family.options, options, f"compile for family '{family.name}'")
+    graph = run_pipeline(graph, passes)
     _check_models(graph, family, spec)
     artifact = resolve(family.compile)(graph, spec, **{f.name: getattr(chosen, f.name)
                                                       for f in dataclasses.fields(chosen)})
+    _check_lowering(family, artifact.graph)
     layout = {**artifact.layout, "options": options_record(chosen)}
     if family.schema is not None:
         layout["target"] = spec.to_dict()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,17 @@ ENGINES = ("exact", "reference")
 
 
 def compile(model: Any, target: str | Path = "reference", *, out: str | os.PathLike[str] | None
-            = None, **options: Any) -> Artifact:
+            = None, passes: Sequence[str | tuple[str, Mapping[str, Any]]] = (),
+            **options: Any) -> Artifact:
     """Compile ``model`` (a Graph, a path or a model object) for ``target``.
 
-    With ``out``, the artifact is also written there (atomically).
+    ``passes`` run first, in order (``"prune.magnitude:fraction=0.5"`` or
+    ``("prune.magnitude", {"fraction": 0.5})``; ``neurocc passes`` lists them);
+    ``options`` are the target family's compile options. With ``out``, the
+    artifact is also written there (atomically).
     """
     graph = model if isinstance(model, Graph) else load(model)
-    artifact = compile_graph(graph, target, **options)
+    artifact = compile_graph(graph, target, passes=passes, **options)
     if out is not None:
         artifact = dataclasses.replace(artifact, path=write_artifact(artifact, out))
     return artifact

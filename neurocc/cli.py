@@ -61,7 +61,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     family = get_family(resolve_target(args.target).family)
     chosen = _family_options(args, family)
     graph = neurocc.load(args.model, **options)
-    artifact = neurocc.compile(graph, args.target, out=args.output, **chosen)
+    artifact = neurocc.compile(graph, args.target, out=args.output, passes=args.passes or (),
+                               **chosen)
     print(f"compiled {args.model} for {artifact.target} -> {artifact.path}")
     _print_resources(artifact.layout.get("resources", {}))
     return EXIT_OK
@@ -114,7 +115,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                               record_states=args.states, progress=not args.quiet)
     output = Path(args.output)
     _atomic_write(output, npz_bytes(_result_arrays(result)))
-    report = simulation_report(artifact, result, n_inferences=spikes.shape[0])
+    report = simulation_report(artifact, result, n_inferences=spikes.shape[0],
+                               engine=args.engine)
     report_path = Path(args.report) if args.report else output.with_suffix(".report.json")
     _atomic_write(report_path, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
     print(f"simulated {spikes.shape[0]} input(s) x {spikes.shape[1]} steps on "
@@ -132,6 +134,18 @@ def _cmd_targets(args: argparse.Namespace) -> int:
     for info in list_targets():
         where = f"  ({info.path})" if info.path else ""
         print(f"{info.name:<12} {info.family:<10} {info.description}{where}")
+    return EXIT_OK
+
+
+def _cmd_passes(args: argparse.Namespace) -> int:
+    from neurocc.compiler.passes import load_builtin_passes
+
+    for name, spec in sorted(load_builtin_passes().items()):
+        facts = (f" requires {', '.join(spec.requires)};" if spec.requires else "") + \
+            (f" provides {', '.join(spec.provides)}" if spec.provides else "")
+        print(f"{name}: {spec.description}.{facts}")
+        for info in describe_options(spec.options):
+            print(f"  {info.describe()}")
     return EXIT_OK
 
 
@@ -217,6 +231,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dt", type=float,
                    help="time step in seconds (default: the model's, else 1e-3)",
                    )
+    p.add_argument("--pass", dest="passes", action="append", metavar="NAME[:KEY=VALUE,...]",
+                   help="run a compiler pass before the family's lowering (repeatable, in "
+                        "order; `neurocc passes` lists them)")
     _add_family_options(p)
     p.add_argument("-o", "--output", required=True, help="artifact directory to write")
     p.set_defaults(run=_cmd_compile)
@@ -235,6 +252,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("targets", help="list targets, or show one target file")
     p.add_argument("name", nargs="?")
     p.set_defaults(run=_cmd_targets)
+
+    p = sub.add_parser("passes", help="list the compiler passes and their options")
+    p.set_defaults(run=_cmd_passes)
 
     p = sub.add_parser("info", help="summarize an artifact")
     p.add_argument("artifact")

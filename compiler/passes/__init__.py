@@ -1,29 +1,40 @@
-"""Compiler passes: small pure functions ``Graph -> Graph``, registered by name.
+"""Compiler passes: small pure functions on the graph, registered by name, run in order.
 
-A pass never changes its input graph; it returns a new (verified) graph with
-one more record in ``graph.history``. :func:`run_pipeline` runs an explicit
-list of pass names, checking that what each pass requires was provided by an
-earlier one.
+A pass is ``function(graph, options) -> (graph, effect)``: it never changes its
+input, returns a new graph (verified on construction) and a JSON-able dict of
+what it measurably did. :func:`run_pass` records the pass in the graph's
+history with its options, its effect, and the facts it provides; a pass runs
+only when every fact it requires was provided by an earlier pass (or by the
+caller). Options are a frozen dataclass per pass (``compiler.options``), so
+``neurocc compile ... --pass NAME:key=value`` and the API check them the same
+way. Register a pass with :func:`register_pass` in a module listed in
+:data:`BUILTIN_PASS_MODULES`; ``neurocc passes`` lists them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import importlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from neurocc.compiler.errors import NeuroccError
 from neurocc.compiler.graph import Graph
+from neurocc.compiler.options import build_options, describe_options, options_record
 
-PassFunction = Callable[..., Graph]
+PassFunction = Callable[[Graph, Any], tuple[Graph, dict[str, Any]]]
+BUILTIN_PASS_MODULES = ("neurocc.compiler.passes.prune",)
+SPEC_HELP = "Write a pass as NAME or NAME:key=value,key=value (see `neurocc passes`)."
 
 
 @dataclass(frozen=True)
 class Pass:
-    """A registered pass: its function and the facts it requires and provides."""
+    """A registered pass: its function, options type, facts required and provided."""
 
     name: str
     function: PassFunction
+    options: type
+    description: str
     requires: tuple[str, ...] = ()
     provides: tuple[str, ...] = ()
 
@@ -31,29 +42,71 @@ class Pass:
 PASSES: dict[str, Pass] = {}
 
 
-def register_pass(name: str, requires: Iterable[str] = (), provides: Iterable[str] = ()
-                  ) -> Callable[[PassFunction], PassFunction]:
-    """Decorator: register ``function(graph, **options) -> Graph`` under ``name``."""
+def register_pass(name: str, options: type, description: str, requires: Iterable[str] = (),
+                  provides: Iterable[str] = ()) -> Callable[[PassFunction], PassFunction]:
+    """Decorator: register ``function(graph, options) -> (graph, effect)`` under ``name``."""
 
     def decorate(function: PassFunction) -> PassFunction:
-        PASSES[name] = Pass(name, function, tuple(requires), tuple(provides))
+        describe_options(options)  # an unsupported option type fails at import, not at use
+        PASSES[name] = Pass(name, function, options, description, tuple(requires),
+                            tuple(provides))
         return function
 
     return decorate
 
 
-def run_pipeline(graph: Graph, names: Iterable[str], **options: Any) -> Graph:
-    """Run the named passes in order; each receives ``options`` it declares as keywords."""
-    provided: set[str] = set()
-    for name in names:
-        if name not in PASSES:
-            raise NeuroccError(f"pass '{name}'", "is not a registered pass.",
-                               f"Known passes: {', '.join(sorted(PASSES))}.")
-        spec = PASSES[name]
-        missing = [fact for fact in spec.requires if fact not in provided]
-        if missing:
-            raise NeuroccError(f"pass '{name}'", f"requires {missing}, which no earlier pass "
-                               "provides.", "Reorder the pipeline.")
-        graph = spec.function(graph, **options)
-        provided.update(spec.provides)
+def load_builtin_passes() -> dict[str, Pass]:
+    """Import the modules that register the built-in passes; the registry."""
+    for module in BUILTIN_PASS_MODULES:
+        importlib.import_module(module)
+    return PASSES
+
+
+def get_pass(name: str) -> Pass:
+    passes = load_builtin_passes()
+    if name not in passes:
+        raise NeuroccError(f"pass '{name}'", "is not a registered pass.",
+                           f"Known passes: {', '.join(sorted(passes)) or 'none'}.")
+    return passes[name]
+
+
+def parse_pass_spec(text: str) -> tuple[str, dict[str, str]]:
+    """``"NAME:key=value,key=value"`` as (NAME, {key: value}) (values stay text)."""
+    name, _, rest = text.partition(":")
+    options: dict[str, str] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise NeuroccError(f"--pass {text}", f"option '{item}' is not key=value.", SPEC_HELP)
+        options[key.strip()] = value.strip()
+    if not name.strip():
+        raise NeuroccError(f"--pass {text}", "names no pass.", SPEC_HELP)
+    return name.strip(), options
+
+
+def provided_facts(graph: Graph) -> set[str]:
+    """The facts the passes in ``graph.history`` provided."""
+    return {fact for record in graph.history for fact in record.details.get("provides", ())}
+
+
+def run_pass(graph: Graph, name: str, options: Mapping[str, Any] | None = None,
+             available: Iterable[str] = ()) -> Graph:
+    """Run one pass with ``options`` (values or text) and record it in the history."""
+    spec = get_pass(name)
+    missing = [f for f in spec.requires if f not in provided_facts(graph) | set(available)]
+    if missing:
+        raise NeuroccError(f"pass '{name}'", f"requires {missing}, which no earlier pass "
+                           "provides.", "Run the passes that provide them first.")
+    chosen = build_options(spec.options, options or {}, f"pass '{name}'")
+    result, effect = spec.function(graph, chosen)
+    return result.with_record(name, options=options_record(chosen), effect=effect,
+                              provides=list(spec.provides))
+
+
+def run_pipeline(graph: Graph, steps: Sequence[str | tuple[str, Mapping[str, Any]]],
+                 available: Iterable[str] = ()) -> Graph:
+    """Run passes in order; a step is a spec string or (name, options)."""
+    for step in steps:
+        name, options = parse_pass_spec(step) if isinstance(step, str) else step
+        graph = run_pass(graph, name, options, available)
     return graph

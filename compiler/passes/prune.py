@@ -1,0 +1,105 @@
+"""Magnitude pruning: remove the synapses with the smallest |weight|.
+
+``prune.magnitude`` keeps every projection's form (dense stays dense with
+zeros, which are no synapses for any family; CSR drops the entries) and
+records what it removed and what it cost: synapses before and after, and the
+relative Frobenius error of the weights, per projection and in total.
+``fraction`` removes that share of the nonzero synapses, globally (one
+threshold for all projections) or per projection; ``threshold`` removes every
+|w| below it. Ties at the cut are kept, so a fraction is an upper bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurocc.compiler.errors import NeuroccError
+from neurocc.compiler.graph import Graph, Projection
+from neurocc.compiler.passes import register_pass
+
+
+@dataclass(frozen=True)
+class MagnitudeOptions:
+    """Options of ``prune.magnitude``: give ``fraction`` or ``threshold``."""
+
+    fraction: float | None = field(default=None, metadata={
+        "help": "share of the nonzero synapses to remove, 0..1 (the smallest |w|)"})
+    threshold: float | None = field(default=None, metadata={
+        "help": "remove every synapse with |w| below this value"})
+    per_projection: bool = field(default=False, metadata={
+        "help": "apply the fraction within each projection instead of over the whole graph"})
+
+
+def _values(proj: Projection) -> np.ndarray:
+    values = proj.weight.data if proj.is_sparse else np.asarray(proj.weight).reshape(-1)
+    return np.abs(values[values != 0])
+
+
+def _cut(magnitudes: np.ndarray, fraction: float) -> float:
+    """The |w| below which ``fraction`` of ``magnitudes`` lie (0 keeps everything)."""
+    if magnitudes.size == 0 or fraction <= 0:
+        return 0.0
+    return float(np.quantile(magnitudes, fraction, method="inverted_cdf")) \
+        if fraction < 1 else float(np.inf)
+
+
+def _thresholds(graph: Graph, options: MagnitudeOptions) -> dict[str, float]:
+    if (options.fraction is None) == (options.threshold is None):
+        raise NeuroccError("pass 'prune.magnitude'", "needs exactly one of 'fraction' and "
+                           "'threshold'.", "For example --pass prune.magnitude:fraction=0.5.")
+    if options.threshold is not None:
+        return dict.fromkeys(graph.projections, options.threshold)
+    fraction = float(options.fraction or 0.0)
+    if not 0 <= fraction <= 1:
+        raise NeuroccError("pass 'prune.magnitude': option 'fraction'",
+                           f"is {fraction}; expected a value in 0..1.",
+                           "Give the share of synapses to remove.")
+    if options.per_projection:
+        return {n: _cut(_values(p), fraction) for n, p in graph.projections.items()}
+    every = np.concatenate([_values(p) for p in graph.projections.values()] or [np.zeros(0)])
+    return dict.fromkeys(graph.projections, _cut(every, fraction))
+
+
+def _pruned(proj: Projection, cut: float) -> Projection:
+    if proj.is_sparse:
+        weight = sp.csr_array(proj.weight, copy=True)
+        keep = np.abs(weight.data) >= cut
+        delays = proj.delay_steps if proj.delay_steps.ndim == 0 else proj.delay_steps[keep]
+        weight.data = np.where(keep, weight.data, 0.0)
+        weight.eliminate_zeros()
+        return Projection(proj.name, proj.source, proj.target, weight, delays, proj.metadata)
+    dense = np.asarray(proj.weight)
+    kept = np.where(np.abs(dense) >= cut, dense, 0.0)
+    return Projection(proj.name, proj.source, proj.target, kept, proj.delay_steps, proj.metadata)
+
+
+@register_pass("prune.magnitude", MagnitudeOptions,
+               "remove the synapses with the smallest |weight| (global or per projection)",
+               provides=("pruned",))
+def prune_magnitude(graph: Graph, options: MagnitudeOptions) -> tuple[Graph, dict[str, Any]]:
+    cuts = _thresholds(graph, options)
+    projections, effect = {}, {}
+    for name, proj in graph.projections.items():
+        new = _pruned(proj, cuts[name])
+        projections[name] = new
+        effect[name] = {"threshold": cuts[name], "synapses_before": int(_values(proj).size),
+                        "synapses_after": int(_values(new).size),
+                        "weight_rel_error": _removed_norm(proj, cuts[name])}
+    before = sum(e["synapses_before"] for e in effect.values())
+    after = sum(e["synapses_after"] for e in effect.values())
+    summary = {"synapses_before": before, "synapses_after": after,
+               "removed_fraction": 0.0 if before == 0 else 1 - after / before,
+               "projections": effect}
+    return graph.replace(projections=projections), summary
+
+
+
+def _removed_norm(proj: Projection, cut: float) -> float:
+    """``||W - W_pruned|| / ||W||`` (Frobenius) from the stored values, never densified."""
+    values = _values(proj)
+    total = float(np.linalg.norm(values))
+    return 0.0 if total == 0 else float(np.linalg.norm(values[values < cut])) / total
