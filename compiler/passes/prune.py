@@ -40,11 +40,13 @@ def _values(proj: Projection) -> np.ndarray:
 
 
 def _cut(magnitudes: np.ndarray, fraction: float) -> float:
-    """The |w| below which ``fraction`` of ``magnitudes`` lie (0 keeps everything)."""
-    if magnitudes.size == 0 or fraction <= 0:
+    """The |w| below which the ``floor(fraction * n)`` smallest of ``magnitudes`` lie."""
+    count = int(np.floor(fraction * magnitudes.size))
+    if count == 0:
         return 0.0
-    return float(np.quantile(magnitudes, fraction, method="inverted_cdf")) \
-        if fraction < 1 else float(np.inf)
+    if count >= magnitudes.size:
+        return float(np.inf)
+    return float(np.partition(magnitudes, count)[count])
 
 
 def _thresholds(graph: Graph, options: MagnitudeOptions) -> dict[str, float]:
@@ -83,23 +85,27 @@ def _pruned(proj: Projection, cut: float) -> Projection:
 def prune_magnitude(graph: Graph, options: MagnitudeOptions) -> tuple[Graph, dict[str, Any]]:
     cuts = _thresholds(graph, options)
     projections, effect = {}, {}
+    removed_sq = total_sq = 0.0
     for name, proj in graph.projections.items():
-        new = _pruned(proj, cuts[name])
-        projections[name] = new
-        effect[name] = {"threshold": cuts[name], "synapses_before": int(_values(proj).size),
-                        "synapses_after": int(_values(new).size),
-                        "weight_rel_error": _removed_norm(proj, cuts[name])}
+        values = _values(proj)
+        projections[name] = _pruned(proj, cuts[name])
+        lost, whole = _sum_sq(values[values < cuts[name]]), _sum_sq(values)
+        removed_sq, total_sq = removed_sq + lost, total_sq + whole
+        effect[name] = {"threshold": cuts[name], "synapses_before": int(values.size),
+                        "synapses_after": int(np.count_nonzero(values >= cuts[name])),
+                        "weight_rel_error": _ratio(lost, whole)}
     before = sum(e["synapses_before"] for e in effect.values())
     after = sum(e["synapses_after"] for e in effect.values())
     summary = {"synapses_before": before, "synapses_after": after,
                "removed_fraction": 0.0 if before == 0 else 1 - after / before,
-               "projections": effect}
+               "weight_rel_error": _ratio(removed_sq, total_sq), "projections": effect}
     return graph.replace(projections=projections), summary
 
 
+def _sum_sq(values: np.ndarray) -> float:
+    return float(np.dot(values, values))
 
-def _removed_norm(proj: Projection, cut: float) -> float:
-    """``||W - W_pruned|| / ||W||`` (Frobenius) from the stored values, never densified."""
-    values = _values(proj)
-    total = float(np.linalg.norm(values))
-    return 0.0 if total == 0 else float(np.linalg.norm(values[values < cut])) / total
+
+def _ratio(removed_sq: float, total_sq: float) -> float:
+    """``||W - W_pruned|| / ||W||`` (Frobenius) from sums of squares, never densified."""
+    return 0.0 if total_sq == 0 else float(np.sqrt(removed_sq / total_sq))
