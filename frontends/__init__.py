@@ -1,13 +1,16 @@
 """Frontends: lower a model (file or object) to the intermediate graph.
 
-:func:`load` picks the frontend from the source: a path by its suffix, an
-object by its type. Each frontend lives in its own subpackage.
+Each frontend is one :class:`Frontend` record in :data:`FRONTENDS` (its own
+subpackage holds the code, imported on first use). :func:`load` picks the
+frontend from the source: a path by its suffix, an object by its type.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +18,48 @@ from neurocc.compiler.errors import FrontendError
 from neurocc.compiler.graph import Graph
 
 
-def _read_nir(source: Any, **options: Any) -> Graph:
-    from neurocc.frontends.nir import read_nir  # imported late: nir pulls h5py
+@dataclass(frozen=True)
+class Frontend:
+    """One source of models: file suffixes and object types it reads, and its loader."""
 
-    return read_nir(source, **options)
+    name: str
+    accepts: str  # for people: what to pass
+    description: str
+    loader: str  # "module:function(source, **options) -> Graph"
+    suffixes: tuple[str, ...] = ()
+    object_modules: tuple[str, ...] = ()  # objects whose type's module starts with one of these
+
+    def load(self, source: Any, **options: Any) -> Graph:
+        module_name, function_name = self.loader.split(":")
+        function: Callable[..., Graph] = getattr(importlib.import_module(module_name),
+                                                 function_name)
+        return function(source, **options)
 
 
-# file suffix -> loader; the loaders take the source and the frontend's options
-_LOADERS_BY_SUFFIX: dict[str, Callable[..., Graph]] = {".nir": _read_nir}
+FRONTENDS: dict[str, Frontend] = {f.name: f for f in (
+    Frontend("nir", "a `.nir` file or a `nir.NIRGraph`",
+             "NIR, the interchange format SNN frameworks export (options: dt_s)",
+             "neurocc.frontends.nir:read_nir", (".nir",), ("nir",)),
+)}
 
 
-def _loader_for_object(source: Any) -> Callable[..., Graph] | None:
-    if isinstance(source, Graph):
-        return lambda graph, **_: graph
-    if type(source).__module__.startswith("nir"):
-        return _read_nir
-    return None
+def _by_suffix(path: Path) -> Frontend:
+    for frontend in FRONTENDS.values():
+        if path.suffix.lower() in frontend.suffixes:
+            return frontend
+    known = sorted(s for f in FRONTENDS.values() for s in f.suffixes)
+    raise FrontendError(str(path), f"has suffix '{path.suffix}', which no frontend reads.",
+                        f"Supported: {', '.join(known)}.")
+
+
+def _by_object(source: Any) -> Frontend:
+    module = type(source).__module__
+    for frontend in FRONTENDS.values():
+        if any(module.startswith(prefix) for prefix in frontend.object_modules):
+            return frontend
+    accepted = "; ".join(f.accepts for f in FRONTENDS.values())
+    raise FrontendError(type(source).__name__, "is not a model neurocc can read.",
+                        f"Pass {accepted}, or a neurocc Graph.")
 
 
 def load(source: Any, **options: Any) -> Graph:
@@ -38,15 +67,8 @@ def load(source: Any, **options: Any) -> Graph:
 
     ``options`` go to the frontend (for NIR: ``dt_s``).
     """
+    if isinstance(source, Graph):
+        return source
     if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        loader = _LOADERS_BY_SUFFIX.get(path.suffix.lower())
-        if loader is None:
-            raise FrontendError(str(path), f"has suffix '{path.suffix}', which no frontend reads.",
-                                f"Supported: {', '.join(sorted(_LOADERS_BY_SUFFIX))}.")
-        return loader(path, **options)
-    loader = _loader_for_object(source)
-    if loader is None:
-        raise FrontendError(type(source).__name__, "is not a model neurocc can read.",
-                            "Pass a .nir file path, a nir.NIRGraph or a neurocc Graph.")
-    return loader(source, **options)
+        return _by_suffix(Path(source)).load(Path(source), **options)
+    return _by_object(source).load(source, **options)
