@@ -156,6 +156,10 @@ class Projection:
         """The weight matrix as a dense (target, source) array."""
         return self.weight.toarray() if self.is_sparse else np.asarray(self.weight)
 
+    def synapse_count(self) -> int:
+        """Stored synapses with a nonzero weight (zeros are no synapses, on any family)."""
+        return int(np.count_nonzero(self.weight.data if self.is_sparse else self.weight))
+
     def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every stored synapse as (post index, pre index, weight, delay_steps) arrays.
 

@@ -89,7 +89,9 @@ def _coerce(owner: str, info: OptionInfo, value: Any) -> Any:
     expected = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}[info.kind]
     if not isinstance(value, expected) or (info.kind != "bool" and isinstance(value, bool)):
         raise _bad(owner, info, value)
-    return float(value) if info.kind == "float" else value
+    if info.kind == "float" and isinstance(value, int | float):
+        return float(value)
+    return value
 
 
 def _parse_text(owner: str, info: OptionInfo, text: str) -> Any:

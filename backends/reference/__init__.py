@@ -13,8 +13,7 @@ REFERENCE_TARGET = "reference"
 
 def compile_reference(graph: Graph, target: Any = REFERENCE_TARGET, **_: Any) -> Artifact:
     """An artifact holding ``graph`` unchanged; resources count neurons and synapses."""
-    synapses = sum(int(p.weight.nnz) if p.is_sparse else int((p.dense_weight() != 0).sum())
-                   for p in graph.projections.values())
+    synapses = sum(p.synapse_count() for p in graph.projections.values())
     neurons = sum(p.size for p in graph.populations.values() if p.model != "input")
     resources = {"neurons": resource_use(neurons, None, "neurons"),
                  "synapses": resource_use(synapses, None, "synapses")}

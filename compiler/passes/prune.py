@@ -74,7 +74,7 @@ def _pruned(proj: Projection, cut: float) -> Projection:
         weight.data = np.where(keep, weight.data, 0.0)
         weight.eliminate_zeros()
         return Projection(proj.name, proj.source, proj.target, weight, delays, proj.metadata)
-    dense = np.asarray(proj.weight)
+    dense: np.ndarray = np.asarray(proj.weight)
     kept = np.where(np.abs(dense) >= cut, dense, 0.0)
     return Projection(proj.name, proj.source, proj.target, kept, proj.delay_steps, proj.metadata)
 
