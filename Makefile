@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.neurocc-setup
 
-.PHONY: setup demo test test-slow lint bench clean
+.PHONY: setup demo test test-slow lint typecheck bench clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,9 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/python tools/typecheck.py
 
 test: lint
 	$(BIN)/python -m pytest -m "not slow"
