@@ -6,6 +6,11 @@ history. Construction verifies everything (shapes, finite values, known
 neuron models, reset modes, ``dt_s > 0``, no zero-delay cycle) and raises a
 :class:`~neurocc.compiler.errors.GraphError` naming the offending node.
 
+Receptors: a projection feeds one input port (receptor) of its target's
+neuron model (``compiler.neurons``). ``Projection.receptor == ""`` means the
+target model's single receptor; a model with several (``lif_cur_exp``) needs
+it named. :meth:`Graph.receptor_of` gives the receptor a projection feeds.
+
 Time: one global step ``dt_s`` (seconds). A projection delivers the spikes
 its source emitted ``delay_steps`` steps earlier; ``delay_steps == 0`` acts
 within the step. An edge that closes a cycle must carry ``delay_steps >= 1``
@@ -117,6 +122,8 @@ class Projection:
     or a ``scipy.sparse.csr_array`` (convolutions, pooling). ``delay_steps``
     is an integer array: shape ``()`` for one delay for all synapses, the
     dense weight's shape, or ``(nnz,)`` aligned with the CSR data.
+    ``receptor`` names the target model's input port the synapses feed; ``""``
+    (or ``None``) means the model's single receptor (see :meth:`Graph.receptor_of`).
     """
 
     name: str
@@ -125,8 +132,11 @@ class Projection:
     weight: Weight
     delay_steps: np.ndarray = field(default_factory=lambda: np.zeros((), dtype=np.int64))
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    receptor: str = ""
 
     def __post_init__(self) -> None:
+        if self.receptor is None:  # JSON null and "not given" mean the same default
+            object.__setattr__(self, "receptor", "")
         weight = self.weight
         if sp.issparse(weight):
             weight = sp.csr_array(weight, dtype=np.float64)
@@ -251,6 +261,12 @@ class Graph:
     def outgoing(self, name: str) -> list[Projection]:
         return [p for p in self.projections.values() if p.source == name]
 
+    def receptor_of(self, proj: Projection) -> str:
+        """The receptor ``proj`` feeds: its own, else its target model's single receptor."""
+        if proj.receptor:
+            return proj.receptor
+        return self.populations[proj.target].neuron_model.receptors[0]
+
     def to_networkx(self) -> nx.MultiDiGraph:
         """The graph as a networkx MultiDiGraph (edge key = projection name)."""
         g = nx.MultiDiGraph()
@@ -291,6 +307,7 @@ class Graph:
                                  "Keys must equal projection names.")
             proj.verify(self.populations)
         self._verify_ports()
+        self._verify_receptors()
         self._verify_no_instant_cycle()
 
     def _verify_ports(self) -> None:
@@ -314,6 +331,12 @@ class Graph:
             raise GraphError(f"population '{stray[0]}'", "has model 'input' but is not listed "
                              "in the graph's inputs.", "Add it to inputs.")
 
+    def _verify_receptors(self) -> None:
+        # Runs after the port checks, which already refuse projections into inputs (the one
+        # model without receptors).
+        for proj in self.projections.values():
+            _verify_receptor(proj, self.populations[proj.target].neuron_model)
+
     def _verify_no_instant_cycle(self) -> None:
         g = nx.DiGraph()
         for proj in self.projections.values():
@@ -327,3 +350,20 @@ class Graph:
         raise GraphError(f"cycle {names}", "has a synapse with 0 delay on every edge, so no "
                          "population can update first.",
                          "Give the feedback projection delay_steps >= 1.")
+
+
+def _verify_receptor(proj: Projection, model: NeuronModel) -> None:
+    """``proj`` feeds a receptor its target's model has, named where the model has several."""
+    where = f"projection '{proj.name}' ({proj.source} -> {proj.target})"
+    known = f"model '{model.name}' of '{proj.target}' has the receptors {list(model.receptors)}"
+    if not isinstance(proj.receptor, str):
+        raise GraphError(where, f"has receptor {proj.receptor!r}, not a name.",
+                         f"Give a string; {known}.")
+    if proj.receptor and proj.receptor not in model.receptors:
+        raise GraphError(where, f"feeds receptor '{proj.receptor}', but {known}.",
+                         "Name one of those, or leave the receptor empty for a model with a "
+                         "single receptor.")
+    if not proj.receptor and len(model.receptors) != 1:
+        raise GraphError(where, f"names no receptor, but {known}.",
+                         "Set receptor= to one of them (weights stay signed: inhibitory "
+                         "weights are normally negative).")

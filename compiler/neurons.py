@@ -2,12 +2,21 @@
 
 Each model names its per-neuron parameters (all float arrays of the
 population's size), its state variables, whether it emits spikes, and which
-reset modes it accepts. The equations are those of NIR, discretised by the
+reset modes it accepts. The equations are those of NIR (``lif_cur_exp``: PyNN's
+IF_curr_exp), discretised by the
 reference simulator with forward Euler at the graph's ``dt_s`` (see
-``sim/reference``). ``I`` is the input current of the step: the weighted sum
-of the spikes arriving on all projections plus the population's ``bias``.
-Time constants are in seconds; voltages and currents are in the model's own
-(dimensionless) units.
+``sim/reference``). Time constants are in seconds; voltages and currents are
+in the model's own (dimensionless) units.
+
+Receptors are a model's input ports: every projection feeds one receptor of
+its target, and ``I_<receptor>`` is the weighted sum of the spikes arriving
+on that receptor's projections in the step. Every current-driven model has
+the single receptor :data:`DEFAULT_RECEPTOR` (``"current"``), and its ``I``
+in the equations is ``I_current + bias``. ``lif_cur_exp`` has two,
+``excitatory`` and ``inhibitory`` (PyNN's ``receptor_type`` names), and adds
+``bias`` in the membrane equation. Weights are signed on every receptor:
+inhibitory weights are normally negative, as everywhere in the graph.
+``input`` has no receptor (it receives nothing).
 
 The support matrix in ``docs/support.md`` is generated from this registry.
 """
@@ -21,6 +30,9 @@ RESET_TO_VALUE = "to_value"  # v <- v_reset on a spike (NIR >= 1.0.6)
 RESET_NONE = "none"  # non-spiking models
 RESET_MODES = (RESET_SUBTRACT, RESET_TO_VALUE, RESET_NONE)
 SPIKING_RESETS = (RESET_SUBTRACT, RESET_TO_VALUE)
+DEFAULT_RECEPTOR = "current"  # the one input of every single-receptor model: I = I_current + bias
+EXCITATORY = "excitatory"  # PyNN's receptor_type names, which the SpiNNaker export will write
+INHIBITORY = "inhibitory"
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,7 @@ class NeuronModel:
     spiking: bool
     defaults: dict[str, float] = field(default_factory=dict)
     positive: tuple[str, ...] = ()  # parameters that must be > 0
+    receptors: tuple[str, ...] = (DEFAULT_RECEPTOR,)  # input ports a projection may target
 
     @property
     def resets(self) -> tuple[str, ...]:
@@ -46,11 +59,18 @@ _CUBA_EQ = (
     "i_syn += dt/tau_syn_s * (-i_syn + w_in*I); "
     "v += dt/tau_mem_s * (v_leak - v + r*i_syn); spike if v > v_threshold; then reset"
 )
+_CUR_EXP_EQ = (
+    "i_exc += dt/tau_syn_exc_s * (-i_exc + I_excitatory); "
+    "i_inh += dt/tau_syn_inh_s * (-i_inh + I_inhibitory); "
+    "v += dt/tau_mem_s * (v_leak - v + r*(i_exc + i_inh + bias)) with the new currents; "
+    "spike if v > v_threshold; then reset (PyNN IF_curr_exp, forward Euler)"
+)
 
 NEURON_MODELS: dict[str, NeuronModel] = {
     m.name: m
     for m in (
-        NeuronModel("input", "spike source: emits the input spikes of the step", (), (), True),
+        NeuronModel("input", "spike source: emits the input spikes of the step", (), (), True,
+                    receptors=()),
         NeuronModel(
             "lif", _LIF_EQ, ("tau_s", "r", "v_leak", "v_threshold", "v_reset", "bias"), ("v",),
             True, {"r": 1.0, "v_leak": 0.0, "v_reset": 0.0, "bias": 0.0}, ("tau_s",),
@@ -61,6 +81,14 @@ NEURON_MODELS: dict[str, NeuronModel] = {
             ("i_syn", "v"), True,
             {"r": 1.0, "v_leak": 0.0, "v_reset": 0.0, "w_in": 1.0, "bias": 0.0},
             ("tau_syn_s", "tau_mem_s"),
+        ),
+        NeuronModel(
+            "lif_cur_exp", _CUR_EXP_EQ,
+            ("tau_mem_s", "tau_syn_exc_s", "tau_syn_inh_s", "r", "v_leak", "v_threshold",
+             "v_reset", "bias"),
+            ("i_exc", "i_inh", "v"), True,
+            {"r": 1.0, "v_leak": 0.0, "v_reset": 0.0, "bias": 0.0},
+            ("tau_mem_s", "tau_syn_exc_s", "tau_syn_inh_s"), (EXCITATORY, INHIBITORY),
         ),
         NeuronModel(
             "if", "v += dt * r*I; spike if v > v_threshold; then reset",

@@ -39,7 +39,8 @@ def graph_to_parts(graph: Graph) -> tuple[dict[str, Any], dict[str, np.ndarray]]
         arrays[f"{prefix}/delay_steps"] = np.asarray(proj.delay_steps, dtype=np.int64)
         projs.append({"name": proj.name, "source": proj.source, "target": proj.target,
                       "sparse": proj.is_sparse, "shape": list(proj.shape),
-                      "metadata": dict(proj.metadata)})
+                      "metadata": dict(proj.metadata)}
+                     | ({"receptor": proj.receptor} if proj.receptor else {}))  # default: omitted
     description = {
         "dt_s": graph.dt_s, "inputs": list(graph.inputs), "outputs": list(graph.outputs),
         "metadata": dict(graph.metadata), "populations": pops, "projections": projs,
@@ -65,7 +66,8 @@ def graph_from_parts(description: dict[str, Any], arrays: dict[str, np.ndarray])
         else:
             weight = arrays[f"{prefix}/weight"]
         projs[item["name"]] = Projection(item["name"], item["source"], item["target"], weight,
-                                         arrays[f"{prefix}/delay_steps"], item.get("metadata", {}))
+                                         arrays[f"{prefix}/delay_steps"], item.get("metadata", {}),
+                                         item.get("receptor") or "")
     history = tuple(PassRecord(r["name"], r["details"]) for r in description.get("history", []))
     return Graph(description["dt_s"], pops, projs, tuple(description["inputs"]),
                  tuple(description["outputs"]), description.get("metadata", {}), history)

@@ -67,14 +67,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurocc.backends.loihi.spec import LoihiSpec
-from neurocc.compiler.errors import MappingError
+from neurocc.compiler.errors import MappingError, SimulationError
 from neurocc.compiler.graph import Graph, Population, Projection
-from neurocc.compiler.neurons import RESET_SUBTRACT, RESET_TO_VALUE
+from neurocc.compiler.neurons import DEFAULT_RECEPTOR, RESET_SUBTRACT, RESET_TO_VALUE
 from neurocc.compiler.passes.quantize import (
+    EULER_RULES,
     EulerCoefficients,
     euler_coefficients,
     relative_error,
 )
+from neurocc.sim.reference import run_graph
+from neurocc.sim.reference.engine import synaptic_trace
+from neurocc.sim.result import SimResult
 
 U_HEADROOM_BITS = 1  # worst-case |u| stays a factor 2 below the 24-bit wrap point
 INTEGRATOR_RANGE_STEPS = 1024  # non-leaky v is sized for this many steps of worst-case input
@@ -387,57 +391,43 @@ def quantize_network(graph: Graph, spec: LoihiSpec, reset_policy: str = "error",
 
 
 # -- calibration: observed ranges of the float model -------------------------------------
-def _delayed_parts(proj: Projection) -> list[tuple[int, sp.csr_array]]:
-    post, pre, w, delay = proj.coo()
-    return [(int(d), sp.csr_array((w[delay == d], (post[delay == d], pre[delay == d])),
-                                  shape=proj.shape)) for d in np.unique(delay)]
+# The ranges come from a run of the reference engine (sim/reference), the ground truth every
+# engine is checked against, so calibration sees the float model's own spikes and v.
+def _reference_run(graph: Graph, input_spikes: np.ndarray) -> SimResult:
+    try:
+        return run_graph(graph, input_spikes, record_states=True, record_synaptic=True)
+    except SimulationError as exc:
+        raise MappingError(f"option calibration_spikes: {exc.where}", exc.what,
+                           exc.hint) from exc
 
 
-def _input_at(graph: Graph, name: str, parts: Mapping[str, list[tuple[int, sp.csr_array]]],
-              spikes: Mapping[str, np.ndarray], t: int) -> np.ndarray:
-    total = np.zeros((next(iter(spikes.values())).shape[0], graph.populations[name].size))
-    for proj in graph.incoming(name):
-        for delay, weight in parts[proj.name]:
-            if t - delay >= 0:
-                total += (weight @ spikes[proj.source][:, t - delay].T).T
-    return total
+def _largest_current(c: EulerCoefficients, synaptic: np.ndarray) -> np.ndarray:
+    """Per neuron, the largest |c| of ``c' = (1-a_c) c + g (W s)`` over a (batch, T, size)
+    trace of ``W s`` (the linear form's current contribution, in voltage units per step)."""
+    current = np.zeros((synaptic.shape[0], synaptic.shape[2]))
+    largest = np.zeros(synaptic.shape[2])
+    for t in range(synaptic.shape[1]):
+        current = (1 - c.current_decay) * current + c.input_gain * synaptic[:, t]
+        largest = np.maximum(largest, np.abs(current).max(axis=0))
+    return largest
 
 
 def observe_ranges(graph: Graph, input_spikes: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """Per non-input population, per neuron: the largest |current| and |v| of the float
-    Euler model (linear form of ``euler_coefficients``) driven by ``input_spikes``
-    (batch, T, n_inputs)."""
-    batch, steps, _ = input_spikes.shape
-    spikes = {n: np.zeros((batch, steps, p.size)) for n, p in graph.populations.items()}
-    offset = 0
-    for name in graph.inputs:
-        size = graph.populations[name].size
-        spikes[name][:] = input_spikes[:, :, offset:offset + size]
-        offset += size
-    parts = {name: _delayed_parts(proj) for name, proj in graph.projections.items()}
-    coeffs = {n: euler_coefficients(p, graph.dt_s) for n, p in graph.populations.items()
-              if n not in graph.inputs}
-    state = {n: [np.zeros((batch, graph.populations[n].size))] * 2 for n in coeffs}
-    seen = {n: {"u": np.zeros(graph.populations[n].size),
-                "v": np.zeros(graph.populations[n].size)} for n in coeffs}
-    for t in range(steps):
-        for name in graph.step_order():
-            if name in coeffs:
-                _euler_step(graph.populations[name], coeffs[name], state[name],
-                            _input_at(graph, name, parts, spikes, t), spikes[name][:, t])
-                for key, value in zip(("u", "v"), state[name], strict=True):
-                    seen[name][key] = np.maximum(seen[name][key], np.abs(value).max(axis=0))
+    """Per population with a linear Euler form, per neuron: the largest |u| and |v| of a
+    reference-engine run on ``input_spikes`` (batch, T, n_inputs) of 0/1.
+
+    ``v`` is the engine's own recorded ``v`` (after reset). ``u`` follows the recorded
+    synaptic input ``W s`` (``I.current/<name>``, no bias) through the linear form of
+    ``euler_coefficients``: ``c' = (1-a_c) c + g (W s)``. Other models (input, threshold,
+    output, lif_cur_exp) are skipped; ``quantize_network`` refuses them with its own message.
+    """
+    result = _reference_run(graph, input_spikes)
+    seen: dict[str, dict[str, np.ndarray]] = {}
+    for name, pop in graph.populations.items():
+        if pop.model not in EULER_RULES:
+            continue
+        synaptic = result.states[synaptic_trace(DEFAULT_RECEPTOR, name)]
+        v = np.abs(result.states[f"v/{name}"]).max(axis=(0, 1), initial=0.0)
+        seen[name] = {"u": _largest_current(euler_coefficients(pop, graph.dt_s), synaptic),
+                      "v": v}
     return seen
-
-
-def _euler_step(pop: Population, c: EulerCoefficients, state: list[np.ndarray],
-                synaptic: np.ndarray, out: np.ndarray) -> None:
-    current = (1 - c.current_decay) * state[0] + c.input_gain * synaptic
-    v = (1 - c.voltage_decay) * state[1] + current + c.voltage_bias
-    if pop.neuron_model.spiking:
-        fired = v > pop.params["v_threshold"]
-        out[:] = fired
-        reset = (v - pop.params["v_threshold"] if pop.reset == RESET_SUBTRACT
-                 else pop.params["v_reset"] + 0 * v)
-        v = np.where(fired, reset, v)
-    state[0], state[1] = current, v

@@ -56,6 +56,23 @@ Lowering
     ``#1``, ``#2``. Metadata keeps each path's node types, names and
     hyper-parameters (no weight arrays).
 
+Receptors
+    NIR has no receptors (input ports), and nir 1.0.8 gives every node an
+    optional ``metadata`` dict that ``nir.write`` stores as an HDF5 group and
+    ``nir.read`` restores. A synaptic node of a path may name the receptor of
+    the target that the path feeds there: ``metadata={"neurocc.receptor":
+    NAME}``; the projection gets ``receptor = NAME``. Nodes of one path that
+    name different receptors, or a name the target's model lacks, raise
+    ``FrontendError`` naming the file, the node and the target's receptors.
+    Paths without the key feed the target model's single receptor
+    (``current``), so every file without it loads as before. The writer puts
+    an explicit receptor on the path's weighted node (Affine, Linear, Scale,
+    Conv), else on its last node; a neuron feeding a neuron directly gets a
+    ``Scale`` of ones to carry it. Projections with the default receptor get
+    no metadata. Every NIR neuron type has the single receptor, so from NIR
+    files the key can only name ``current``; ``lif_cur_exp`` (two receptors)
+    has no NIR node and the writer refuses it (below).
+
 Write
     ``graph_to_nir(graph)`` / ``write_nir(graph, path)`` re-create NIR nodes
     from that metadata: kernels are re-derived from the CSR matrix, a path
@@ -77,7 +94,9 @@ Write
     populations all subtract is written as a legacy file (version string
     ``1.0.5``, no ``v_reset`` datasets; ``graph_to_nir`` records
     ``nir_version: "1.0.5"`` in the graph metadata); mixing subtract with
-    to_value raises ``FrontendError``.
+    to_value raises ``FrontendError``. A population of a model NIR has no node
+    for (``lif_cur_exp``) raises ``FrontendError`` naming it, before anything
+    is written: keep such graphs as neurocc artifacts.
 """
 
 from neurocc.frontends.nir.reader import read_nir

@@ -8,6 +8,11 @@ not yet reached, in node order); a projection that reaches a population still
 on the walk's stack closes a cycle and gets one extra step of delay, the
 implicit feedback delay of NIR producers. :func:`back_edges` is that rule,
 shared with the writer.
+
+Receptors: NIR has none. A node of a path may name the receptor of the
+target that the path feeds in its metadata, ``{"neurocc.receptor": NAME}``
+(:data:`RECEPTOR_METADATA_KEY`); paths without it feed the target model's
+single receptor, as every NIR file did before.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ DEFAULT_DT_S = 1e-3  # NIR stores no time step; 1 ms is norse's default
 DT_METADATA_KEYS = ("dt", "dt_s")  # where our writer (and some producers) put dt
 FEEDBACK_DELAY_STEPS = 1  # nirtorch/snnTorch feed back the previous step's output
 PROJECTION_SUFFIX = "#"  # separates a repeated projection name from its counter
+RECEPTOR_METADATA_KEY = "neurocc.receptor"  # node metadata naming the target's receptor
 
 
 @dataclass(frozen=True)
@@ -260,6 +266,38 @@ def _projection_name(build: _Build, path: Path, taken: Mapping[str, Any]) -> str
     return name
 
 
+def _model_of(build: _Build, name: str) -> str:
+    """The graph model a population node becomes."""
+    kind = build.flat.nodes[name]["type"]
+    return {"Input": "input", "Output": "output"}.get(kind) or NEURON_LOWERINGS[kind].model
+
+
+def _node_receptor(node: Mapping[str, Any]) -> str | None:
+    metadata = node.get("metadata")
+    if not isinstance(metadata, Mapping) or RECEPTOR_METADATA_KEY not in metadata:
+        return None
+    value = metadata[RECEPTOR_METADATA_KEY]
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def _path_receptor(build: _Build, path: Path) -> str:
+    """The receptor the path's nodes name ("" for none), checked against the target's model."""
+    named = {n: r for n in path.chain if (r := _node_receptor(build.flat.nodes[n])) is not None}
+    if len(set(named.values())) > 1:
+        raise FrontendError(build.ctx(path.chain[-1]).where, f"ends a path whose nodes name "
+                            f"different receptors {named}.", "Name one receptor per path.")
+    if not named:
+        return ""
+    node, receptor = next(iter(named.items()))
+    model = NEURON_MODELS[_model_of(build, path.target)]
+    if receptor not in model.receptors:
+        raise FrontendError(build.ctx(node).where, f"names receptor '{receptor}' (metadata "
+                            f"'{RECEPTOR_METADATA_KEY}'), but its target '{path.target}' "
+                            f"({model.name}) has the receptors {list(model.receptors)}.",
+                            "Name one of those, or drop the metadata key.")
+    return receptor
+
+
 def _lower_path(build: _Build, path: Path, name: str) -> Projection:
     n_src = size_of(build.shapes[path.source])
     steps = _lower_chain(build, path)
@@ -275,7 +313,8 @@ def _lower_path(build: _Build, path: Path, name: str) -> Projection:
     _add_bias(build, path, steps)
     chain = [{"name": n, **s.record} for n, s in zip(path.chain, steps, strict=True)]
     metadata = {"nir": {"chain": [c for c in chain if c["type"] != "Passthrough"]}}
-    return Projection(name, path.source, path.target, weight, delays, metadata)
+    return Projection(name, path.source, path.target, weight, delays, metadata,
+                      _path_receptor(build, path))
 
 
 # -- recurrence ---------------------------------------------------------------------------
@@ -312,7 +351,7 @@ def _with_feedback_delay(projections: dict[str, Projection], order: Sequence[str
     back = back_edges(order, inputs, edges)
     return {name: proj if name not in back else Projection(
         name, proj.source, proj.target, proj.weight, proj.delay_steps + FEEDBACK_DELAY_STEPS,
-        {**proj.metadata, "nir": {**proj.metadata["nir"], "back_edge": True}})
+        {**proj.metadata, "nir": {**proj.metadata["nir"], "back_edge": True}}, proj.receptor)
         for name, proj in projections.items()}
 
 
@@ -341,7 +380,7 @@ def _output_targets(build: _Build, paths: list[Path]) -> tuple[list[str], dict[s
 # -- the whole graph -------------------------------------------------------------------------
 def _population(build: _Build, name: str) -> Population:
     kind = build.flat.nodes[name]["type"]
-    model = {"Input": "input", "Output": "output"}.get(kind) or NEURON_LOWERINGS[kind].model
+    model = _model_of(build, name)
     params = dict(build.params.get(name, {}))
     if model != "input":
         params["bias"] = np.broadcast_to(build.bias.get(name, 0.0), (size_of(build.shapes[name]),))

@@ -3,7 +3,7 @@
 Each projection is written from the path record the reader left in its
 metadata when re-composing the re-derived parameters gives the same matrix;
 otherwise as one Linear/Affine with the dense weight (see the package
-docstring for the bias, delay and reset rules).
+docstring for the bias, delay, receptor and reset rules).
 """
 
 from __future__ import annotations
@@ -22,7 +22,12 @@ import scipy.sparse as sp
 from neurocc.compiler.errors import FrontendError
 from neurocc.compiler.graph import Graph, Population, Projection
 from neurocc.compiler.neurons import RESET_SUBTRACT, RESET_TO_VALUE
-from neurocc.frontends.nir.lowering import FEEDBACK_DELAY_STEPS, NEURON_LOWERINGS, back_edges
+from neurocc.frontends.nir.lowering import (
+    FEEDBACK_DELAY_STEPS,
+    NEURON_LOWERINGS,
+    RECEPTOR_METADATA_KEY,
+    back_edges,
+)
 from neurocc.frontends.nir.maps import (
     Context,
     ConvGeometry,
@@ -40,6 +45,7 @@ VALUE_PRESERVING = ("Flatten", "Delay")  # identity matrices: allowed after the 
 FIXED_TYPES = ("Flatten", "Delay", "SumPool2d", "AvgPool2d")
 LEGACY_RESET_TYPES = ("LIF", "IF", "CubaLIF")
 NIR_TYPE_OF_MODEL = {spec.model: kind for kind, spec in NEURON_LOWERINGS.items()}
+PORT_MODELS = ("input", "output")  # written as NIR Input and Output nodes
 
 
 @dataclass
@@ -293,7 +299,33 @@ def _assign_bias(graph: Graph, plans: dict[str, Plan], names: set[str]) -> None:
             _carry_bias(first, bias, pop)
 
 
+# -- receptors --------------------------------------------------------------------------------
+def _mark_receptor(plan: Plan, names: set[str]) -> None:
+    """Name an explicit receptor in the metadata of the path's weighted node (else its last
+    node); a neuron feeding a neuron directly gets a Scale of ones to carry it."""
+    proj = plan.projection
+    if not proj.receptor:
+        return
+    if not plan.specs:  # only an identity weight leaves no node; Scale(1) reads back the same
+        ones = np.ones(proj.shape[0])
+        plan.specs.append(Spec(_unique(proj.name, names), "Scale", {"scale": ones}))
+    index = plan.carrier if plan.carrier is not None else len(plan.specs) - 1
+    plan.specs[index].args["metadata"] = {RECEPTOR_METADATA_KEY: proj.receptor}
+
+
 # -- populations -------------------------------------------------------------------------------
+def _check_expressible(graph: Graph) -> None:
+    """Refuse, before writing anything, a population whose model has no NIR node."""
+    for pop in graph.populations.values():
+        if pop.model not in NIR_TYPE_OF_MODEL and pop.model not in PORT_MODELS:
+            raise FrontendError(f"population '{pop.name}' ({pop.model})", f"has the neuron "
+                                f"model '{pop.model}', which NIR cannot express (NIR has no "
+                                "node for it).", "Keep the graph in neurocc's own form (an "
+                                "artifact from `neurocc compile --target ...` stores it "
+                                "whole), or build it from NIR-expressible models: "
+                                f"{', '.join((*PORT_MODELS, *NIR_TYPE_OF_MODEL))}.")
+
+
 def _neuron_node(pop: Population) -> nir.NIRNode:
     kind = NIR_TYPE_OF_MODEL[pop.model]
     fields = NEURON_LOWERINGS[kind].fields
@@ -308,11 +340,7 @@ def _population_node(pop: Population) -> nir.NIRNode:
         return nir.Input(input_type={"input": shape})
     if pop.model == "output":
         return nir.Output(output_type={"output": shape})
-    if pop.model not in NIR_TYPE_OF_MODEL:
-        raise FrontendError(f"population '{pop.name}' ({pop.model})", "has a neuron model NIR "
-                            "cannot express.", f"NIR-expressible models: input, output, "
-                            f"{', '.join(NIR_TYPE_OF_MODEL)}.")
-    return _neuron_node(pop)
+    return _neuron_node(pop)  # _check_expressible refused every other model
 
 
 def _legacy(graph: Graph) -> bool:
@@ -378,6 +406,7 @@ def _output_name(graph: Graph, pop: str, taken: set[str]) -> str:
 
 def graph_to_nir(graph: Graph) -> nir.NIRGraph:
     """NIR nodes and edges for ``graph`` (flat, dotted names), with ``dt`` in the metadata."""
+    _check_expressible(graph)
     legacy = _legacy(graph)
     names = set(graph.populations)
     edges = [(p.name, p.source, p.target) for p in graph.projections.values()]
@@ -386,6 +415,7 @@ def graph_to_nir(graph: Graph) -> nir.NIRGraph:
     _assign_bias(graph, plans, names)
     for name, plan in plans.items():
         _place_delays(plan, graph, name in back, names)
+        _mark_receptor(plan, names)
     extra = {pop: _output_name(graph, pop, names) for pop in graph.outputs
              if graph.populations[pop].model != "output"}
     emitter = _Emitter(set(graph.populations) | set(extra.values()))

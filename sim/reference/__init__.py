@@ -16,15 +16,21 @@ Arithmetic and time
     the zero-delay projections, ties by insertion order). The state of every
     neuron starts at zero; spikes before step 0 are zero.
 
-Input current
-    ``I = sum over incoming projections of W @ s_src[t - d] + bias``, held for
-    the step. A projection delivers the spikes its source emitted ``d =
-    delay_steps`` steps earlier, per synapse (``delay_steps`` may be one value,
-    one per dense weight entry, or one per stored CSR entry). ``d = 0`` acts
-    within the step: the source has already updated at step ``t``. A recurrent
-    projection (``d >= 1``) therefore carries nothing at step 0, while the
-    population's ``bias`` acts from step 0 (as snnTorch does with the bias of
-    a recurrent Affine). The sum runs over projections in ``graph.projections``
+Input current and receptors
+    Every projection feeds one receptor (input port) of its target's model,
+    ``graph.receptor_of(projection)``: the single ``current`` of every model
+    but ``lif_cur_exp``, which has ``excitatory`` and ``inhibitory``. Per
+    receptor ``r`` the synaptic input is ``I_r = sum over the projections
+    into r of W @ s_src[t - d]`` (signed weights, no bias), held for the step;
+    a receptor nothing feeds gets zeros. A single-receptor model's input
+    current is ``I = I_current + bias``; ``lif_cur_exp`` adds ``bias`` in its
+    membrane equation instead. A projection delivers the spikes its source
+    emitted ``d = delay_steps`` steps earlier, per synapse (``delay_steps`` may
+    be one value, one per dense weight entry, or one per stored CSR entry).
+    ``d = 0`` acts within the step: the source has already updated at step
+    ``t``. A recurrent projection (``d >= 1``) therefore carries nothing at
+    step 0, while the population's ``bias`` acts from step 0 (as snnTorch does
+    with the bias of a recurrent Affine). Each sum runs over projections in ``graph.projections``
     order and, within one projection, over its delays in increasing order;
     ``bias`` is added last (inside one matrix product the order is that of
     the BLAS or scipy.sparse kernel, so other float engines agree to rounding,
@@ -34,6 +40,10 @@ Neuron models (forward Euler of the NIR equations)
     - ``lif``: ``v += dt/tau_s * (v_leak - v + r*I)``
     - ``cubalif``: ``i_syn += dt/tau_syn_s * (-i_syn + w_in*I)`` first, then
       ``v += dt/tau_mem_s * (v_leak - v + r*i_syn)`` with the new ``i_syn``
+    - ``lif_cur_exp`` (PyNN IF_curr_exp): ``i_exc += dt/tau_syn_exc_s *
+      (-i_exc + I_excitatory)`` and ``i_inh += dt/tau_syn_inh_s * (-i_inh +
+      I_inhibitory)`` first, then ``v += dt/tau_mem_s * (v_leak - v +
+      r*(i_exc + i_inh + bias))`` with the new currents
     - ``if``: ``v += dt * r*I``
     - ``li``: as ``lif``, never spikes
     - ``integrator``: ``v += dt * r*I``, never spikes
@@ -42,10 +52,11 @@ Neuron models (forward Euler of the NIR equations)
     - ``input``: emits the input spikes of the step
 
 Spikes and reset
-    ``lif``, ``cubalif`` and ``if`` spike where ``v > v_threshold`` (strict:
-    ``v == v_threshold`` does not spike), after the update of the step. Then
-    the population's ``reset`` applies where a neuron spiked: ``subtract``
-    sets ``v -= v_threshold``, ``to_value`` sets ``v = v_reset``. ``i_syn`` is
+    ``lif``, ``cubalif``, ``lif_cur_exp`` and ``if`` spike where ``v >
+    v_threshold`` (strict: ``v == v_threshold`` does not spike), after the
+    update of the step. Then the population's ``reset`` applies where a
+    neuron spiked: ``subtract`` sets ``v -= v_threshold``, ``to_value`` sets
+    ``v = v_reset``. Synaptic currents (``i_syn``, ``i_exc``, ``i_inh``) are
     never reset.
 
 Result (:class:`~neurocc.sim.result.SimResult`)
@@ -56,6 +67,12 @@ Result (:class:`~neurocc.sim.result.SimResult`)
       state variables when ``record_states=True``, and always ``v`` of the
       non-spiking populations (``li``, ``integrator``, ``output``), which is
       their output. ``threshold`` has no state to record.
+    - ``states["I.<receptor>/<name>"]`` with ``record_synaptic=True``: float64
+      ``(batch, T, size)``, the synaptic input ``I_r`` (``W s`` summed over the
+      projections into that receptor, without bias) each non-input
+      population received in each step, one trace per receptor of its model
+      (``I.current/<name>`` for single-receptor models). The Loihi backend's
+      calibration computes its current ranges from these traces.
     - ``outputs = graph.outputs``; ``latency_steps = 0``.
     - ``counters``: ``synops``, the synaptic events (stored synapses with
       nonzero weight whose source spiked and that were delivered within the

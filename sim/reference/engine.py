@@ -1,7 +1,8 @@
 """The stepping loop of the float reference engine (semantics: see the package docstring).
 
 Before stepping, every projection is cut into :class:`SynapseGroup`s, one per
-distinct delay, so that a step costs one matrix product per group. Each
+distinct delay, so that a step costs one matrix product per group; each group
+knows the receptor of its target that it feeds. Each
 source population keeps a ring buffer of its last ``max delay + 1`` spike
 vectors (:class:`SpikeHistory`).
 """
@@ -22,12 +23,14 @@ from neurocc.sim.reference.models import (
     MODEL_RULES,
     ModelRule,
     State,
+    Synaptic,
     initial_state,
     step_population,
 )
 from neurocc.sim.result import SimResult
 
 INPUT_MODEL = "input"
+SYNAPTIC_TRACE = "I.{receptor}/{population}"  # states key of a recorded synaptic input
 SPIKE_HINT = "Binarize first, for example (spikes > 0).astype(np.uint8)."
 
 
@@ -36,6 +39,7 @@ class SynapseGroup:
     """The synapses of one projection that share one delay."""
 
     source: str
+    receptor: str  # the receptor of the target these synapses feed
     delay_steps: int
     weight: np.ndarray | sp.csr_array  # (target size, source size)
     fanout: np.ndarray  # (source size,): nonzero-weight synapses per source neuron, for synops
@@ -47,29 +51,30 @@ class PopulationPlan:
 
     population: Population
     rule: ModelRule | None  # None: an input population, copied from the input array
+    receptors: tuple[str, ...]  # the model's receptors, each summed even when nothing feeds it
     groups: tuple[SynapseGroup, ...]
     input_columns: slice  # where an input population's neurons sit in the input array
 
 
 # -- synapses -----------------------------------------------------------------------------
-def synapse_groups(proj: Projection) -> list[SynapseGroup]:
+def synapse_groups(proj: Projection, receptor: str) -> list[SynapseGroup]:
     """One group per distinct delay; a dense weight with one delay stays one dense matrix."""
     if not proj.is_sparse and proj.delay_steps.ndim == 0:
         weight = np.asarray(proj.weight)
         fanout = np.count_nonzero(weight, axis=0)
-        return [SynapseGroup(proj.source, int(proj.delay_steps), weight, fanout)]
+        return [SynapseGroup(proj.source, receptor, int(proj.delay_steps), weight, fanout)]
     post, pre, w, delays = proj.coo()
     keep = w != 0  # zero synapses carry nothing and are not counted as synaptic events
     post, pre, w, delays = post[keep], pre[keep], w[keep], delays[keep]
-    return [_sparse_group(proj, post[delays == d], pre[delays == d], w[delays == d], int(d))
-            for d in np.unique(delays)]
+    return [_sparse_group(proj, receptor, post[delays == d], pre[delays == d], w[delays == d],
+                          int(d)) for d in np.unique(delays)]
 
 
-def _sparse_group(proj: Projection, post: np.ndarray, pre: np.ndarray, w: np.ndarray,
-                  delay_steps: int) -> SynapseGroup:
+def _sparse_group(proj: Projection, receptor: str, post: np.ndarray, pre: np.ndarray,
+                  w: np.ndarray, delay_steps: int) -> SynapseGroup:
     weight = sp.csr_array((w, (post, pre)), shape=proj.shape)
     fanout = np.bincount(pre, minlength=proj.shape[1])
-    return SynapseGroup(proj.source, delay_steps, weight, fanout)
+    return SynapseGroup(proj.source, receptor, delay_steps, weight, fanout)
 
 
 class SpikeHistory:
@@ -101,17 +106,18 @@ def _ring_depths(plans: list[PopulationPlan]) -> dict[str, int]:
     return depths
 
 
-def input_current(plan: PopulationPlan, t: int, history: SpikeHistory, batch: int
-                  ) -> tuple[np.ndarray, int]:
-    """``sum_groups W @ s_src[t - delay] + bias`` as (batch, size), and the synaptic events."""
-    current = np.zeros((batch, plan.population.size))
+def synaptic_input(plan: PopulationPlan, t: int, history: SpikeHistory, batch: int
+                   ) -> tuple[dict[str, np.ndarray], int]:
+    """Per receptor ``sum_groups W @ s_src[t - delay]`` as (batch, size), without bias (the
+    model rule adds it last), and the synaptic events."""
+    synaptic = {receptor: np.zeros((batch, plan.population.size)) for receptor in plan.receptors}
     synops = 0
     for group in plan.groups:
         spikes = history.read(group.source, t, group.delay_steps)
         if spikes.any():  # event-driven: a silent source costs no matrix product
-            current += np.asarray(group.weight @ spikes.T).T
+            synaptic[group.receptor] += np.asarray(group.weight @ spikes.T).T
             synops += int(spikes.sum(axis=0) @ group.fanout)
-    return current + plan.population.params["bias"], synops
+    return synaptic, synops
 
 
 # -- inputs -----------------------------------------------------------------------------
@@ -174,13 +180,22 @@ def plan_graph(graph: Graph) -> list[PopulationPlan]:
     for proj in graph.projections.values():
         _check_source(graph, proj)
     columns = _input_columns(graph)
-    return [PopulationPlan(graph.populations[name], _rule(graph.populations[name]),
-                           tuple(g for proj in graph.incoming(name) for g in synapse_groups(proj)),
-                           columns.get(name, slice(0, 0)))
+    return [_plan(graph, graph.populations[name], columns.get(name, slice(0, 0)))
             for name in graph.step_order()]
 
 
+def _plan(graph: Graph, pop: Population, input_columns: slice) -> PopulationPlan:
+    groups = tuple(g for proj in graph.incoming(pop.name)
+                   for g in synapse_groups(proj, graph.receptor_of(proj)))
+    return PopulationPlan(pop, _rule(pop), pop.neuron_model.receptors, groups, input_columns)
+
+
 # -- recording --------------------------------------------------------------------------
+def synaptic_trace(receptor: str, population: str) -> str:
+    """The ``states`` key of the synaptic input a run records with ``record_synaptic``."""
+    return SYNAPTIC_TRACE.format(receptor=receptor, population=population)
+
+
 def _recorded_states(plan: PopulationPlan, record_states: bool) -> tuple[str, ...]:
     """State traces to keep: all when asked, and always ``v`` of non-spiking models."""
     if plan.rule is None:
@@ -189,12 +204,19 @@ def _recorded_states(plan: PopulationPlan, record_states: bool) -> tuple[str, ..
     return names if (record_states or plan.rule.fire is None) else ()
 
 
-def _allocate(plans: list[PopulationPlan], record_states: bool, batch: int, n_steps: int
-              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _trace_keys(plan: PopulationPlan, record_states: bool, record_synaptic: bool) -> list[str]:
+    name = plan.population.name
+    synaptic = plan.receptors if record_synaptic and plan.rule is not None else ()
+    return ([f"{var}/{name}" for var in _recorded_states(plan, record_states)]
+            + [synaptic_trace(receptor, name) for receptor in synaptic])
+
+
+def _allocate(plans: list[PopulationPlan], record_states: bool, record_synaptic: bool,
+              batch: int, n_steps: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     spikes = {p.population.name: np.zeros((batch, n_steps, p.population.size), np.uint8)
               for p in plans if p.population.neuron_model.spiking}
-    states = {f"{var}/{p.population.name}": np.zeros((batch, n_steps, p.population.size))
-              for p in plans for var in _recorded_states(p, record_states)}
+    states = {key: np.zeros((batch, n_steps, p.population.size))
+              for p in plans for key in _trace_keys(p, record_states, record_synaptic)}
     return spikes, states
 
 
@@ -222,12 +244,12 @@ class _Run:
 
 
 def _start(graph: Graph, plans: list[PopulationPlan], inputs: np.ndarray,
-           record_states: bool) -> _Run:
+           record_states: bool, record_synaptic: bool) -> _Run:
     batch, n_steps, _ = inputs.shape
     sizes = {name: pop.size for name, pop in graph.populations.items()}
     states = {p.population.name: initial_state(p.population.neuron_model.state, batch,
                                                p.population.size) for p in plans}
-    spikes, traces = _allocate(plans, record_states, batch, n_steps)
+    spikes, traces = _allocate(plans, record_states, record_synaptic, batch, n_steps)
     history = SpikeHistory(_ring_depths(plans), sizes, batch)
     return _Run(inputs, graph.dt_s, states, history, spikes, traces)
 
@@ -237,11 +259,19 @@ def _update(run: _Run, plan: PopulationPlan, t: int) -> np.ndarray | None:
     pop = plan.population
     if plan.rule is None:
         return run.inputs[:, t, plan.input_columns]
-    current, synops = input_current(plan, t, run.history, run.inputs.shape[0])
+    synaptic, synops = synaptic_input(plan, t, run.history, run.inputs.shape[0])
     run.synops += synops
+    _record_synaptic(run, pop.name, t, synaptic)
     run.states[pop.name], spiked = step_population(plan.rule, pop.reset, run.states[pop.name],
-                                                   pop.params, current, run.dt_s)
+                                                   pop.params, synaptic, run.dt_s)
     return spiked
+
+
+def _record_synaptic(run: _Run, name: str, t: int, synaptic: Synaptic) -> None:
+    for receptor, value in synaptic.items():
+        trace = run.traces.get(synaptic_trace(receptor, name))
+        if trace is not None:
+            trace[:, t] = value
 
 
 def _advance(run: _Run, plan: PopulationPlan, t: int) -> None:
@@ -263,16 +293,17 @@ def _counters(plans: list[PopulationPlan], run: _Run) -> dict[str, float]:
 
 
 def run_graph(graph: Graph, spikes: np.ndarray, *, record_states: bool = False,
-              progress: bool = False) -> SimResult:
+              record_synaptic: bool = False, progress: bool = False) -> SimResult:
     """Run ``graph`` in float64 on a batch of input spikes ``(batch, T, n_in)``.
 
     Returns every spiking population's spikes, the traces of non-spiking
-    populations (all state traces with ``record_states``) and the counters
-    ``synops``, ``spikes`` and ``neuron_updates``.
+    populations (all state traces with ``record_states``; the synaptic input
+    per receptor, ``I.<receptor>/<name>``, with ``record_synaptic``) and the
+    counters ``synops``, ``spikes`` and ``neuron_updates``.
     """
     inputs = validate_spikes(graph, spikes)
     plans = plan_graph(graph)
-    run = _start(graph, plans, inputs, record_states)
+    run = _start(graph, plans, inputs, record_states, record_synaptic)
     steps = range(inputs.shape[1])
     for t in tqdm(steps, desc="reference sim", unit="step", disable=not progress):
         for plan in plans:

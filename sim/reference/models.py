@@ -2,10 +2,14 @@
 
 Each neuron model of ``compiler.neurons.NEURON_MODELS`` that the engine can
 update has one :class:`ModelRule` in :data:`MODEL_RULES`: ``integrate`` maps the
-state before the step and the step's input current to the state after
+state before the step and the step's synaptic input to the state after
 forward Euler, and ``fire`` (``None`` for non-spiking models) says which
-neurons spike. The reset of spiking neurons is a second table,
-:data:`RESETS`, keyed by the population's reset mode. ``input`` has no rule:
+neurons spike. The synaptic input is a dict receptor -> ``(batch, size)``
+array, the weighted spikes of the step on that receptor without ``bias``;
+single-receptor models form ``I = I_current + bias`` themselves
+(:func:`current`), so the bias is added last, after every projection. The
+reset of spiking neurons is a second table, :data:`RESETS`, keyed by the
+population's reset mode. ``input`` has no rule:
 the engine copies its spikes from the input array.
 
 States are dicts of float64 arrays of shape ``(batch, size)``; parameters are
@@ -20,12 +24,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurocc.compiler.neurons import RESET_NONE, RESET_SUBTRACT, RESET_TO_VALUE
+from neurocc.compiler.neurons import (
+    DEFAULT_RECEPTOR,
+    EXCITATORY,
+    INHIBITORY,
+    RESET_NONE,
+    RESET_SUBTRACT,
+    RESET_TO_VALUE,
+)
 
 State = dict[str, np.ndarray]
 Params = Mapping[str, np.ndarray]
-Integrate = Callable[[State, Params, np.ndarray, float], State]
-Fire = Callable[[State, Params, np.ndarray], np.ndarray]
+Synaptic = Mapping[str, np.ndarray]  # receptor -> (batch, size) weighted spikes, bias excluded
+Integrate = Callable[[State, Params, Synaptic, float], State]
+Fire = Callable[[State, Params, Synaptic], np.ndarray]
 Reset = Callable[[State, np.ndarray, Params], State]
 
 
@@ -37,47 +49,69 @@ class ModelRule:
     fire: Fire | None  # None: the model never spikes
 
 
+def current(p: Params, synaptic: Synaptic) -> np.ndarray:
+    """``I`` of a single-receptor model: its synaptic input plus ``bias``, added last."""
+    return synaptic[DEFAULT_RECEPTOR] + p["bias"]
+
+
 def _leaky(v: np.ndarray, tau_s: np.ndarray, p: Params, drive: np.ndarray, dt_s: float
            ) -> np.ndarray:
-    """One Euler step of ``tau dv/dt = v_leak - v + r*drive`` (shared by LIF, LI, CubaLIF)."""
+    """One Euler step of ``tau dv/dt = v_leak - v + r*drive`` (shared by the leaky models)."""
     return v + dt_s / tau_s * (p["v_leak"] - v + p["r"] * drive)
 
 
-def _integrate_lif(state: State, p: Params, current: np.ndarray, dt_s: float) -> State:
-    return {"v": _leaky(state["v"], p["tau_s"], p, current, dt_s)}
+def _synaptic_decay(i_syn: np.ndarray, tau_s: np.ndarray, drive: np.ndarray, dt_s: float
+                    ) -> np.ndarray:
+    """One Euler step of ``tau di/dt = -i + drive`` (the exponential synapses)."""
+    return i_syn + dt_s / tau_s * (-i_syn + drive)
 
 
-def _integrate_cubalif(state: State, p: Params, current: np.ndarray, dt_s: float) -> State:
+def _integrate_lif(state: State, p: Params, synaptic: Synaptic, dt_s: float) -> State:
+    return {"v": _leaky(state["v"], p["tau_s"], p, current(p, synaptic), dt_s)}
+
+
+def _integrate_cubalif(state: State, p: Params, synaptic: Synaptic, dt_s: float) -> State:
     # The membrane sees the synaptic current of this step (updated first), as in NIR's CubaLIF.
-    i_syn = state["i_syn"] + dt_s / p["tau_syn_s"] * (-state["i_syn"] + p["w_in"] * current)
+    i_syn = _synaptic_decay(state["i_syn"], p["tau_syn_s"], p["w_in"] * current(p, synaptic),
+                            dt_s)
     return {"i_syn": i_syn, "v": _leaky(state["v"], p["tau_mem_s"], p, i_syn, dt_s)}
 
 
-def _integrate_perfect(state: State, p: Params, current: np.ndarray, dt_s: float) -> State:
+def _integrate_lif_cur_exp(state: State, p: Params, synaptic: Synaptic, dt_s: float) -> State:
+    # Both synaptic currents update first and the membrane sees the new ones (as cubalif);
+    # bias is a membrane current (PyNN's i_offset), never filtered by a synapse.
+    i_exc = _synaptic_decay(state["i_exc"], p["tau_syn_exc_s"], synaptic[EXCITATORY], dt_s)
+    i_inh = _synaptic_decay(state["i_inh"], p["tau_syn_inh_s"], synaptic[INHIBITORY], dt_s)
+    v = _leaky(state["v"], p["tau_mem_s"], p, i_exc + i_inh + p["bias"], dt_s)
+    return {"i_exc": i_exc, "i_inh": i_inh, "v": v}
+
+
+def _integrate_perfect(state: State, p: Params, synaptic: Synaptic, dt_s: float) -> State:
     """IF and integrator: ``dv/dt = r*I`` with no leak."""
-    return {"v": state["v"] + dt_s * p["r"] * current}
+    return {"v": state["v"] + dt_s * p["r"] * current(p, synaptic)}
 
 
-def _integrate_stateless(state: State, p: Params, current: np.ndarray, dt_s: float) -> State:
+def _integrate_stateless(state: State, p: Params, synaptic: Synaptic, dt_s: float) -> State:
     return {}
 
 
-def _integrate_readout(state: State, p: Params, current: np.ndarray, dt_s: float) -> State:
+def _integrate_readout(state: State, p: Params, synaptic: Synaptic, dt_s: float) -> State:
     # The output model has no dynamics; its "v" is the current so that it can be read out.
-    return {"v": current}
+    return {"v": current(p, synaptic)}
 
 
-def _fire_on_v(state: State, p: Params, current: np.ndarray) -> np.ndarray:
+def _fire_on_v(state: State, p: Params, synaptic: Synaptic) -> np.ndarray:
     return state["v"] > p["v_threshold"]  # strict: v == v_threshold does not spike
 
 
-def _fire_on_current(state: State, p: Params, current: np.ndarray) -> np.ndarray:
-    return current > p["v_threshold"]
+def _fire_on_current(state: State, p: Params, synaptic: Synaptic) -> np.ndarray:
+    return current(p, synaptic) > p["v_threshold"]
 
 
 MODEL_RULES: dict[str, ModelRule] = {
     "lif": ModelRule(_integrate_lif, _fire_on_v),
     "cubalif": ModelRule(_integrate_cubalif, _fire_on_v),
+    "lif_cur_exp": ModelRule(_integrate_lif_cur_exp, _fire_on_v),
     "if": ModelRule(_integrate_perfect, _fire_on_v),
     "li": ModelRule(_integrate_lif, None),
     "integrator": ModelRule(_integrate_perfect, None),
@@ -111,10 +145,10 @@ def initial_state(state_names: tuple[str, ...], batch: int, size: int) -> State:
 
 
 def step_population(rule: ModelRule, reset: str, state: State, p: Params,
-                    current: np.ndarray, dt_s: float) -> tuple[State, np.ndarray | None]:
+                    synaptic: Synaptic, dt_s: float) -> tuple[State, np.ndarray | None]:
     """One step of one population: new state (after reset) and spikes (None if non-spiking)."""
-    state = rule.integrate(state, p, current, dt_s)
+    state = rule.integrate(state, p, synaptic, dt_s)
     if rule.fire is None:
         return state, None
-    spiked = rule.fire(state, p, current)
+    spiked = rule.fire(state, p, synaptic)
     return RESETS[reset](state, spiked, p), spiked

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 
 from neurocc.compiler.errors import GraphError
 from neurocc.compiler.graph import Graph, Population, Projection
+from neurocc.compiler.neurons import DEFAULT_RECEPTOR, NEURON_MODELS
 from neurocc.compiler.serialize import graph_from_parts, graph_to_parts
 
 
@@ -106,3 +107,81 @@ def test_serialize_round_trip_keeps_everything() -> None:
     assert again.projections["w"].dense_weight().tolist() == [[0, 1.5, 0], [2.0, 0, 0]]
     assert again.projections["w"].delay_steps.tolist() == [1, 2]
     assert again.populations["h"].params["bias"].tolist() == [0.25, 0.25]
+
+
+# -- receptors ---------------------------------------------------------------------------------
+def cur_exp(name: str, size: int) -> Population:
+    params = {"tau_mem_s": 4e-3, "tau_syn_exc_s": 2e-3, "tau_syn_inh_s": 3e-3, "v_threshold": 1.0}
+    return Population(name, "lif_cur_exp", (size,), params, reset="subtract")
+
+
+def two_receptor_graph(exc: str | None = "excitatory", inh: str | None = "inhibitory") -> Graph:
+    pops = {"in": Population("in", "input", (3,)), "h": cur_exp("h", 2)}
+    projs = {"e": Projection("e", "in", "h", np.ones((2, 3)), receptor=exc),  # type: ignore[arg-type]
+             "i": Projection("i", "in", "h", -np.ones((2, 3)), receptor=inh)}  # type: ignore[arg-type]
+    return Graph(1e-3, pops, projs, ("in",), ("h",))
+
+
+def test_every_current_driven_model_has_the_single_default_receptor() -> None:
+    receptors = {name: model.receptors for name, model in NEURON_MODELS.items()}
+    assert DEFAULT_RECEPTOR == "current"
+    assert receptors.pop("input") == ()
+    assert receptors.pop("lif_cur_exp") == ("excitatory", "inhibitory")
+    assert set(receptors.values()) == {("current",)}
+
+
+def test_receptor_defaults_to_the_targets_single_receptor() -> None:
+    graph = small_graph()
+    assert graph.projections["w"].receptor == ""
+    assert graph.receptor_of(graph.projections["w"]) == "current"
+    named = small_graph(projections={"w": Projection("w", "in", "h", np.ones((2, 3)),
+                                                     receptor="current")})
+    assert named.receptor_of(named.projections["w"]) == "current"
+
+
+def test_two_receptor_model_takes_named_receptors() -> None:
+    graph = two_receptor_graph()
+    assert [graph.receptor_of(p) for p in graph.projections.values()] == ["excitatory",
+                                                                          "inhibitory"]
+    assert graph.populations["h"].params["bias"].tolist() == [0.0, 0.0]  # defaults like cubalif
+    assert graph.populations["h"].params["r"].tolist() == [1.0, 1.0]
+
+
+def test_receptor_the_model_lacks_is_refused_naming_projection_and_receptors() -> None:
+    with pytest.raises(GraphError, match=r"projection 'w' \(in -> h\): feeds receptor "
+                       r"'excitatory', but model 'lif' of 'h' has the receptors \['current'\]"):
+        small_graph(projections={"w": Projection("w", "in", "h", np.ones((2, 3)),
+                                                 receptor="excitatory")})
+    with pytest.raises(GraphError, match=r"projection 'i' .*'inhibit'.*\['excitatory', "
+                       r"'inhibitory'\]"):
+        two_receptor_graph(inh="inhibit")
+
+
+@pytest.mark.parametrize("missing", ["", None])
+def test_missing_receptor_is_refused_where_the_model_has_several(missing: str | None) -> None:
+    with pytest.raises(GraphError, match=r"projection 'e' \(in -> h\): names no receptor, but "
+                       r"model 'lif_cur_exp' of 'h' has the receptors \['excitatory', "
+                       r"'inhibitory'\]\. Set receptor="):
+        two_receptor_graph(exc=missing)
+
+
+def test_a_receptor_that_is_not_a_name_is_refused() -> None:
+    with pytest.raises(GraphError, match=r"projection 'e'.*has receptor 3, not a name"):
+        two_receptor_graph(exc=3)  # type: ignore[arg-type]
+
+
+def test_serialize_keeps_receptors_and_omits_the_default() -> None:
+    graph = two_receptor_graph()
+    description, arrays = graph_to_parts(graph)
+    assert [p["receptor"] for p in description["projections"]] == ["excitatory", "inhibitory"]
+    again = graph_from_parts(description, arrays)
+    assert [p.receptor for p in again.projections.values()] == ["excitatory", "inhibitory"]
+    plain, _ = graph_to_parts(small_graph())
+    assert "receptor" not in plain["projections"][0]  # old readers see what they always saw
+
+
+def test_descriptions_without_receptor_or_with_null_still_load() -> None:
+    description, arrays = graph_to_parts(small_graph())
+    assert graph_from_parts(description, arrays).projections["w"].receptor == ""
+    description["projections"][0]["receptor"] = None
+    assert graph_from_parts(description, arrays).projections["w"].receptor == ""

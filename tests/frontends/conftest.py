@@ -13,7 +13,7 @@ from neurocc.compiler.graph import Graph
 
 
 def same_graph(a: Graph, b: Graph) -> None:
-    """Populations, projections (weights, delays), ports and dt are identical."""
+    """Populations, projections (weights, delays, receptors), ports and dt are identical."""
     assert a.dt_s == b.dt_s
     assert a.inputs == b.inputs and a.outputs == b.outputs
     assert list(a.populations) == list(b.populations)
@@ -30,6 +30,7 @@ def same_graph(a: Graph, b: Graph) -> None:
                                                                other.is_sparse), name
         np.testing.assert_array_equal(proj.dense_weight(), other.dense_weight(), err_msg=name)
         np.testing.assert_array_equal(proj.delay_steps, other.delay_steps, err_msg=name)
+        assert proj.receptor == other.receptor, name
 
 
 @pytest.fixture

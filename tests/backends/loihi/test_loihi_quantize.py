@@ -6,14 +6,17 @@ import numpy as np
 import pytest
 from lava.utils.weightutils import SignMode, clip_weights, determine_sign_mode, truncate_weights
 
+from neurocc.backends.loihi.compile import compile_loihi
 from neurocc.backends.loihi.quantize import (
     lava_stored_mantissas,
+    observe_ranges,
     quantize_network,
     quantize_values,
 )
 from neurocc.backends.loihi.spec import load_loihi_target
 from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph, Population, Projection
+from neurocc.sim.reference import run_graph
 
 SPEC = load_loihi_target("loihi1")
 W = np.array([[0.5, -0.25, 1.0], [0.1, 0.2, 0.3]])
@@ -186,3 +189,77 @@ def test_integer_lif_layer_tracks_the_float_euler_model() -> None:
     agree = (got[1:] == ref[:-1]).mean()
     assert agree >= 0.995
     assert np.abs(got.sum(0).astype(int) - ref.sum(0)).max() <= 2
+
+
+# -- calibration runs the reference engine ------------------------------------------------------
+DT_S = 2.0**-10  # powers of two: every number below is exact in float64
+
+
+def calibration_graph(bias: float) -> Graph:
+    """in --2--> h (lif, dt/tau 1/4, threshold 1) --4--> c (cubalif, dt/tau_syn 1/2,
+    dt/tau_mem 1/4, never spikes, ``bias``)."""
+    pops = {"in": Population("in", "input", (1,)),
+            "h": Population("h", "lif", (1,), {"tau_s": 4 * DT_S, "v_threshold": 1.0},
+                            "to_value"),
+            "c": Population("c", "cubalif", (1,), {"tau_syn_s": 2 * DT_S, "tau_mem_s": 4 * DT_S,
+                                                   "v_threshold": 10.0, "bias": bias},
+                            "to_value")}
+    projs = {"w": Projection("w", "in", "h", np.array([[2.0]])),
+             "x": Projection("x", "h", "c", np.array([[4.0]]))}
+    return Graph(DT_S, pops, projs, ("in",), ("c",))
+
+
+CALIBRATION_SPIKES = np.array([[1, 1, 1, 1], [0, 0, 0, 0]], np.uint8)[:, :, None]  # 2nd: silent
+
+
+def test_observed_ranges_are_hand_computed_from_the_reference_model() -> None:
+    seen = observe_ranges(calibration_graph(0.5), CALIBRATION_SPIKES)
+    assert set(seen) == {"h", "c"}
+    # h: u = g * W s = dt/tau * 2 = 0.5 at every input spike; v = 0.5, 0.875, 1.15625 -> spike,
+    # reset to 0, 0.5: the largest recorded |v| is 0.875
+    assert seen["h"]["u"].tolist() == [0.5] and seen["h"]["v"].tolist() == [0.875]
+    # c: W s = 4 at step 2 only (h's one spike). u: c' = (1 - 1/2) c + (1/4 * 1/2) W s:
+    # 0, 0, 0.5, 0.25 -> 0.5 (bias is not part of u).
+    # v is the reference's own, bias through i_syn (I = W s + 0.5):
+    # i_syn = 0.25, 0.375, 2.4375, 1.46875; v = 0.0625, 0.140625, 0.71484375, 0.9033203125.
+    # (The private linear-form simulator this replaces added dt/tau_mem*bias to v directly
+    # and reported 0.966796875 here: it differed from the float model for cubalif with bias.)
+    assert seen["c"]["u"].tolist() == [0.5] and seen["c"]["v"].tolist() == [0.9033203125]
+
+
+def test_observed_ranges_equal_maxima_of_a_reference_run() -> None:
+    graph = calibration_graph(0.0)  # no bias: c's u is then dt/tau_mem * r * i_syn exactly
+    seen = observe_ranges(graph, CALIBRATION_SPIKES)
+    run = run_graph(graph, CALIBRATION_SPIKES, record_states=True, record_synaptic=True)
+    largest = {key: np.abs(trace).max(axis=(0, 1)) for key, trace in run.states.items()}
+    assert seen["h"]["u"].tolist() == (0.25 * largest["I.current/h"]).tolist()
+    assert seen["c"]["u"].tolist() == (0.25 * largest["i_syn/c"]).tolist() == [0.5]
+    for name in ("h", "c"):
+        assert seen[name]["v"].tolist() == largest[f"v/{name}"].tolist()
+
+
+def test_calibration_spikes_must_be_spikes() -> None:
+    with pytest.raises(MappingError, match=r"option calibration_spikes: input spikes: hold the "
+                       r"value 0\.5"):
+        observe_ranges(calibration_graph(0.0), CALIBRATION_SPIKES * 0.5)
+
+
+def cur_exp_graph() -> Graph:
+    params = {"tau_mem_s": 4e-3, "tau_syn_exc_s": 2e-3, "tau_syn_inh_s": 2e-3,
+              "v_threshold": 1.0}
+    pops = {"in": Population("in", "input", (3,)),
+            "e": Population("e", "lif_cur_exp", (2,), params, "to_value")}
+    projs = {"x": Projection("x", "in", "e", np.abs(W), receptor="excitatory"),
+             "y": Projection("y", "in", "e", -np.abs(W), receptor="inhibitory")}
+    return Graph(1e-3, pops, projs, ("in",), ("e",))
+
+
+def test_lif_cur_exp_has_no_lava_form_with_or_without_calibration() -> None:
+    message = (r"population 'e' \(lif_cur_exp\): model 'lif_cur_exp' has no Lava LIF form "
+               r"\(Loihi targets take lif, cubalif, if, li, integrator\)")
+    with pytest.raises(MappingError, match=message):
+        quantize_network(cur_exp_graph(), SPEC)
+    spikes = np.ones((1, 3, 3), np.uint8)
+    assert observe_ranges(cur_exp_graph(), spikes) == {}  # skipped, not misreported
+    with pytest.raises(MappingError, match=message):
+        compile_loihi(cur_exp_graph(), "loihi2", calibration_spikes=spikes)

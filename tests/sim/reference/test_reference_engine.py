@@ -100,6 +100,28 @@ def test_fan_in_of_two_projections_sums_in_input_order():
     assert result.spikes["in2"][0].tolist() == [[0, 0], [1, 0], [0, 1], [1, 1]]
 
 
+
+def test_projections_into_one_receptor_sum_and_other_receptors_stay_apart():
+    # two excitatory projections (one 2 steps late, one sparse) and one inhibitory, into a
+    # lif_cur_exp neuron that never spikes; "o" shows the single-receptor trace at the same time
+    n = Population("n", "lif_cur_exp", (1,), {"tau_mem_s": TAU_S, "tau_syn_exc_s": TAU_S,
+                                              "tau_syn_inh_s": TAU_S, "v_threshold": 99.0},
+                   reset="subtract")
+    projs = [Projection("e1", "in", "n", np.array([[1.0]]), receptor="excitatory"),
+             Projection("e2", "in", "n", sp.csr_array(np.array([[10.0]])), np.array([2]),
+                        receptor="excitatory"),
+             Projection("i", "in", "n", np.array([[-100.0]]), receptor="inhibitory"),
+             proj("in", "o", np.array([[3.0]]), 1)]
+    g = graph([pop("in", "input", 1), n, pop("o", "output", 1, bias=0.5)], projs)
+    result = run_graph(g, single_input([1, 1, 0, 0]), record_synaptic=True)
+    assert set(result.states) == {"I.excitatory/n", "I.inhibitory/n", "I.current/o", "v/o"}
+    assert result.states["I.excitatory/n"][0, :, 0].tolist() == [1.0, 1.0, 10.0, 10.0]
+    assert result.states["I.inhibitory/n"][0, :, 0].tolist() == [-100.0, -100.0, 0.0, 0.0]
+    assert result.states["I.current/o"][0, :, 0].tolist() == [0.0, 3.0, 3.0, 0.0]
+    assert result.states["v/o"][0, :, 0].tolist() == [0.5, 3.5, 3.5, 0.5]  # bias added last
+    assert result.counters["synops"] == 2 + 2 + 2 + 2  # e1, e2 (late), i, in->o (late)
+
+
 # -- sparse, batch ---------------------------------------------------------------------------
 def random_network(sparse: bool) -> Graph:
     rng = np.random.default_rng(7)

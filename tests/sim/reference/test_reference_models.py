@@ -145,3 +145,73 @@ def test_spiking_states_are_recorded_only_on_request(reset):
     recorded = run_one(graph, [1, 1]).states
     assert set(recorded) == {"v/n", "i_syn/n"}
     assert all(a.dtype == np.float64 and a.shape == (1, 2, 1) for a in recorded.values())
+
+
+# -- lif_cur_exp: two exponential synapses ---------------------------------------------------
+def cur_exp_neuron(reset: str, **params: float) -> Graph:
+    """ex --2--> excitatory and ih --(-1)--> inhibitory receptor of one lif_cur_exp neuron."""
+    values = {"tau_mem_s": TAU_S, "tau_syn_exc_s": 2 * DT_S, "tau_syn_inh_s": TAU_S,
+              "v_threshold": 0.5, "bias": 0.5, **params}
+    pops = {"ex": Population("ex", "input", (1,)), "ih": Population("ih", "input", (1,)),
+            "n": Population("n", "lif_cur_exp", (1,), values, reset=reset)}
+    projs = {"e": Projection("e", "ex", "n", np.array([[2.0]]), receptor="excitatory"),
+             "i": Projection("i", "ih", "n", np.array([[-1.0]]), receptor="inhibitory")}
+    return Graph(DT_S, pops, projs, ("ex", "ih"), ("n",))
+
+
+def run_two(graph: Graph, exc: list[int], inh: list[int], **options: bool):
+    spikes = np.array([exc, inh], dtype=np.uint8).T[None]  # (1, T, 2): columns ex, ih
+    return run_graph(graph, spikes, record_states=True, **options)
+
+
+def test_lif_cur_exp_trace():
+    result = run_two(cur_exp_neuron("subtract"), [1, 1, 0, 0], [0, 1, 1, 0])
+    # dt/tau_syn_exc = 0.5, dt/tau_syn_inh = dt/tau_mem = 0.25; I_exc = 2, 2, 0, 0 and
+    # I_inh = 0, -1, -1, 0. Currents first:
+    #   i_exc += 0.5*(-i_exc + I_exc):    1, 1.5, 0.75, 0.375
+    #   i_inh += 0.25*(-i_inh + I_inh):   0, -0.25, -0.4375, -0.328125
+    # then v += 0.25*(-v + i_exc + i_inh + bias 0.5):
+    #   step 0: 0.25*1.5 = 0.375
+    #   step 1: 0.375 + 0.25*(-0.375 + 1.5 - 0.25 + 0.5) = 0.71875 > 0.5: spike, -0.5 = 0.21875
+    #   step 2: 0.21875 + 0.25*(-0.21875 + 0.75 - 0.4375 + 0.5) = 0.3671875
+    #   step 3: 0.3671875 + 0.25*(-0.3671875 + 0.375 - 0.328125 + 0.5) = 0.412109375
+    assert trace(result, "i_exc/n") == [1.0, 1.5, 0.75, 0.375]
+    assert trace(result, "i_inh/n") == [0.0, -0.25, -0.4375, -0.328125]
+    assert trace(result, "v/n") == [0.375, 0.21875, 0.3671875, 0.412109375]
+    assert spike_train(result) == [0, 1, 0, 0]
+
+
+def test_lif_cur_exp_resets_v_to_value_and_never_the_currents():
+    result = run_two(cur_exp_neuron("to_value", v_reset=-0.125), [1, 1, 0], [0, 1, 1])
+    # as above until the spike at step 1, then v = -0.125;
+    # step 2: -0.125 + 0.25*(0.125 + 0.75 - 0.4375 + 0.5) = 0.109375
+    assert trace(result, "v/n") == [0.375, -0.125, 0.109375]
+    assert trace(result, "i_exc/n") == [1.0, 1.5, 0.75]
+
+
+def test_excitatory_and_inhibitory_inputs_land_in_their_own_currents():
+    only_exc = run_two(cur_exp_neuron("subtract", bias=0.0, v_threshold=9.0), [1, 0], [0, 0])
+    assert trace(only_exc, "i_exc/n") == [1.0, 0.5] and trace(only_exc, "i_inh/n") == [0, 0]
+    only_inh = run_two(cur_exp_neuron("subtract", bias=0.0, v_threshold=9.0), [0, 0], [1, 0])
+    # i_inh = 0.25*(-1) = -0.25, then -0.25 + 0.25*0.25 = -0.1875; v = 0.25*(-0.25)
+    assert trace(only_inh, "i_exc/n") == [0, 0] and trace(only_inh, "i_inh/n") == [-0.25,
+                                                                                  -0.1875]
+    assert trace(only_inh, "v/n")[0] == -0.0625
+
+
+def test_bias_enters_the_membrane_not_the_synapses():
+    result = run_two(cur_exp_neuron("subtract", bias=2.0, v_threshold=9.0), [0, 0], [0, 0])
+    # no input: both currents stay 0; v = 0.25*2 = 0.5, 0.5 + 0.25*1.5 = 0.875
+    assert trace(result, "i_exc/n") == [0, 0] and trace(result, "i_inh/n") == [0, 0]
+    assert trace(result, "v/n") == [0.5, 0.875]
+
+
+def test_synaptic_input_is_recorded_per_receptor_without_bias():
+    result = run_two(cur_exp_neuron("subtract"), [1, 1, 0], [0, 1, 1], record_synaptic=True)
+    assert trace(result, "I.excitatory/n") == [2.0, 2.0, 0.0]
+    assert trace(result, "I.inhibitory/n") == [0.0, -1.0, -1.0]
+    lif = one_neuron("lif", {"tau_s": TAU_S, "v_threshold": 9.0, "bias": 0.5}, "subtract")
+    assert "I.current/n" not in run_one(lif, [1, 0, 1]).states  # recorded only on request
+    single = run_graph(lif, np.array([1, 0, 1], np.uint8).reshape(1, -1, 1), record_synaptic=True)
+    assert set(single.states) == {"I.current/n"}  # W s only: the bias 0.5 is not in it
+    assert trace(single, "I.current/n") == [2.0, 0.0, 2.0]
