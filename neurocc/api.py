@@ -17,6 +17,7 @@ from neurocc.backends.reference import compile_reference
 from neurocc.compiler.errors import SimulationError
 from neurocc.compiler.graph import Graph
 from neurocc.frontends import load
+from neurocc.sim.counters import check_counters
 from neurocc.sim.inputs import check_spikes
 from neurocc.sim.reference import run_artifact as run_reference
 from neurocc.sim.result import SimResult
@@ -60,6 +61,11 @@ def _runner(engine: str, family_name: str) -> Callable[..., SimResult]:
     return resolve(require(family, "exact_engine", "exact engine"))
 
 
+def _checked(engine: str, result: SimResult) -> SimResult:
+    check_counters(engine, result.counters)  # one vocabulary, or reports cannot compare
+    return result
+
+
 def simulate(artifact: Artifact | Graph | str | os.PathLike[str], spikes: Any, *,
              engine: str = "exact", align: bool = False, record_states: bool = False,
              progress: bool = False) -> SimResult:
@@ -76,11 +82,11 @@ def simulate(artifact: Artifact | Graph | str | os.PathLike[str], spikes: Any, *
     data = check_spikes(spikes, art.graph.n_inputs)
     run = _runner(engine, art.family)
     if not align:
-        return run(art, data, record_states=record_states, progress=progress)
+        return _checked(engine, run(art, data, record_states=record_states, progress=progress))
     latency = int(art.layout.get("latency_steps", 0)) if engine == "exact" else 0
     padded = np.concatenate([data, np.zeros((data.shape[0], latency, data.shape[2]),
                                             dtype=np.uint8)], axis=1)
-    result = run(art, padded, record_states=record_states, progress=progress)
+    result = _checked(engine, run(art, padded, record_states=record_states, progress=progress))
     return dataclasses.replace(
         result, latency_steps=0,
         spikes={k: v[:, latency:] for k, v in result.spikes.items()},

@@ -113,3 +113,22 @@ def test_cli_passes_lists_options(capsys) -> None:
     assert main(["passes"]) == 0
     out = capsys.readouterr().out
     assert "prune.magnitude:" in out and "fraction (float, default none)" in out
+
+
+def test_an_engine_counter_outside_the_vocabulary_is_refused() -> None:
+    from neurocc.sim.reference import run_artifact
+
+    def noisy(artifact, spikes, **kwargs):
+        result = run_artifact(artifact, spikes, **kwargs)
+        return dataclasses.replace(result, counters={**result.counters, "flops": 3})
+
+    noisy_family = dataclasses.replace(FAMILIES["reference"], name="noisy", demo_target=None,
+                                       exact_engine=f"{__name__}:NOISY")
+    globals()["NOISY"] = noisy
+    register_family(noisy_family)
+    try:
+        artifact = dataclasses.replace(neurocc.compile(small_graph()), family="noisy")
+        with pytest.raises(NeuroccError, match=r"engine 'exact'.*\['flops'\] outside the shared"):
+            neurocc.simulate(artifact, np.zeros((1, 3, 2)))
+    finally:
+        unregister_family("noisy")
