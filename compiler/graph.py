@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import networkx as nx
 import numpy as np
@@ -31,7 +31,9 @@ import scipy.sparse as sp
 from neurocc.compiler.errors import GraphError
 from neurocc.compiler.neurons import NEURON_MODELS, NeuronModel
 
-Weight = np.ndarray | sp.csr_array
+# np.ndarray | scipy.sparse.csr_array; Any to the type checker, as scipy 1.17 ships no types
+# (scipy-stubs needs numpy 2, which Lava cannot use)
+Weight: TypeAlias = Any
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

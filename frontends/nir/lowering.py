@@ -162,7 +162,7 @@ def _successors(flat: FlatNir) -> dict[str, list[str]]:
 
 def find_paths(build: _Build) -> list[Path]:
     """Every synaptic path, by source in node order, then depth first in edge order."""
-    succ, paths = _successors(build.flat), []
+    succ, paths = _successors(build.flat), list[Path]()
     for name in build.flat.nodes:
         if name in build.shapes:
             paths.extend(_walk(build, succ, name, (name,)))

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
 
 from neurocc.compiler.errors import FrontendError
 
-Matrix = np.ndarray | sp.csr_array
+Matrix: TypeAlias = Any  # np.ndarray | sp.csr_array (scipy ships no types: compiler/graph.py)
 Shape = tuple[int, ...]
 
 

@@ -75,7 +75,8 @@ def _same(a: Matrix, b: Matrix) -> bool:
     if tuple(a.shape) != tuple(b.shape):
         return False
     diff = sp.csr_array(a) - sp.csr_array(b)
-    scale = max(float(np.abs(sp.csr_array(b).data).max(initial=0.0)), np.finfo(float).tiny)
+    scale = max(float(np.abs(sp.csr_array(b).data).max(initial=0.0)),
+                float(np.finfo(float).tiny))
     return float(np.abs(diff.data).max(initial=0.0)) <= MATCH_RTOL * scale
 
 
@@ -149,7 +150,7 @@ def _left_inverse(pre: sp.csr_array) -> sp.csr_array | None:
     coo = sp.coo_array(pre)
     if np.any(np.bincount(coo.col, minlength=pre.shape[1]) > 1):
         return None
-    first = {}
+    first: dict[int, tuple[int, float]] = {}
     for r, c, v in zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True):
         first.setdefault(r, (c, v))
     if len(first) != pre.shape[0] or any(v == 0 for _, v in first.values()):
@@ -429,9 +430,9 @@ def graph_to_nir(graph: Graph) -> nir.NIRGraph:
         hops = [proj.source, *chain_names[proj.name], proj.target]
         for src, dst in itertools.pairwise(hops):
             emitter.edge(src, dst)
-    for pop, out in extra.items():
-        nodes[out] = nir.Output(output_type={"output": np.array(graph.populations[pop].shape)})
-        emitter.edge(pop, out)
+    for name, out in extra.items():
+        nodes[out] = nir.Output(output_type={"output": np.array(graph.populations[name].shape)})
+        emitter.edge(name, out)
     metadata: dict[str, Any] = {"dt": float(graph.dt_s)}
     if legacy:
         metadata["nir_version"] = LEGACY_WRITE_VERSION

@@ -60,7 +60,7 @@ class PopulationPlan:
 def synapse_groups(proj: Projection, receptor: str) -> list[SynapseGroup]:
     """One group per distinct delay; a dense weight with one delay stays one dense matrix."""
     if not proj.is_sparse and proj.delay_steps.ndim == 0:
-        weight = np.asarray(proj.weight)
+        weight: np.ndarray = np.asarray(proj.weight)
         fanout = np.count_nonzero(weight, axis=0)
         return [SynapseGroup(proj.source, receptor, int(proj.delay_steps), weight, fanout)]
     post, pre, w, delays = proj.coo()
