@@ -230,3 +230,24 @@ def test_object_arrays_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="Python objects"):
         write_artifact(artifact_with({"bad": np.array([{"a": 1}], dtype=object)}), tmp_path / "a")
     assert not (tmp_path / "a").exists()
+
+
+def test_stored_arrays_read_back_writable_and_aligned_like_np_load(tmp_path: Path) -> None:
+    weights = np.random.default_rng(3).standard_normal((300, 300))
+    out = write_artifact(artifact_with({"weights": weights, "vth": np.array(7)}), tmp_path / "a")
+    loaded = read_artifact(out).sections["chip"]
+    assert compress_types(out / "chip.npz")["weights.npy"] == zipfile.ZIP_STORED
+    for array in loaded.values():
+        assert array.flags.writeable and array.flags.aligned and array.flags.c_contiguous
+    assert np.array_equal(loaded["weights"], weights) and loaded["vth"].shape == ()
+
+
+def test_a_damaged_archive_with_a_matching_checksum_says_it_cannot_be_read(
+        tmp_path: Path) -> None:
+    out = write_artifact(make_artifact(), tmp_path / "a")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["chip.npz"] = hashlib.sha256(b"garbage").hexdigest()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "chip.npz").write_bytes(b"garbage")
+    with pytest.raises(ArtifactError, match="cannot be read"):
+        read_artifact(out)
