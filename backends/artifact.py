@@ -318,15 +318,20 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
     return manifest
 
 
+def _load_npz(root: Path, manifest: Mapping[str, Any], section: str) -> dict[str, np.ndarray]:
+    """The arrays of ``section``'s file, checked against the manifest, narrowed ones widened."""
+    name = f"{section}.npz"
+    digest = manifest["files"].get(name, "not listed")
+    data = _read_checked(root / name, digest)
+    return parse_npz(data, str(root / name), manifest.get("narrowed", {}).get(name, {}))
+
+
 def read_artifact(directory: str | os.PathLike[str]) -> Artifact:
     """Load and check the artifact in ``directory``."""
     root = Path(directory)
     manifest = read_manifest(root)
-    narrowed = manifest.get("narrowed", {})
-    arrays = {name: parse_npz(_read_checked(root / name, digest), str(root / name),
-                              narrowed.get(name, {}))
-              for name, digest in manifest["files"].items()}
-    graph = graph_from_parts(manifest["graph"], arrays[f"{GRAPH_SECTION}.npz"])
-    sections = {name: arrays[f"{name}.npz"] for name in manifest["sections"]}
+    # one file at a time, each dropped once parsed: the graph copies its arrays
+    graph = graph_from_parts(manifest["graph"], _load_npz(root, manifest, GRAPH_SECTION))
+    sections = {name: _load_npz(root, manifest, name) for name in manifest["sections"]}
     return Artifact(manifest["target"], manifest["family"], graph, manifest["layout"],
                     sections, root)

@@ -14,7 +14,8 @@ runs in its own Python process so its peak memory (``ru_maxrss``) is its own:
 
     python benchmarks/artifact.py [--size N] [--steps T] [--profile] [--json PATH]
 
-``--profile`` prints the top functions (cProfile, own time) of each stage.
+``--profile`` prints the top functions of each stage (cProfile, by own and by
+cumulative time; profiling slows the stages down).
 The JSON keeps a ``baseline`` (a run of an earlier neurocc, saved with
 ``--save-baseline``) and prints it beside this run.
 """
@@ -103,6 +104,7 @@ def stage_compile(args: argparse.Namespace) -> dict[str, Any]:
     row: dict[str, Any] = {}
     graph = timed(row, "build_graph", build_graph, args.size, args.rate)
     artifact = timed(row, "compiler", neurocc.compile, graph, target)
+    row["compiler_peak_rss_mb"] = peak_rss_mb()  # the peak is monotonic: later ones add
     timed(row, "write", write_artifact, artifact, args.dir)
     _total(row, "compile_total", ("compiler", "write"))
     row["file_bytes"] = {p.name: p.stat().st_size for p in sorted(Path(args.dir).iterdir())}
@@ -117,6 +119,7 @@ def stage_simulate(args: argparse.Namespace) -> dict[str, Any]:
     spikes = (rng.random((args.batch, args.steps, args.size)) < args.rate).astype(np.uint8)
     row: dict[str, Any] = {}
     artifact = timed(row, "read", neurocc.read_artifact, args.dir)
+    row["read_peak_rss_mb"] = peak_rss_mb()
     result = timed(row, "run", functools.partial(neurocc.simulate, engine="exact"), artifact,
                    spikes)
     _total(row, "simulate_total", ("read", "run"))
@@ -137,6 +140,7 @@ def run_stage_here(args: argparse.Namespace) -> int:
     row = profiler.runcall(STAGES[args.stage], args)
     stats = pstats.Stats(profiler, stream=sys.stderr)
     stats.sort_stats("tottime").print_stats(PROFILE_LINES)
+    stats.sort_stats("cumulative").print_stats(2 * PROFILE_LINES)
     print(json.dumps(row))
     return 0
 
@@ -179,11 +183,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 ROWS = (("compile: compiler work", "compiler_s", "s"),
         ("compile: artifact write", "write_s", "s"),
         ("compile: total", "compile_total_s", "s"),
-        ("compile: peak RSS", "compile_peak_rss_mb", "MB"),
+        ("compile: peak RSS, compiler", "compiler_peak_rss_mb", "MB"),
+        ("compile: peak RSS, + write", "compile_peak_rss_mb", "MB"),
         ("simulate: artifact read", "read_s", "s"),
         ("simulate: run", "run_s", "s"),
         ("simulate: total", "simulate_total_s", "s"),
-        ("simulate: peak RSS", "simulate_peak_rss_mb", "MB"))
+        ("simulate: peak RSS, read", "read_peak_rss_mb", "MB"),
+        ("simulate: peak RSS, + run", "simulate_peak_rss_mb", "MB"))
 
 
 def _cell(row: dict[str, Any] | None, key: str, unit: str) -> str:
@@ -198,16 +204,16 @@ def _cell(row: dict[str, Any] | None, key: str, unit: str) -> str:
 
 def table(row: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     """Before/after lines for the times and memory, then the size of each file."""
-    head = f"{'seconds: wall (cpu)':<26} {'before':>14} {'after':>14}"
+    head = f"{'seconds: wall (cpu)':<28} {'before':>14} {'after':>14}"
     lines = [head, "-" * len(head)]
-    lines += [f"{label:<26} {_cell(baseline, key, unit):>14} {_cell(row, key, unit):>14}"
+    lines += [f"{label:<28} {_cell(baseline, key, unit):>14} {_cell(row, key, unit):>14}"
               for label, key, unit in ROWS]
     old_files = baseline.get("file_bytes", {}) if baseline else {}
     for name in sorted(set(row["file_bytes"]) | set(old_files)):
         before = f"{old_files[name] / 1e6:.2f} MB" if name in old_files else "-"
         after = (f"{row['file_bytes'][name] / 1e6:.2f} MB" if name in row["file_bytes"]
                  else "-")
-        lines.append(f"{'file ' + name:<26} {before:>14} {after:>14}")
+        lines.append(f"{'file ' + name:<28} {before:>14} {after:>14}")
     return "\n".join(lines)
 
 
