@@ -12,12 +12,16 @@ runs in its own Python process so its peak memory (``ru_maxrss``) is its own:
 - ``simulate``: ``neurocc.read_artifact(DIR)`` then ``neurocc.simulate(...,
   engine="exact")`` on Bernoulli input spikes.
 
-    python benchmarks/artifact.py [--size N] [--steps T] [--profile] [--json PATH]
+    python benchmarks/artifact.py [--size N] [--steps T] [--repeat K] [--profile] [--json PATH]
 
-``--profile`` prints the top functions of each stage (cProfile, by own and by
-cumulative time; profiling slows the stages down).
-The JSON keeps a ``baseline`` (a run of an earlier neurocc, saved with
-``--save-baseline``) and prints it beside this run.
+``--size 512`` is a quick run (a few seconds). ``--repeat`` keeps the best of
+K runs of each measure (the machine may be shared). ``--profile`` prints the
+top functions of each stage (cProfile, by own and by cumulative time;
+profiling slows the stages down). The JSON keeps a ``baseline`` for the same
+configuration and prints it beside this run; the one in
+``results/artifact.json`` is artifact format 1 (``backends/artifact.py`` of
+commit e74f4d1, run with ``--save-baseline``), best of 3 runs alternated with
+runs of format 2.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ TAU_S = 0.02
 V_THRESHOLD = 1.0
 TARGET = "loihi2"
 PROFILE_LINES = 12
-# The summed input of a step has std ~1 threshold at the input rate; x5 makes about 1.4 % of
+# The summed input of a step has std ~1 threshold at the input rate; x5 makes about 1.3 % of
 # the LIF neurons spike per step at 1 % input (measured), sparse as trained nets are
 WEIGHT_GAIN = 5.0
 
