@@ -33,6 +33,7 @@ test-slow: setup
 
 bench: setup
 	$(BIN)/python benchmarks/loihi_sim.py
+	$(BIN)/python benchmarks/artifact.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
