@@ -60,8 +60,11 @@ _LOCAL_HEADER = struct.Struct("<4s22xHH")  # zip local file header: signature ..
 _LOCAL_SIGNATURE = b"PK\x03\x04"
 _NPY_HEADER_MAX = 65536 + 16  # .npy 1.0 headers are at most 65535 bytes plus the preamble
 # narrowest first; unsigned before signed of a size, as counts and indices are never negative
-_INTEGER_DTYPES = tuple(np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16,
-                                               np.uint32, np.int32))
+_INTEGER_TYPES = (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32)
+_INTEGER_DTYPES = tuple(np.dtype(t) for t in _INTEGER_TYPES)
+# (min, max) of each, computed once rather than per array
+_INTEGER_BOUNDS = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max))
+                   for t in _INTEGER_TYPES}
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,8 +118,8 @@ def _narrow_integers(array: np.ndarray) -> np.ndarray:
     for dtype in _INTEGER_DTYPES:
         if dtype.itemsize >= array.dtype.itemsize:
             return array
-        bounds = np.iinfo(dtype)
-        if bounds.min <= low and high <= bounds.max:
+        lowest, highest = _INTEGER_BOUNDS[dtype]
+        if lowest <= low and high <= highest:
             return array.astype(dtype)
     return array
 
@@ -168,7 +171,7 @@ def _write_member(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> Non
                             "Store numeric arrays only; objects belong in the layout (JSON).")
     array = np.asarray(array, order="C")  # keeps 0-d arrays 0-d, unlike ascontiguousarray
     header = _npy_header(array)
-    payload = memoryview(array.reshape(-1).view(np.uint8))
+    payload = memoryview(array.reshape(-1).view(np.uint8).data)
     info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
     if _deflate_pays(header, payload):
         archive.writestr(info, b"".join((header, payload)), compress_type=zipfile.ZIP_DEFLATED,
@@ -195,8 +198,8 @@ def write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> tuple[str, dict[s
             if stored.dtype != array.dtype:
                 narrowed[name] = array.dtype.name
             _write_member(archive, f"{name}.npy", stored)
-    with path.open("rb") as handle:  # the bytes as stored, not as meant to be
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    with path.open("rb") as stored_file:  # the bytes as stored, not as meant to be
+        digest = hashlib.file_digest(stored_file, "sha256").hexdigest()
     return digest, narrowed
 
 
@@ -271,7 +274,7 @@ def write_artifact(artifact: Artifact, directory: str | os.PathLike[str]) -> Pat
         raise ArtifactError(str(target), "exists and is not an artifact directory.",
                             "Choose an empty or new output directory.")
     description, graph_arrays = graph_to_parts(artifact.graph)
-    parts = {f"{GRAPH_SECTION}.npz": graph_arrays}
+    parts: dict[str, Mapping[str, np.ndarray]] = {f"{GRAPH_SECTION}.npz": graph_arrays}
     parts.update({f"{name}.npz": arrays for name, arrays in artifact.sections.items()})
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
