@@ -260,7 +260,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("artifact")
     p.set_defaults(run=_cmd_info)
 
-    p = sub.add_parser("verify", help="compare the exact engine with Lava on an input")
+    p = sub.add_parser("verify", help="compare the exact engine with a reference tool "
+                                      "(the family's verifiers) on an input")
     p.add_argument("artifact")
     p.add_argument("--against", choices=_tool_names("verifiers"), required=True,
                    help=_tool_help("verifiers"))

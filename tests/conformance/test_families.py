@@ -63,6 +63,9 @@ def test_example_compiles_and_runs_on_the_exact_engine(name: str, example, tmp_p
     again = neurocc.simulate(neurocc.read_artifact(tmp_path / "a"), spikes, engine="exact")
     for pop, value in result.spikes.items():
         np.testing.assert_array_equal(again.spikes[pop], value, err_msg=pop)
+    assert sorted(artifact.sections) == sorted(FAMILIES[name].sections)
+    assert sorted(p.name for p in (tmp_path / "a").glob("*.npz")) == sorted(
+        [f"{section}.npz" for section in FAMILIES[name].sections] + ["graph.npz"])
     history = [r.name for r in artifact.graph.history]
     assert [s for s in history if s in FAMILIES[name].lowering] == list(FAMILIES[name].lowering)
 
