@@ -82,7 +82,8 @@ events from a population that is not in a loop are applied to a chunk of
 steps at once; sparse activity uses sparse products; the batch is one array.
 """
 
+from neurocc.backends.loihi.section import NetworkSpec
 from neurocc.sim.loihi.engine import COUNTER_NAMES, check_input, run_artifact
-from neurocc.sim.loihi.network import NetworkSpec, read_network
+from neurocc.sim.loihi.network import read_network
 
 __all__ = ["COUNTER_NAMES", "NetworkSpec", "check_input", "read_network", "run_artifact"]
