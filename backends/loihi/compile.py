@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from neurocc.backends.artifact import Artifact
 from neurocc.backends.loihi.mapping import (
+    Placement,
     Synapses,
     latency_offsets,
     lava_delays,
@@ -26,6 +27,7 @@ from neurocc.backends.loihi.mapping import (
 )
 from neurocc.backends.loihi.quantize import (
     ProjectionQuant,
+    QuantizedNetwork,
     observe_ranges,
     quantize_network,
 )
@@ -71,6 +73,32 @@ def _output_latency(graph: Graph, offsets: dict[str, int], notes: list[str]) -> 
     return found[-1] if found else 0
 
 
+def _placement(graph: Graph, quant: QuantizedNetwork, delays: dict[str, np.ndarray],
+               spec: LoihiSpec) -> tuple[dict[str, str], list[Synapses], Placement]:
+    """Each projection's Lava process, its synapses, and where every neuron sits."""
+    processes = {n: _process(quant.projections[n], delays[n]) for n in graph.projections}
+    synapses = [Synapses(n, p.source, p.target, _mask(quant.projections[n].mantissa),
+                         quant.projections[n].num_weight_bits
+                         + (spec.delay_bits if processes[n] == DELAY_DENSE else 0))
+                for n, p in graph.projections.items()]
+    placement = map_network({n: graph.populations[n].size for n in graph.step_order()},
+                            synapses, spec)
+    return processes, synapses, placement
+
+
+def _add_mapping(layout: dict[str, Any], graph: Graph, offsets: dict[str, int],
+                 placement: Placement, synapses: list[Synapses], spec: LoihiSpec) -> None:
+    """The layout entries of timing and mapping, beside the section's own."""
+    for name, entry in layout["populations"].items():
+        entry.update(latency_offset=offsets[name],
+                     cores=sorted({int(c) for c in placement.core_of[name]}))
+    n_neurons = sum(p.size for p in graph.populations.values() if p.model != "input")
+    n_synapses = sum(int(s.mask.nnz) for s in synapses)
+    layout.update(step_order=graph.step_order(),
+                  cores=[dataclasses.asdict(core) for core in placement.cores],
+                  resources=resources(placement, spec, n_neurons, n_synapses))
+
+
 def compile_loihi(graph: Graph, target: str | Path | LoihiSpec, *, reset_policy: str = "error",
                   calibration_spikes: np.ndarray | None = None) -> Artifact:
     """Compile ``graph`` for a Loihi target (packaged name, target-file path or spec)."""
@@ -78,23 +106,11 @@ def compile_loihi(graph: Graph, target: str | Path | LoihiSpec, *, reset_policy:
     quant = quantize_network(graph, spec, reset_policy, _observed(graph, calibration_spikes))
     offsets, timing = latency_offsets(graph)
     delays, timing_errors = lava_delays(graph, offsets, spec)
-    processes = {n: _process(quant.projections[n], delays[n]) for n in graph.projections}
-    synapses = [Synapses(n, p.source, p.target, _mask(quant.projections[n].mantissa),
-                         quant.projections[n].num_weight_bits
-                         + (spec.delay_bits if processes[n] == DELAY_DENSE else 0))
-                for n, p in graph.projections.items()]
-    order = graph.step_order()
-    placement = map_network({n: graph.populations[n].size for n in order}, synapses, spec)
+    processes, synapses, placement = _placement(graph, quant, delays, spec)
     notes: list[str] = []
     layout, arrays = write_compiled(graph, quant, placement, delays, processes,
                                     _output_latency(graph, offsets, notes), spec)
-    for name, entry in layout["populations"].items():
-        entry.update(latency_offset=offsets[name],
-                     cores=sorted({int(c) for c in placement.core_of[name]}))
-    n_neurons = sum(p.size for p in graph.populations.values() if p.model != "input")
-    n_synapses = sum(int(s.mask.nnz) for s in synapses)
-    layout.update(step_order=order, cores=[dataclasses.asdict(core) for core in placement.cores],
-                  resources=resources(placement, spec, n_neurons, n_synapses))
+    _add_mapping(layout, graph, offsets, placement, synapses, spec)
     graph = graph.with_record(
         "loihi.quantize", target=spec.name, reset_policy=reset_policy,
         populations={n: dict(q.record) for n, q in quant.populations.items()},

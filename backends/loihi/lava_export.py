@@ -66,7 +66,7 @@ class LavaValue:
 EQUAL, AT_MOST = "equal", "at most"
 RELATIONS: dict[str, Callable[[int, int], bool]] = {EQUAL: operator.eq, AT_MOST: operator.le}
 _LIF = "lava/proc/lif/models.py AbstractPyLifModelFixed"
-# lava-nc 0.10.0; tests/sim/loihi/test_loihi_lava_table.py reads each value back from Lava
+# lava-nc 0.10.0; tests/sim/loihi/test_loihi_target_edits.py reads each value back from Lava
 LAVA_VALUES = (
     LavaValue("decay_shift_bits", 12, EQUAL, f"{_LIF}.decay_shift"),
     LavaValue("du_offset", 1, EQUAL, f"{_LIF}.ds_offset"),
@@ -82,8 +82,9 @@ LAVA_VALUES = (
     LavaValue("bias_mant_bits", 13, AT_MOST, f"{_LIF}.bias_mant (LavaPyType precision=13)"),
     LavaValue("bias_exp_max", 7, AT_MOST, f"{_LIF}.bias_exp (LavaPyType precision=3)"),
     LavaValue("weight_clip_bits", 8, EQUAL,
-              "lava/proc/dense/models.py PyDenseModelBitAcc.run_spk: clip_weights(..., "
-              "num_bits=8), then truncate_weights(max_num_weight_bits=8)"),
+              "lava/proc/dense/models.py AbstractPyDenseModelBitAcc.run_spk (and the "
+              "Sparse and DelayDense models): clip_weights(..., num_bits=8), then "
+              "truncate_weights(max_num_weight_bits=8)"),
     LavaValue("weight_bits", 8, AT_MOST,
               "lava/utils/weightutils.py truncate_weights(max_num_weight_bits=8): the largest "
               "num_weight_bits a Dense/Sparse takes"),

@@ -269,8 +269,11 @@ def wrap_current(current: np.ndarray, arith: Arithmetic) -> np.ndarray:
     """
     over = current > arith.u_max
     under = current <= -arith.u_max
-    np.subtract(current, arith.u_wrap, out=current, where=over)
-    np.add(current, arith.u_wrap, out=current, where=under)
+    # masked ufuncs cost more than the any() that skips them when nothing wraps (the usual case)
+    if over.any():
+        np.subtract(current, arith.u_wrap, out=current, where=over)
+    if under.any():
+        np.add(current, arith.u_wrap, out=current, where=under)
     return current
 
 
@@ -290,5 +293,5 @@ def lif_step(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, *, u_keep: int, v_k
     volt += bias
     np.clip(volt, arith.v_min, arith.v_max, out=v)
     spikes = v > vth_scaled
-    v[spikes] = 0
+    np.putmask(v, spikes, 0)  # v[spikes] = 0, without the slower boolean-index assignment
     return spikes
