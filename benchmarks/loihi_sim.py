@@ -25,12 +25,24 @@ import numpy as np
 
 from neurocc.backends.artifact import Artifact
 from neurocc.backends.loihi.lava_export import run_lava
+from neurocc.backends.loihi.section import (
+    DENSE,
+    SECTION,
+    LifSpec,
+    NetworkSpec,
+    PopulationSpec,
+    ProjectionSpec,
+    write_section,
+)
+from neurocc.backends.loihi.spec import load_loihi_target
 from neurocc.compiler.graph import Graph, Population, Projection
 from neurocc.sim.loihi import run_artifact
 
 DEFAULT_JSON = Path(__file__).parent / "results" / "loihi_sim.json"
 DT_S = 1e-3
 SEED = 7
+TARGET = "loihi2"
+WEIGHT_BITS = 8
 # Chosen so the hidden layers fire sparsely (a few % of neurons per step), as trained nets do
 DU, DV, VTH = 1024, 256, 1500
 WEIGHT_LOW, WEIGHT_HIGH = -64, 65
@@ -39,41 +51,32 @@ QUICK = {"sizes": (256,), "rates": (0.01, 0.1), "batches": (1, 8), "steps": 50}
 
 
 def build_network(n: int, seed: int) -> Artifact:
-    """A 2-layer feed-forward Loihi artifact with N neurons per layer."""
+    """A 2-layer feed-forward Loihi artifact with N neurons per layer (target loihi2), written
+    by the section writer like a compiled one."""
     rng = np.random.default_rng(seed)
     names = ("in", "h1", "h2")
-    arrays: dict[str, np.ndarray] = {}
-    for name in names:
-        arrays.update({f"pop/{name}/core": np.zeros(n, np.int64),
-                       f"pop/{name}/msg_per_spike": np.ones(n, np.int64),
-                       f"pop/{name}/hops_ew_per_spike": np.zeros(n, np.int64),
-                       f"pop/{name}/hops_ns_per_spike": np.zeros(n, np.int64)})
-    for name in names[1:]:
-        arrays.update({f"pop/{name}/du": np.array(DU), f"pop/{name}/dv": np.array(DV),
-                       f"pop/{name}/vth": np.array(VTH),
-                       f"pop/{name}/bias_mant": np.zeros(n, np.int64),
-                       f"pop/{name}/bias_exp": np.zeros(n, np.int64)})
-    projections = {}
+    zeros, ones = np.zeros(n, np.int64), np.ones(n, np.int64)
+    pops = {name: PopulationSpec(name, n, name == "in", zeros, ones, zeros, zeros)
+            for name in names}
+    lifs = {name: LifSpec(name, n, DU, DV, VTH, zeros, zeros, np.ones(n)) for name in names[1:]}
+    projs = {}
     for i, (src, dst) in enumerate(itertools.pairwise(names)):
         weight = rng.integers(WEIGHT_LOW, WEIGHT_HIGH, size=(n, n), dtype=np.int64)
-        arrays.update({f"proj/p{i}/weight": weight, f"proj/p{i}/weight_exp": np.array(0),
-                       f"proj/p{i}/num_weight_bits": np.array(8), f"proj/p{i}/delay": np.array(0)})
-        projections[f"p{i}"] = Projection(f"p{i}", src, dst, weight.astype(float),
-                                          np.array(1))
-    pops = {"in": Population("in", "input", (n,))}
-    pops.update({name: Population(name, "lif", (n,), {"tau_s": 0.02, "v_threshold": 1.0},
-                                  reset="to_value") for name in names[1:]})
-    graph = Graph(DT_S, pops, projections, ("in",), ("h2",))
-    layout = {
-        "populations": {name: {"process": "RingBuffer" if name == "in" else "LIF", "size": n,
-                               "latency_offset": i, "cores": [0]}
-                        for i, name in enumerate(names)},
-        "projections": {f"p{i}": {"process": "Dense", "source": s, "target": d}
-                        for i, (s, d) in enumerate(itertools.pairwise(names))},
-        "step_order": list(names), "latency_steps": 2, "cores": [], "resources": {},
-        "target": {"name": "loihi2"},
-    }
-    return Artifact("loihi2", "loihi", graph, layout, {"loihi": arrays})
+        projs[f"p{i}"] = ProjectionSpec(f"p{i}", DENSE, src, dst, weight, 0, WEIGHT_BITS,
+                                        np.array(0))
+    net = NetworkSpec(pops, lifs, projs, ("in",), ("h2",), len(projs),
+                      load_loihi_target(TARGET))
+    layout, arrays = write_section(net)
+    for i, entry in enumerate(layout["populations"].values()):
+        entry.update(latency_offset=i, cores=[0])
+    layout.update(step_order=list(names), cores=[], resources={})
+    graph_pops = {"in": Population("in", "input", (n,))}
+    graph_pops.update({name: Population(name, "lif", (n,), {"tau_s": 0.02, "v_threshold": 1.0},
+                                        reset="to_value") for name in names[1:]})
+    graph_projs = {name: Projection(name, p.source, p.target, p.weight.astype(float),
+                                    np.array(1)) for name, p in projs.items()}
+    graph = Graph(DT_S, graph_pops, graph_projs, ("in",), ("h2",))
+    return Artifact(TARGET, "loihi", graph, layout, {SECTION: arrays})
 
 
 def time_engine(artifact: Artifact, spikes: np.ndarray, repeats: int) -> tuple[float, object]:

@@ -6,6 +6,14 @@ record), run with ``Loihi2SimCfg(select_tag='fixed_pt')``, so the result is
 Lava's own answer for the artifact: the ground truth the exact engine
 (``neurocc.sim.loihi``) is checked against.
 
+Stock Lava's arithmetic is fixed in its code (12-bit decays, 24-bit u and v,
+``vth << 6``, ...), while the exact engine follows the artifact's target. So
+before anything runs or is written, :func:`check_lava_target` compares the
+target with :data:`LAVA_VALUES` (Lava's numbers, each with the file and
+attribute it comes from) and refuses a target Lava does not implement. Numbers
+Lava takes as parameters follow the target within Lava's bounds: a projection's
+``num_weight_bits`` (``weight_bits`` at most 8), ``weight_exp``, ``bias_exp``.
+
 The functions named ``lava_*`` below depend only on numpy and Lava and take a
 plain description (JSON-able dict) plus the artifact's integer arrays: they
 are copied verbatim into the standalone script that :func:`write_lava_script`
@@ -17,7 +25,8 @@ from __future__ import annotations
 import inspect
 import json
 import multiprocessing
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,14 +34,88 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.artifact import Artifact
-from neurocc.compiler.errors import SimulationError, VerificationError
+from neurocc.backends.loihi.section import (
+    NetworkSpec,
+    ProjectionSpec,
+    pop_key,
+    proj_key,
+    weight_arrays,
+)
+from neurocc.backends.loihi.spec import LoihiSpec, dotted
+from neurocc.compiler.errors import SimulationError, TargetError, VerificationError
 from neurocc.sim.inputs import check_spikes as check_input
-from neurocc.sim.loihi.network import NetworkSpec, read_network
+from neurocc.sim.loihi.network import read_network
 from neurocc.sim.result import SimResult
 
 PARAMS_SUFFIX = "_params.npz"
 DESCRIPTION_KEY = "description"
 LAVA_START_METHOD = "fork"  # lava/magma/runtime/message_infrastructure/multiprocessing.py
+
+
+@dataclass(frozen=True)
+class LavaValue:
+    """A number stock Lava fixes: the target key, Lava's value, how the target's must relate
+    (``equal``, or ``at most`` for a parameter Lava bounds) and where Lava fixes it."""
+
+    key: str
+    value: int
+    relation: str
+    source: str
+
+
+EQUAL, AT_MOST = "equal", "at most"
+RELATIONS: dict[str, Callable[[int, int], bool]] = {EQUAL: operator.eq, AT_MOST: operator.le}
+_LIF = "lava/proc/lif/models.py AbstractPyLifModelFixed"
+# lava-nc 0.10.0; tests/sim/loihi/test_loihi_target_edits.py reads each value back from Lava
+LAVA_VALUES = (
+    LavaValue("decay_shift_bits", 12, EQUAL, f"{_LIF}.decay_shift"),
+    LavaValue("du_offset", 1, EQUAL, f"{_LIF}.ds_offset"),
+    LavaValue("dv_offset", 0, EQUAL, f"{_LIF}.dm_offset"),
+    LavaValue("u_bits", 24, EQUAL, f"{_LIF}.uv_bitwidth"),
+    LavaValue("v_bits", 24, EQUAL, f"{_LIF}.uv_bitwidth"),
+    LavaValue("vth_shift_bits", 6, EQUAL, f"{_LIF}.vth_shift"),
+    LavaValue("act_shift_bits", 6, EQUAL, f"{_LIF}.act_shift"),
+    LavaValue("du_bits", 12, AT_MOST, f"{_LIF}.du (LavaPyType precision=12)"),
+    LavaValue("dv_bits", 12, AT_MOST, f"{_LIF}.dv (LavaPyType precision=12)"),
+    LavaValue("vth_bits", 17, AT_MOST,
+              "lava/proc/lif/models.py PyLifModelBitAcc.vth (LavaPyType precision=17)"),
+    LavaValue("bias_mant_bits", 13, AT_MOST, f"{_LIF}.bias_mant (LavaPyType precision=13)"),
+    LavaValue("bias_exp_max", 7, AT_MOST, f"{_LIF}.bias_exp (LavaPyType precision=3)"),
+    LavaValue("weight_clip_bits", 8, EQUAL,
+              "lava/proc/dense/models.py AbstractPyDenseModelBitAcc.run_spk (and the "
+              "Sparse and DelayDense models): clip_weights(..., num_bits=8), then "
+              "truncate_weights(max_num_weight_bits=8)"),
+    LavaValue("weight_bits", 8, AT_MOST,
+              "lava/utils/weightutils.py truncate_weights(max_num_weight_bits=8): the largest "
+              "num_weight_bits a Dense/Sparse takes"),
+    LavaValue("delay_bits", 6, AT_MOST,
+              "lava/proc/dense/models.py PyDelayDenseModelBitAcc.delays (LavaPyType precision=6)"),
+    LavaValue("delay_max_steps", 63, AT_MOST,
+              "lava/proc/dense/models.py PyDelayDenseModelBitAcc.run_spk: delays above 63 raise"),
+)
+
+
+def check_lava_target(spec: LoihiSpec) -> None:
+    """Refuse a target whose arithmetic stock Lava does not implement (:data:`LAVA_VALUES`)."""
+    for fact in LAVA_VALUES:
+        value = getattr(spec, fact.key)
+        if not RELATIONS[fact.relation](value, fact.value):
+            bound = "" if fact.relation == EQUAL else "at most "
+            raise TargetError(
+                f"target '{spec.name}' key '{dotted(fact.key)}'",
+                f"is {value}; stock Lava (lava-nc 0.10.0) implements {bound}{fact.value} "
+                f"({fact.source}), so a Lava run or export would not compute what the target "
+                "describes.",
+                "Run the artifact with the exact engine, which follows the target (`neurocc "
+                "simulate DIR --engine exact`), or restore the value in the target file and "
+                "compile again.")
+
+
+def checked_network(artifact: Artifact) -> NetworkSpec:
+    """The artifact's checked network, refused unless stock Lava implements its target."""
+    net = read_network(artifact)
+    check_lava_target(net.target)
+    return net
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,22 +156,21 @@ def lava_processes(desc, arrays, spikes_2d):
         if not pop["input"]:
             name = pop["name"]
             lifs[name] = LIF(shape=(pop["size"],), du=pop["du"], dv=pop["dv"], vth=pop["vth"],
-                             bias_mant=arrays[f"pop/{name}/bias_mant"],
-                             bias_exp=arrays[f"pop/{name}/bias_exp"], name=name)
+                             bias_mant=arrays[pop["bias_mant"]],
+                             bias_exp=arrays[pop["bias_exp"]], name=name)
     for proj in desc["projections"]:
-        key = f"proj/{proj['name']}/weight"
+        weight = [arrays[key] for key in proj["weight"]]  # dense: one array; CSR: three
         options = {"weight_exp": proj["weight_exp"], "num_weight_bits": proj["num_weight_bits"],
                    "name": proj["name"]}
         if proj["process"] == "Sparse":
-            weights = sp.csr_matrix((arrays[f"{key}/data"], arrays[f"{key}/indices"],
-                                     arrays[f"{key}/indptr"]), shape=tuple(proj["shape"]))
+            weights = sp.csr_matrix(tuple(weight), shape=tuple(proj["shape"]))
             process = Sparse(weights=weights, **options)
         elif proj["process"] == "DelayDense":
-            delay = arrays[f"proj/{proj['name']}/delay"]
+            delay = arrays[proj["delay"]]
             delays = int(delay) if delay.ndim == 0 else delay.astype(int)
-            process = DelayDense(weights=arrays[key], delays=delays, **options)
+            process = DelayDense(weights=weight[0], delays=delays, **options)
         else:
-            process = Dense(weights=arrays[key], **options)
+            process = Dense(weights=weight[0], **options)
         projections[proj["name"]] = process
         origin = sources[proj["source"]] if proj["source"] in sources else lifs[proj["source"]]
         origin.s_out.connect(process.s_in)
@@ -154,30 +236,37 @@ def lava_run(desc, arrays, spikes_2d, record_states=False):
 # ---------------------------------------------------------------------------------------------
 # neurocc side
 # ---------------------------------------------------------------------------------------------
+def _projection_entry(proj: ProjectionSpec) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    weights = weight_arrays(proj)
+    delay_key = proj_key(proj.name, "delay")
+    entry = {"name": proj.name, "process": proj.process, "source": proj.source,
+             "target": proj.target, "shape": list(proj.shape), "weight_exp": proj.weight_exp,
+             "num_weight_bits": proj.num_weight_bits, "weight": list(weights),
+             "delay": delay_key}
+    return entry, {**weights, delay_key: proj.delay}
+
+
 def lava_description(net: NetworkSpec) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The plain description and arrays the ``lava_*`` functions take, from checked specs."""
+    """The plain description and arrays the ``lava_*`` functions take, from checked specs.
+
+    Arrays keep their artifact keys (``section.py`` names them); the
+    description names the key of each array it refers to.
+    """
     populations, arrays = [], {}
     for name, pop in net.populations.items():
         entry: dict[str, Any] = {"name": name, "size": pop.size, "input": pop.is_input}
         if not pop.is_input:
             lif = net.lifs[name]
             entry.update(du=lif.du, dv=lif.dv, vth=lif.vth)
-            arrays[f"pop/{name}/bias_mant"] = lif.bias_mant
-            arrays[f"pop/{name}/bias_exp"] = lif.bias_exp
+            for field in ("bias_mant", "bias_exp"):
+                entry[field] = pop_key(name, field)
+                arrays[entry[field]] = getattr(lif, field)
         populations.append(entry)
     projections = []
-    for name, proj in net.projections.items():
-        projections.append({"name": name, "process": proj.process, "source": proj.source,
-                            "target": proj.target, "shape": list(proj.shape),
-                            "weight_exp": proj.weight_exp,
-                            "num_weight_bits": proj.num_weight_bits})
-        key = f"proj/{name}/weight"
-        if proj.process == "Sparse":
-            for part in ("data", "indices", "indptr"):
-                arrays[f"{key}/{part}"] = np.asarray(getattr(proj.weight, part), np.int64)
-        else:
-            arrays[key] = np.asarray(proj.weight, dtype=np.int64)
-        arrays[f"proj/{name}/delay"] = proj.delay
+    for proj in net.projections.values():
+        entry, proj_arrays = _projection_entry(proj)
+        projections.append(entry)
+        arrays.update(proj_arrays)
     desc = {"populations": populations, "projections": projections,
             "inputs": list(net.inputs), "outputs": list(net.outputs)}
     return desc, arrays
@@ -213,8 +302,8 @@ def _require_lava() -> None:
 
 def build_lava_network(artifact: Artifact, spikes_2d: np.ndarray) -> LavaNetwork:
     """The artifact as connected stock Lava processes fed with ``spikes_2d`` (n_in, T)."""
+    net = checked_network(artifact)
     _require_lava()
-    net = read_network(artifact)
     array = np.asarray(spikes_2d)
     check_input(array.T[None], net.n_inputs)
     desc, arrays = lava_description(net)
@@ -229,8 +318,8 @@ def run_lava(artifact: Artifact, spikes: np.ndarray, record_states: bool = False
     every population, ``u/P``, ``v/P`` int64 with ``record_states``) and no
     counters.
     """
+    net = checked_network(artifact)
     _require_lava()
-    net = read_network(artifact)
     x = check_input(spikes, net.n_inputs)
     desc, arrays = lava_description(net)
     samples = []
@@ -319,7 +408,7 @@ def write_lava_script(artifact: Artifact, out_path: str | Path) -> Path:
     The parameters go to ``<stem>_params.npz`` (the description as JSON under
     ``description``, the integer arrays under their artifact keys).
     """
-    net = read_network(artifact)
+    net = checked_network(artifact)
     script = Path(out_path)
     if script.suffix != ".py":
         raise SimulationError(str(script), "is not a .py path.", "Name the script like net.py.")

@@ -36,8 +36,8 @@ SCHEMA: dict[str, dict[str, tuple[type, float | None]]] = {
                 "weight_exp_min": (int, None), "weight_exp_max": (int, None),
                 "delay_bits": (int, 0), "delay_max_steps": (int, 0)},
     "neuron": {"u_bits": (int, 2), "v_bits": (int, 2), "du_bits": (int, 1), "dv_bits": (int, 1),
-               "du_offset": (int, 0), "decay_shift_bits": (int, 1), "vth_bits": (int, 1),
-               "vth_shift_bits": (int, 0), "act_shift_bits": (int, 0),
+               "du_offset": (int, 0), "dv_offset": (int, 0), "decay_shift_bits": (int, 1),
+               "vth_bits": (int, 1), "vth_shift_bits": (int, 0), "act_shift_bits": (int, 0),
                "bias_mant_bits": (int, 2), "bias_exp_min": (int, None),
                "bias_exp_max": (int, None)},
     "energy": {"energy_per_synop_pj": (float, 0), "energy_per_neuron_update_active_pj": (float, 0),
@@ -55,6 +55,14 @@ SCHEMA: dict[str, dict[str, tuple[type, float | None]]] = {
                 "time_per_barrier_sync_most_tiles_ns": (float, 0),
                 "barrier_fewest_tiles": (int, 1), "barrier_most_tiles": (int, 1)},
 }
+
+# key -> its section, to name a key in messages as the file spells it ("neuron.u_bits")
+SECTION_OF = {key: section for section, keys in SCHEMA.items() for key in keys}
+
+
+def dotted(key: str) -> str:
+    """``key`` with its section, as a target file spells it: ``neuron.u_bits``."""
+    return f"{SECTION_OF[key]}.{key}"
 
 
 class LoihiSpec(TargetSpec):
@@ -92,6 +100,13 @@ def _check_consistency(path: str, spec: TargetSpec) -> None:
         if getattr(spec, low) > getattr(spec, high):
             raise key_error(path, high, f"expected a value >= {low} ({getattr(spec, low)}), got "
                         f"{getattr(spec, high)}.")
+    for decay in ("du", "dv"):
+        # the largest decay plus its offset is at most 1 (2^decay_shift_bits): no negative keep
+        largest = (1 << getattr(spec, f"{decay}_bits")) - 1 + getattr(spec, f"{decay}_offset")
+        if largest > spec.decay_unity:
+            raise key_error(path, f"neuron.{decay}_bits", f"expected (2^{decay}_bits - 1) + "
+                            f"{decay}_offset <= 2^decay_shift_bits ({spec.decay_unity}), got "
+                            f"{largest}.")
     if spec.weight_bits > spec.weight_clip_bits:
         raise key_error(path, "synapse.weight_bits", f"expected at most weight_clip_bits "
                     f"({spec.weight_clip_bits}), got {spec.weight_bits}.")

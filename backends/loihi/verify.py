@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurocc.backends.artifact import Artifact
-from neurocc.backends.loihi.lava_export import run_lava
-from neurocc.sim.loihi import read_network, run_artifact
+from neurocc.backends.loihi.lava_export import checked_network, run_lava
+from neurocc.sim.loihi import run_artifact
 from neurocc.sim.result import SimResult
 
 # Within a step Lava computes u, then v, then the spikes: report the earliest cause first
@@ -99,9 +99,10 @@ def verify_against_lava(artifact: Artifact, spikes: np.ndarray, *,
     """Run ``artifact`` on ``spikes`` (batch, T, n_in) in Lava and in the engine; compare.
 
     Spikes of every LIF population are compared at every step, and ``u`` and
-    ``v`` too with ``check_states``.
+    ``v`` too with ``check_states``. A target stock Lava does not implement is
+    refused first (``lava_export.check_lava_target``).
     """
-    net = read_network(artifact)
+    net = checked_network(artifact)
     lava = run_lava(artifact, spikes, record_states=check_states)
     engine = run_artifact(artifact, spikes, record_states=check_states)
     variables = VARIABLES if check_states else ("spikes",)

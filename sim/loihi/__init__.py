@@ -7,6 +7,14 @@ processes (``RingBuffer`` sources, ``LIF``, ``Dense``/``DelayDense``/``Sparse``;
 see ``backends/loihi/lava_export.py``): the same spikes at every step and the
 same ``u`` and ``v``. The tests compare the two on random networks.
 
+Every hardware number comes from the artifact's resolved target
+(``layout["target"]``, validated again on load): ``fixed_point.arithmetic_of``
+reads it into one :class:`~neurocc.sim.loihi.fixed_point.Arithmetic` whose
+fields are the target keys of the same names. Below, the numbers in
+parentheses are the packaged targets' (Lava's own); an edited target changes
+them, and the engine follows (Lava's export refuses what stock Lava does not
+implement). Every parameter is checked against the target's ranges on load.
+
 What each Lava model does, and so what the engine does
 -------------------------------------------------------
 Steps are numbered t = 1..T as in Lava (arrays index t-1). All processes run
@@ -18,15 +26,16 @@ their ``run_spk`` once per step; values cross a port only between processes.
 * ``Dense`` (``PyDenseModelBitAcc``). On its first step it replaces its
   weights, once: cast to int32, infer the sign mode from the min and max of
   all entries (all >= 0 excitatory, all <= 0 inhibitory, else mixed), clip to
-  8 bits (mixed [-256, 255], excitatory [0, 255], inhibitory [-255, 0]), then
-  drop ``k = 8 - num_weight_bits (+1 if mixed)`` LSBs with ``(w >> k) << k``
-  (floor; for inhibitory weights on the magnitude). Every step it first
-  *sends* its buffer, then receives the spikes of this step and computes the
-  new buffer ``sum of the weight columns of the active inputs`` (int64),
-  shifted left by ``weight_exp`` (arithmetic right shift when
-  ``weight_exp <= 0``). The buffer is sent through an int32 port: values wrap
-  modulo 2**32. So a spike at step t reaches the target at step t+1: one step
-  of latency per projection, which the float reference does not have.
+  ``C = weight_clip_bits`` (8) bits (mixed [-2**C, 2**C - 1], excitatory
+  [0, 2**C - 1], inhibitory [-(2**C - 1), 0]), then drop ``k = C -
+  num_weight_bits (+1 if mixed)`` LSBs with ``(w >> k) << k`` (floor; for
+  inhibitory weights on the magnitude). Every step it first *sends* its
+  buffer, then receives the spikes of this step and computes the new buffer
+  ``sum of the weight columns of the active inputs`` (int64), shifted left by
+  ``weight_exp`` (arithmetic right shift when ``weight_exp <= 0``). The
+  buffer is sent through an int32 port: values wrap modulo 2**32. So a spike
+  at step t reaches the target at step t+1: one step of latency per
+  projection, which the float reference does not have.
 * ``DelayDense`` (``PyDelayDenseModelBitAcc``): the same weight treatment; a
   buffer of ``max_delay + 1`` slots per target. Each step it sends slot 0,
   then shifts the slots down by one and adds, for each delay k, the
@@ -35,17 +44,19 @@ their ``run_spk`` once per step; values cross a port only between processes.
   (step, delay) sum separately, before the sums meet in a slot.
 * ``Sparse`` (``PySparseModelBitAcc``): as ``Dense``, on a CSR matrix whose
   implicit zeros count for the sign mode.
-* ``LIF`` (``PyLifModelBitAcc``), every step, in this order:
+* ``LIF`` (``PyLifModelBitAcc``), every step, in this order, with ``D =
+  decay_shift_bits`` (12), ``U = u_bits`` (24), ``V = v_bits`` (24):
   1. ``a_in`` = sum of the int32 inputs of all incoming projections (int32);
-  2. ``u = trunc(u * (4096 - (du + 1)) / 4096)`` (int64 product, sign-magnitude
-     shift by 12, i.e. truncation toward zero), then ``u += a_in << 6`` in
-     int32; then one wrap step: ``u > 2**23`` loses 2**24, ``u <= -2**23``
-     gains 2**24 (once, not modulo, as in Lava);
-  3. ``v = trunc(v * (4096 - dv) / 4096) + u + (bias_mant << bias_exp)`` in
-     int32 (right shift for a negative ``bias_exp``), saturated to
-     [-(2**23) + 1, 2**23 - 1];
-  4. spike where ``v > vth << 6`` (strict); ``v = 0`` where it spiked
-     (``u`` is kept); send the spikes.
+  2. ``u = trunc(u * (2**D - (du + du_offset)) / 2**D)`` (``du_offset`` 1;
+     int64 product, sign-magnitude shift by D, i.e. truncation toward zero),
+     then ``u += a_in << act_shift_bits`` (6) in int32; then one wrap step:
+     ``u > 2**(U-1)`` loses 2**U, ``u <= -2**(U-1)`` gains 2**U (once, not
+     modulo, as in Lava);
+  3. ``v = trunc(v * (2**D - (dv + dv_offset)) / 2**D) + u + (bias_mant <<
+     bias_exp)`` (``dv_offset`` 0) in int32 (right shift for a negative
+     ``bias_exp``), saturated to [-(2**(V-1)) + 1, 2**(V-1) - 1];
+  4. spike where ``v > vth << vth_shift_bits`` (6; strict); ``v = 0`` where
+     it spiked (``u`` is kept); send the spikes.
 
 Order within an engine step: every LIF takes the input that earlier steps
 left in its input window (nothing depends on same-step outputs of another
@@ -71,18 +82,22 @@ figures of the artifact, input populations included) and ``steps`` (T x batch).
 Differences from the float reference
 ------------------------------------
 Besides quantization: one step of latency per projection (plus the Lava
-delay the compiler chose), ``u`` wrap-around instead of growth, ``v``
-saturation, truncating decays, weights clipped to 8 bits and truncated to
-``num_weight_bits``, reset to 0 only.
+delay the compiler chose), ``u`` wrap-around at ``u_bits`` instead of
+growth, ``v`` saturation at ``v_bits``, truncating decays, weights clipped to
+``weight_clip_bits`` and truncated to ``num_weight_bits``, reset to 0 only.
 
 Speed
 -----
 Exact float products (see ``synapses.py``) replace Lava's integer loops;
 events from a population that is not in a loop are applied to a chunk of
 steps at once; sparse activity uses sparse products; the batch is one array.
+The target's numbers and what follows from them (decay factors, wrap and
+saturation bounds, the scaled threshold, effective biases) are computed once
+per run; the per-step loop only reads them.
 """
 
+from neurocc.backends.loihi.section import NetworkSpec
 from neurocc.sim.loihi.engine import COUNTER_NAMES, check_input, run_artifact
-from neurocc.sim.loihi.network import NetworkSpec, read_network
+from neurocc.sim.loihi.network import read_network
 
 __all__ = ["COUNTER_NAMES", "NetworkSpec", "check_input", "read_network", "run_artifact"]

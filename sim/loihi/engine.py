@@ -20,9 +20,10 @@ import numpy as np
 from tqdm import tqdm
 
 from neurocc.backends.artifact import Artifact
+from neurocc.backends.loihi.section import LifSpec, NetworkSpec
 from neurocc.sim.inputs import check_spikes as check_input
 from neurocc.sim.loihi import fixed_point as fx
-from neurocc.sim.loihi.network import LifSpec, NetworkSpec, read_network
+from neurocc.sim.loihi.network import read_network
 from neurocc.sim.loihi.synapses import CompiledProjection, compile_projection
 from neurocc.sim.result import SimResult
 
@@ -44,10 +45,13 @@ class _Component:
 class _Lif:
     """Run-time state of one LIF population (int32 u, v) and its input window."""
 
-    def __init__(self, spec: LifSpec, batch: int, window_steps: int) -> None:
-        self.u_keep = fx.DECAY_UNITY - (spec.du + fx.DS_OFFSET)
-        self.v_keep = fx.DECAY_UNITY - (spec.dv + fx.DM_OFFSET)
-        self.vth_scaled = spec.vth << fx.VTH_SHIFT
+    def __init__(self, spec: LifSpec, arith: fx.Arithmetic, batch: int, window_steps: int
+                 ) -> None:
+        # every number of the step, computed once: the loop only reads attributes
+        self.arith = arith
+        self.u_keep = arith.decay_unity - (spec.du + arith.du_offset)
+        self.v_keep = arith.decay_unity - (spec.dv + arith.dv_offset)
+        self.vth_scaled = spec.vth << arith.vth_shift_bits
         self.bias = fx.effective_bias(spec.bias_mant, spec.bias_exp)
         self.u = np.zeros((batch, spec.size), dtype=np.int32)
         self.v = np.zeros((batch, spec.size), dtype=np.int32)
@@ -60,7 +64,7 @@ class _Lif:
         active = (a_in != 0) | (self.u != 0) | (self.v != 0)
         self.active_updates += int(np.count_nonzero(active))
         return fx.lif_step(self.u, self.v, a_in, u_keep=self.u_keep, v_keep=self.v_keep,
-                           bias=self.bias, vth_scaled=self.vth_scaled)
+                           bias=self.bias, vth_scaled=self.vth_scaled, arith=self.arith)
 
     def advance(self, steps: int) -> None:
         """Slide the window by ``steps``: pending input beyond the chunk moves to the front."""
@@ -135,11 +139,12 @@ def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool 
     event counters of docs/loihi-artifact.md.
     """
     net = read_network(artifact)
+    arith = fx.arithmetic_of(net.target)
     x = check_input(spikes, net.n_inputs)
     batch, steps, _ = x.shape
-    compiled = {name: compile_projection(spec) for name, spec in net.projections.items()}
+    compiled = {name: compile_projection(spec, arith) for name, spec in net.projections.items()}
     chunk = _chunk_steps(net, batch, steps)
-    lifs = {name: _Lif(spec, batch, chunk + _max_delay_into(net, name) + 1)
+    lifs = {name: _Lif(spec, arith, batch, chunk + _max_delay_into(net, name) + 1)
             for name, spec in net.lifs.items()}
     out = {name: np.zeros((batch, steps, spec.size), dtype=np.uint8)
            for name, spec in net.lifs.items()}

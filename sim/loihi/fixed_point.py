@@ -1,42 +1,143 @@
-"""Lava's fixed-point arithmetic, one small function per rule.
+"""Lava's fixed-point arithmetic, one small function per rule, with the target's numbers.
 
-Every constant mirrors a line of lava-nc 0.10.0; the comment beside it names
-the file and the attribute. The functions work on whole arrays (any shape), so
-the engine applies them to a (batch, neurons) block at once.
+Every hardware number (decay shift and offsets, the widths of u and v, the
+threshold and activation shifts, weight clip and truncation widths, ...)
+comes from the artifact's resolved target: :func:`arithmetic_of` reads them
+once into a frozen :class:`Arithmetic`, and every function here takes that
+record. Each rule mirrors a line of lava-nc 0.10.0 (named beside it); with
+the packaged targets the record holds Lava's own values. The functions work
+on whole arrays (any shape), so the engine applies them to a (batch,
+neurons) block at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 import numpy as np
 
-# lava/proc/lif/models.py, AbstractPyLifModelFixed.__init__
-DECAY_SHIFT = 12  # decay_shift: decays are MSB-aligned to 12 bits
-DECAY_UNITY = 1 << DECAY_SHIFT  # decay_unity = 2**12
-DS_OFFSET = 1  # ds_offset: added to du, so du = 4095 decays u fully
-DM_OFFSET = 0  # dm_offset: added to dv
-UV_BITS = 24  # uv_bitwidth: u and v are 24-bit registers
-MAX_UV = 1 << (UV_BITS - 1)  # max_uv_val = 2**23
-UV_WRAP = 2 * MAX_UV  # u wraps by 2**24
-V_MIN = -MAX_UV + 1  # neg_voltage_limit
-V_MAX = MAX_UV - 1  # pos_voltage_limit
-VTH_SHIFT = 6  # vth_shift: threshold compared as vth << 6
-ACT_SHIFT = 6  # act_shift: synaptic input enters u as a_in << 6
-# lava/proc/lif/models.py, PyLifModelBitAcc docstring (the Var precisions)
-DECAY_MAX = (1 << 12) - 1  # du, dv: unsigned 12-bit
-VTH_MAX = (1 << 17) - 1  # vth: unsigned 17-bit
-BIAS_MANT_MIN, BIAS_MANT_MAX = -(1 << 12), (1 << 12) - 1  # bias_mant: signed 13-bit
-BIAS_EXP_MAX = 7  # bias_exp: 3 bits; Lava right-shifts for a negative exponent
-# lava/proc/dense/models.py, PyDenseModelBitAcc.run_spk: clip_weights(..., num_bits=8)
-WEIGHT_CLIP_BITS = 8
-# lava/utils/weightutils.py, truncate_weights(max_num_weight_bits=8)
-MAX_NUM_WEIGHT_BITS = 8
-DEFAULT_NUM_WEIGHT_BITS = 8  # proc_params.get("num_weight_bits", 8)
-# lava/proc/dense/models.py, PyDelayDenseModelBitAcc: "delays ... between 0 and 63"
-MAX_DELAY = 63
-# int64 shifts of 63 or more are not defined in C; Lava's weight_exp never comes near
-MAX_WEIGHT_EXP = 31
+from neurocc.backends.loihi.spec import LoihiSpec, dotted
+from neurocc.compiler.errors import SimulationError
+
+# The engine, like Lava's process models, holds u, v, biases, weights and port values in
+# int32 registers: a width or shift must stay below this (an implementation bound, not the chip's)
+REGISTER_BITS = 32
+INT64_SIGN_SHIFT = 63  # x >> 63 of an int64 is -1 for negative x, else 0
+# Widths and shifts the engine applies to int32 registers (checked against REGISTER_BITS)
+REGISTER_KEYS = ("u_bits", "v_bits", "bias_mant_bits", "weight_clip_bits", "decay_shift_bits",
+                 "vth_shift_bits", "act_shift_bits", "bias_exp_min", "bias_exp_max",
+                 "weight_exp_min", "weight_exp_max")
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """The fixed-point formats of one target: each field is the target key of that name.
+
+    Lava's names (``lava/proc/lif/models.py``, ``AbstractPyLifModelFixed``):
+    ``decay_shift_bits`` is ``decay_shift``, ``du_offset``/``dv_offset`` are
+    ``ds_offset``/``dm_offset``, ``u_bits``/``v_bits`` are ``uv_bitwidth``
+    (u wraps at ``u_bits``, v saturates at ``v_bits``), ``vth_shift_bits``
+    and ``act_shift_bits`` are ``vth_shift`` and ``act_shift``; ``du_bits``,
+    ``dv_bits``, ``vth_bits``, ``bias_mant_bits`` and the bias exponent range
+    are the widths of the LIF's Vars; ``weight_clip_bits`` is the ``num_bits``
+    of ``clip_weights`` and the ``max_num_weight_bits`` of ``truncate_weights``
+    (``lava/utils/weightutils.py``), ``weight_bits`` the largest
+    ``num_weight_bits``; the weight exponent and delay ranges bound the Dense
+    parameters.
+    """
+
+    decay_shift_bits: int
+    du_bits: int
+    dv_bits: int
+    du_offset: int
+    dv_offset: int
+    u_bits: int
+    v_bits: int
+    vth_bits: int
+    vth_shift_bits: int
+    act_shift_bits: int
+    bias_mant_bits: int
+    bias_exp_min: int
+    bias_exp_max: int
+    weight_bits: int
+    weight_clip_bits: int
+    weight_exp_min: int
+    weight_exp_max: int
+    delay_max_steps: int
+
+    # -- derived once (cached on the instance), read by the per-step loop ----------------
+    @cached_property
+    def decay_unity(self) -> int:
+        """``decay_unity``: a decay of 1 (4096 for 12 bits)."""
+        return 1 << self.decay_shift_bits
+
+    @cached_property
+    def decay_round(self) -> int:
+        """Added to negative products before the shift, so it truncates toward zero."""
+        return self.decay_unity - 1
+
+    @cached_property
+    def du_max(self) -> int:
+        return (1 << self.du_bits) - 1
+
+    @cached_property
+    def dv_max(self) -> int:
+        return (1 << self.dv_bits) - 1
+
+    @cached_property
+    def u_max(self) -> int:
+        """``max_uv_val`` for u: above it u wraps (2**23 for 24 bits)."""
+        return 1 << (self.u_bits - 1)
+
+    @cached_property
+    def u_wrap(self) -> int:
+        """What one wrap adds or subtracts: 2**u_bits."""
+        return 1 << self.u_bits
+
+    @cached_property
+    def v_max(self) -> int:
+        """``pos_voltage_limit``: v saturates here (2**23 - 1 for 24 bits)."""
+        return (1 << (self.v_bits - 1)) - 1
+
+    @cached_property
+    def v_min(self) -> int:
+        """``neg_voltage_limit``: -(2**23) + 1 for 24 bits."""
+        return -self.v_max
+
+    @cached_property
+    def vth_max(self) -> int:
+        return (1 << self.vth_bits) - 1
+
+    @cached_property
+    def bias_mant_max(self) -> int:
+        return (1 << (self.bias_mant_bits - 1)) - 1
+
+    @cached_property
+    def bias_mant_min(self) -> int:
+        return -(1 << (self.bias_mant_bits - 1))
+
+
+def _check_registers(spec: LoihiSpec, arith: Arithmetic) -> None:
+    for key in REGISTER_KEYS:
+        value = getattr(arith, key)
+        if abs(value) >= REGISTER_BITS:
+            raise SimulationError(f"target '{spec.name}' key '{dotted(key)}'",
+                                  f"is {value}; the exact engine holds state, biases and "
+                                  f"weights in int32 registers (as Lava does) and needs widths "
+                                  f"and shifts below {REGISTER_BITS}.",
+                                  "Use a smaller value in the target file and compile again.")
+
+
+def arithmetic_of(spec: LoihiSpec) -> Arithmetic:
+    """The record of ``spec``'s numbers, or a SimulationError naming a key the engine cannot
+    represent."""
+    arith = Arithmetic(**{f.name: int(getattr(spec, f.name))
+                          for f in dataclasses.fields(Arithmetic)})
+    _check_registers(spec, arith)
+    return arith
 
 
 class SignMode(Enum):
@@ -71,39 +172,43 @@ def sign_mode_of(weights: np.ndarray, n_entries: int) -> SignMode:
     return SignMode.MIXED
 
 
-def clip_bounds(mode: SignMode) -> tuple[int, int]:
-    """The range ``clip_weights(..., num_bits=8)`` clips to (on the magnitude if inhibitory)."""
-    low = -(1 << WEIGHT_CLIP_BITS) if mode is SignMode.MIXED else 0
-    return low, (1 << WEIGHT_CLIP_BITS) - 1
+def clip_bounds(mode: SignMode, arith: Arithmetic) -> tuple[int, int]:
+    """The range ``clip_weights(..., num_bits=weight_clip_bits)`` clips to (on the magnitude
+    if inhibitory)."""
+    full = 1 << arith.weight_clip_bits
+    return (-full if mode is SignMode.MIXED else 0), full - 1
 
 
-def clip_weights(weights: np.ndarray, mode: SignMode) -> np.ndarray:
-    """``clip_weights(w, mode, num_bits=8)``: int32, then clip to the mode's 8-bit range.
+def clip_weights(weights: np.ndarray, mode: SignMode, arith: Arithmetic) -> np.ndarray:
+    """``clip_weights``: int32, then clip to the mode's range.
 
-    Mixed: [-256, 255]; excitatory: [0, 255]; inhibitory: negate, [0, 255], negate.
+    With 8 clip bits: mixed [-256, 255]; excitatory [0, 255]; inhibitory:
+    negate, [0, 255], negate.
     """
     w = wrap_int32(weights)
-    low, high = clip_bounds(mode)
+    low, high = clip_bounds(mode, arith)
     if mode is SignMode.INHIBITORY:
         return -np.minimum(np.maximum(-w, low), high)
     return np.minimum(np.maximum(w, low), high)
 
 
-def truncate_bits(num_weight_bits: int, mode: SignMode) -> int:
-    """How many LSBs ``truncate_weights`` drops: 8 - num_weight_bits (+1 when mixed)."""
-    return MAX_NUM_WEIGHT_BITS - num_weight_bits + int(mode is SignMode.MIXED)
+def truncate_bits(num_weight_bits: int, mode: SignMode, arith: Arithmetic) -> int:
+    """How many LSBs ``truncate_weights`` drops: clip bits - num_weight_bits (+1 when mixed)."""
+    return arith.weight_clip_bits - num_weight_bits + int(mode is SignMode.MIXED)
 
 
-def truncate_weights(weights: np.ndarray, mode: SignMode, num_weight_bits: int) -> np.ndarray:
+def truncate_weights(weights: np.ndarray, mode: SignMode, num_weight_bits: int,
+                     arith: Arithmetic) -> np.ndarray:
     """``truncate_weights``: ``(w >> k) << k`` (floor), on the magnitude when inhibitory."""
-    k = truncate_bits(num_weight_bits, mode)
+    k = truncate_bits(num_weight_bits, mode, arith)
     w = wrap_int32(weights)
     if mode is SignMode.INHIBITORY:
         return -((-w >> k) << k)
     return (w >> k) << k
 
 
-def effective_weights(weights: np.ndarray, n_entries: int, num_weight_bits: int) -> np.ndarray:
+def effective_weights(weights: np.ndarray, n_entries: int, num_weight_bits: int,
+                      arith: Arithmetic) -> np.ndarray:
     """The int32 weights Lava's bit-accurate Dense/Sparse uses after its first step.
 
     ``weights`` are the stored mantissas (dense matrix or CSR data);
@@ -113,13 +218,13 @@ def effective_weights(weights: np.ndarray, n_entries: int, num_weight_bits: int)
     """
     w = wrap_int32(weights)  # the Var is int32 in the process model
     mode = sign_mode_of(w, n_entries)
-    low, high = clip_bounds(mode)
+    low, high = clip_bounds(mode, arith)
     signed = (-high, -low) if mode is SignMode.INHIBITORY else (low, high)
     if w.size and (int(w.min()) < signed[0] or int(w.max()) > signed[1]):
-        w = clip_weights(w, mode)
-    if truncate_bits(num_weight_bits, mode) == 0:
+        w = clip_weights(w, mode, arith)
+    if truncate_bits(num_weight_bits, mode, arith) == 0:
         return w
-    return truncate_weights(w, mode, num_weight_bits)
+    return truncate_weights(w, mode, num_weight_bits, arith)
 
 
 def apply_weight_exp(accumulated: np.ndarray, weight_exp: int) -> np.ndarray:
@@ -131,52 +236,62 @@ def apply_weight_exp(accumulated: np.ndarray, weight_exp: int) -> np.ndarray:
 
 
 def effective_bias(bias_mant: np.ndarray, bias_exp: np.ndarray) -> np.ndarray:
-    """``scale_bias``: int32 mantissa shifted left by the exponent (right when negative)."""
-    mant = np.asarray(bias_mant).astype(np.int16).astype(np.int32)  # Var is int16
-    exp = np.asarray(bias_exp).astype(np.int16)
+    """``scale_bias``: int32 mantissa shifted left by the exponent (right when negative).
+
+    The mantissas are range-checked against the target (``read_network``), so
+    Lava's int16 Var would hold them unchanged: the int32 copy is exact.
+    """
+    mant = np.asarray(bias_mant).astype(np.int32)
+    exp = np.asarray(bias_exp).astype(np.int32)
     return np.where(exp >= 0, np.left_shift(mant, np.maximum(exp, 0)),
                     np.right_shift(mant, np.maximum(-exp, 0))).astype(np.int32)
 
 
-def decay_toward_zero(state: np.ndarray, keep: int) -> np.ndarray:
-    """``sign(x*keep) * (|x*keep| >> 12)`` in int64, as int32: the LIF decay.
+def decay_toward_zero(state: np.ndarray, keep: int, arith: Arithmetic) -> np.ndarray:
+    """``sign(x*keep) * (|x*keep| >> decay_shift)`` in int64, as int32: the LIF decay.
 
-    Adding 4095 to negative products before the arithmetic shift truncates
-    toward zero, which equals Lava's sign-magnitude form without abs and sign.
+    Adding ``2**decay_shift - 1`` to negative products before the arithmetic
+    shift truncates toward zero, which equals Lava's sign-magnitude form
+    without abs and sign.
     """
     product = state.astype(np.int64) * keep
-    product += (product >> 63) & (DECAY_UNITY - 1)
-    product >>= DECAY_SHIFT
+    product += (product >> INT64_SIGN_SHIFT) & arith.decay_round
+    product >>= arith.decay_shift_bits
     return product.astype(np.int32)
 
 
-def wrap_current(current: np.ndarray) -> np.ndarray:
-    """Lava's u overflow rule, in place: one subtraction or addition of 2**24.
+def wrap_current(current: np.ndarray, arith: Arithmetic) -> np.ndarray:
+    """Lava's u overflow rule, in place: one subtraction or addition of ``2**u_bits``.
 
-    ``> 2**23`` loses 2**24, ``<= -2**23`` gains 2**24; Lava applies it once,
-    not modulo, so a sum far outside 24 bits stays outside (mirrored here).
+    ``> 2**(u_bits-1)`` loses ``2**u_bits``, ``<= -2**(u_bits-1)`` gains it;
+    Lava applies it once, not modulo, so a sum far outside the width stays
+    outside (mirrored here).
     """
-    over = current > MAX_UV
-    under = current <= -MAX_UV
-    np.subtract(current, UV_WRAP, out=current, where=over)
-    np.add(current, UV_WRAP, out=current, where=under)
+    over = current > arith.u_max
+    under = current <= -arith.u_max
+    # masked ufuncs cost more than the any() that skips them when nothing wraps (the usual case)
+    if over.any():
+        np.subtract(current, arith.u_wrap, out=current, where=over)
+    if under.any():
+        np.add(current, arith.u_wrap, out=current, where=under)
     return current
 
 
 def lif_step(u: np.ndarray, v: np.ndarray, a_in: np.ndarray, *, u_keep: int, v_keep: int,
-             bias: np.ndarray, vth_scaled: int) -> np.ndarray:
+             bias: np.ndarray, vth_scaled: int, arith: Arithmetic) -> np.ndarray:
     """One ``PyLifModelBitAcc.run_spk`` on int32 ``u``, ``v`` (updated in place); the spikes.
 
-    ``u_keep = 4096 - (du + 1)``, ``v_keep = 4096 - dv``, ``bias`` the
-    effective bias, ``vth_scaled = vth << 6``.
+    ``u_keep = decay_unity - (du + du_offset)``, ``v_keep = decay_unity - (dv
+    + dv_offset)``, ``bias`` the effective bias, ``vth_scaled = vth <<
+    vth_shift_bits`` (all computed once per population by the engine).
     """
-    decayed = decay_toward_zero(u, u_keep)
-    decayed += np.left_shift(a_in, ACT_SHIFT)  # int32 arithmetic, wraps like Lava's
-    u[...] = wrap_current(decayed)
-    volt = decay_toward_zero(v, v_keep)
+    decayed = decay_toward_zero(u, u_keep, arith)
+    decayed += np.left_shift(a_in, arith.act_shift_bits)  # int32 arithmetic, wraps like Lava's
+    u[...] = wrap_current(decayed, arith)
+    volt = decay_toward_zero(v, v_keep, arith)
     volt += u
     volt += bias
-    np.clip(volt, V_MIN, V_MAX, out=v)
+    np.clip(volt, arith.v_min, arith.v_max, out=v)
     spikes = v > vth_scaled
-    v[spikes] = 0
+    np.putmask(v, spikes, 0)  # v[spikes] = 0, without the slower boolean-index assignment
     return spikes

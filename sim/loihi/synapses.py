@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from neurocc.backends.loihi.section import SPARSE, ProjectionSpec
 from neurocc.sim.loihi import fixed_point as fx
-from neurocc.sim.loihi.network import SPARSE, ProjectionSpec
 
 FLOAT32_EXACT = 1 << 24  # float32 represents every integer of magnitude <= 2**24
 # Below this fraction of active inputs a sparse (events x weights) product beats a
@@ -70,15 +70,15 @@ class CompiledProjection:
                 for block in self.blocks]
 
 
-def effective_matrix(spec: ProjectionSpec) -> np.ndarray | sp.csr_array:
+def effective_matrix(spec: ProjectionSpec, arith: fx.Arithmetic) -> np.ndarray | sp.csr_array:
     """Lava's effective int32 weights of ``spec`` (post, pre): dense, or CSR for Sparse."""
     n_entries = spec.shape[0] * spec.shape[1]
     if spec.process == SPARSE:
         matrix = sp.csr_array(spec.weight, copy=True)
-        matrix.data = fx.effective_weights(matrix.data, n_entries, spec.num_weight_bits)
+        matrix.data = fx.effective_weights(matrix.data, n_entries, spec.num_weight_bits, arith)
         matrix.eliminate_zeros()
         return matrix
-    return fx.effective_weights(spec.weight, n_entries, spec.num_weight_bits)
+    return fx.effective_weights(spec.weight, n_entries, spec.num_weight_bits, arith)
 
 
 def _float_dtype(matrix: np.ndarray | sp.csr_array, n_pre: int) -> type:
@@ -102,9 +102,9 @@ def _synapses_per_pre(matrix: np.ndarray | sp.csr_array) -> np.ndarray:
     return np.count_nonzero(matrix, axis=0).astype(np.int64)
 
 
-def compile_projection(spec: ProjectionSpec) -> CompiledProjection:
+def compile_projection(spec: ProjectionSpec, arith: fx.Arithmetic) -> CompiledProjection:
     """Effective weights split by delay into blocks, plus synapses per source neuron."""
-    matrix = effective_matrix(spec)
+    matrix = effective_matrix(spec, arith)
     dtype = _float_dtype(matrix, spec.shape[1])
     per_pre = _synapses_per_pre(matrix)
     if spec.delay.ndim == 0:

@@ -11,6 +11,7 @@ import yaml
 
 from neurocc.backends.artifact import read_artifact, write_artifact
 from neurocc.backends.loihi import compile_loihi, energy_for_artifact
+from neurocc.backends.loihi.section import pop_key, proj_key, read_section, write_section
 from neurocc.backends.loihi.spec import TARGETS_DIR
 from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph, Population, Projection
@@ -41,14 +42,15 @@ def test_artifact_layout_and_arrays() -> None:
         "a": "Sparse", "rec": "Dense", "b": "Dense", "d": "DelayDense"}
     assert {n: p["latency_offset"] for n, p in layout["populations"].items()} == {
         "in": 0, "h": 1, "c": 2, "o": 0}
-    assert int(arrays["proj/rec/delay"]) == 0  # graph delay 1 + 1 - 1 - 1
-    assert int(arrays["proj/d/delay"]) == 1  # 4 + 0 - 2 - 1
+    assert int(arrays[proj_key("rec", "delay")]) == 0  # graph delay 1 + 1 - 1 - 1
+    assert int(arrays[proj_key("d", "delay")]) == 1  # 4 + 0 - 2 - 1
     assert layout["latency_steps"] == 0
     assert all(v.dtype == np.int64 for k, v in arrays.items() if not k.endswith("v_scale"))
-    assert arrays["pop/h/du"] == 4095 and arrays["pop/c/du"] == 818  # round(4096/5) - 1
-    assert arrays["pop/o/vth"] == 2**17 - 1
-    assert arrays["proj/a/weight/indptr"].shape == (31,)
-    assert np.abs(arrays["proj/b/weight"]).max() <= 256
+    assert arrays[pop_key("h", "du")] == 4095
+    assert arrays[pop_key("c", "du")] == 818  # round(4096/5) - 1
+    assert arrays[pop_key("o", "vth")] == 2**17 - 1
+    assert arrays[proj_key("a", "weight/indptr")].shape == (31,)
+    assert np.abs(arrays[proj_key("b", "weight")]).max() <= 256
     assert layout["resources"]["cores"] == {"used": 4, "limit": 128, "unit": "cores"}
     assert layout["resources"]["neurons"]["used"] == 42
     assert layout["target"]["core"]["neurons_per_core"]["value"] == 8192
@@ -56,6 +58,37 @@ def test_artifact_layout_and_arrays() -> None:
     assert names == ["loihi.quantize", "loihi.timing", "loihi.map"]
     record = artifact.graph.history[0].details
     assert record["projections"]["b"]["weight_rel_error"] < 0.02
+
+
+def test_section_keys_are_the_documented_ones() -> None:
+    """docs/loihi-artifact.md's layout, spelled out once: what section.py writes."""
+    arrays = compile_loihi(network(), "loihi2").sections["loihi"]
+    events = ("core", "msg_per_spike", "hops_ew_per_spike", "hops_ns_per_spike")
+    lif = ("du", "dv", "vth", "bias_mant", "bias_exp", "v_scale")
+    assert {k for k in arrays if k.startswith("pop/in/")} == {f"pop/in/{f}" for f in events}
+    assert {k for k in arrays if k.startswith("pop/h/")} == {f"pop/h/{f}" for f in events + lif}
+    projection = ("weight_exp", "num_weight_bits", "delay")
+    assert {k for k in arrays if k.startswith("proj/a/")} == {  # Sparse: CSR parts
+        *(f"proj/a/{f}" for f in projection), "proj/a/weight/data", "proj/a/weight/indices",
+        "proj/a/weight/indptr"}
+    assert {k for k in arrays if k.startswith("proj/b/")} == {  # Dense
+        *(f"proj/b/{f}" for f in projection), "proj/b/weight"}
+    assert arrays["pop/h/v_scale"].dtype == np.float64
+
+
+def test_section_reads_back_what_it_wrote() -> None:
+    artifact = compile_loihi(network(), "loihi2")
+    net = read_section(artifact)
+    assert net.target.to_dict() == artifact.layout["target"]
+    layout, arrays = write_section(net)
+    assert arrays.keys() == artifact.sections["loihi"].keys()
+    for key, value in arrays.items():
+        np.testing.assert_array_equal(value, artifact.sections["loihi"][key], err_msg=key)
+        assert value.dtype == artifact.sections["loihi"][key].dtype, key
+    for name, entry in layout["populations"].items():
+        assert entry.items() <= artifact.layout["populations"][name].items()
+    assert layout["projections"] == artifact.layout["projections"]
+    assert layout["latency_steps"] == artifact.layout["latency_steps"]
 
 
 def test_compiling_twice_gives_identical_bytes(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ def test_packaged_targets_load_with_the_published_figures() -> None:
         "minimum"
     assert one.time_per_synop_ns == 3.5 and one.entries["time_per_synop_ns"].bound == "maximum"
     assert (one.u_bits, one.du_bits, one.vth_bits, one.bias_mant_bits) == (24, 12, 17, 13)
+    assert (one.du_offset, one.dv_offset, two.du_offset, two.dv_offset) == (1, 0, 1, 0)
     assert (one.vth_max, one.bias_mant_min, one.bias_mant_max) == (131071, -4096, 4095)
     assert two.neurons_per_core == 8192
     # Loihi 2 per-op energies are Loihi 1's, marked as an assumption
@@ -83,6 +84,9 @@ def _mutate(data: dict[str, Any], case: str) -> str:
     if case == "mesh":
         data["mesh"]["tiles_x"]["value"] = 7
         return "cores_per_chip"
+    if case == "decay":  # 2^13 - 1 + du_offset exceeds a decay of 1 (2^12)
+        data["neuron"]["du_bits"]["value"] = 13
+        return "du_bits"
     if case == "family":
         data["family"] = "spinnaker"
         return "family"
@@ -91,7 +95,7 @@ def _mutate(data: dict[str, Any], case: str) -> str:
 
 @pytest.mark.parametrize("case", ["missing", "wrong_type", "float_for_int", "negative",
                                   "unknown_key", "unknown_section", "no_source", "bad_bound",
-                                  "mesh", "family"])
+                                  "mesh", "decay", "family"])
 def test_malformed_files_name_the_file_and_the_key(tmp_path: Path, case: str) -> None:
     data = raw()
     key = _mutate(data, case)

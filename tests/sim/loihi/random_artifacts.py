@@ -1,26 +1,55 @@
-"""Random Loihi-family artifacts built directly (no compiler), per docs/loihi-artifact.md.
+"""Random Loihi-family artifacts built directly (no compiler), through the section writer.
 
 A network is described by populations (name -> size), the input names, and
 projection recipes; every integer parameter is drawn from a seeded generator
-within the ranges a regime sets. ``REGIMES`` covers ordinary spiking and
-pushing u past its 24-bit range and v into saturation.
+within the ranges a regime sets, and the records go through
+``section.write_section`` like a compiled artifact's. ``REGIMES`` covers
+ordinary spiking and pushing u past its 24-bit range and v into saturation.
+The artifacts carry :data:`SWEEP_TARGET`: loihi2 with the exponent ranges the
+regimes draw from (Lava takes both exponents as parameters, so Lava runs it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import yaml
 
 from neurocc.backends.artifact import Artifact
+from neurocc.backends.loihi.section import (
+    SECTION,
+    SPARSE,
+    LifSpec,
+    NetworkSpec,
+    PopulationSpec,
+    ProjectionSpec,
+    write_section,
+)
+from neurocc.backends.loihi.spec import SECTION_OF, TARGETS_DIR, LoihiSpec, spec_from_mapping
 from neurocc.compiler.graph import Graph, Population, Projection
 
 DT_S = 1e-3
+LATENCY_STEPS = 2
 MIXED, EXCITATORY, INHIBITORY = "mixed", "excitatory", "inhibitory"
 SIGN_MODES = (MIXED, EXCITATORY, INHIBITORY)
 # Weight mantissas slightly beyond Lava's 8-bit clip range, so clipping is exercised
 WEIGHT_DRAW_MAX = 300
+
+
+def edited_target(base: str = "loihi2", name: str | None = None, **values: Any) -> LoihiSpec:
+    """A packaged target with some keys set to other values (a user's edited copy)."""
+    data = yaml.safe_load((TARGETS_DIR / f"{base}.yaml").read_text())
+    data["name"] = name or f"{base}-edited"
+    for key, value in values.items():
+        data[SECTION_OF[key]][key] = {"value": value, "source": "edited copy (tests)"}
+    return spec_from_mapping(data, f"edited copy of {base}")
+
+
+# negative bias exponents and weight exponents up to 20 (the "extreme" regime)
+SWEEP_TARGET = edited_target("loihi2", "loihi2-sweep", bias_exp_min=-7, weight_exp_max=20)
 
 
 @dataclass(frozen=True)
@@ -89,85 +118,72 @@ def _weights(rng: np.random.Generator, recipe: Recipe, shape: tuple[int, int]) -
     return np.where(rng.random(shape) < recipe.density, values, 0)
 
 
-def _population_arrays(rng, name, size, is_input, regime: Regime) -> dict[str, np.ndarray]:
-    arrays = {
-        f"pop/{name}/core": np.zeros(size, dtype=np.int64),
-        f"pop/{name}/msg_per_spike": _draw(rng, (0, 3), size),
-        f"pop/{name}/hops_ew_per_spike": _draw(rng, (0, 5), size),
-        f"pop/{name}/hops_ns_per_spike": _draw(rng, (0, 5), size),
-    }
-    if not is_input:
-        arrays.update({
-            f"pop/{name}/du": _draw(rng, regime.du), f"pop/{name}/dv": _draw(rng, regime.dv),
-            f"pop/{name}/vth": _draw(rng, regime.vth),
-            f"pop/{name}/bias_mant": _draw(rng, regime.bias_mant, size),
-            f"pop/{name}/bias_exp": _draw(rng, regime.bias_exp, size),
-        })
-    return arrays
+def _population(rng, name, size, is_input, regime: Regime) -> tuple[PopulationSpec,
+                                                                     LifSpec | None]:
+    events = [_draw(rng, bounds, size) for bounds in ((0, 3), (0, 5), (0, 5))]
+    pop = PopulationSpec(name, size, is_input, np.zeros(size, dtype=np.int64), *events)
+    if is_input:
+        return pop, None
+    scalars = [int(_draw(rng, bounds)) for bounds in (regime.du, regime.dv, regime.vth)]
+    return pop, LifSpec(name, size, *scalars, _draw(rng, regime.bias_mant, size),
+                        _draw(rng, regime.bias_exp, size), np.ones(size))
 
 
-def _projection_arrays(rng, name, recipe: Recipe, shape, regime: Regime) -> dict[str, np.ndarray]:
+def _projection(rng, name, recipe: Recipe, shape, regime: Regime) -> ProjectionSpec:
     weight = _weights(rng, recipe, shape)
-    arrays = {f"proj/{name}/weight_exp": _draw(rng, regime.weight_exp),
-              f"proj/{name}/num_weight_bits": _draw(rng, regime.num_weight_bits)}
-    if recipe.process == "Sparse":
-        csr = sp.csr_array(weight)
-        arrays.update({f"proj/{name}/weight/data": csr.data.astype(np.int64),
-                       f"proj/{name}/weight/indices": csr.indices.astype(np.int64),
-                       f"proj/{name}/weight/indptr": csr.indptr.astype(np.int64)})
-    else:
-        arrays[f"proj/{name}/weight"] = weight
+    exp, bits = int(_draw(rng, regime.weight_exp)), int(_draw(rng, regime.num_weight_bits))
     if recipe.process == "DelayDense" and not recipe.scalar_delay:
-        arrays[f"proj/{name}/delay"] = _draw(rng, (0, recipe.max_delay), shape)
+        delay = _draw(rng, (0, recipe.max_delay), shape)
     else:
-        arrays[f"proj/{name}/delay"] = np.array(recipe.max_delay, dtype=np.int64)
-    return arrays
+        delay = np.array(recipe.max_delay, dtype=np.int64)
+    stored = sp.csr_array(weight) if recipe.process == SPARSE else weight
+    return ProjectionSpec(name, recipe.process, recipe.source, recipe.target, stored, exp, bits,
+                          delay)
 
 
-def _graph(recipe: NetworkRecipe, arrays: dict[str, np.ndarray]) -> Graph:
+def _graph(recipe: NetworkRecipe, projections: dict[str, ProjectionSpec]) -> Graph:
     pops = {name: Population(name, "input" if name in recipe.inputs else "lif", (size,),
                              {} if name in recipe.inputs else {"tau_s": 0.02, "v_threshold": 1.0},
                              reset="none" if name in recipe.inputs else "to_value")
             for name, size in recipe.sizes.items()}
-    projs = {}
-    for i, r in enumerate(recipe.projections):
-        name = f"p{i}"
-        shape = (recipe.sizes[r.target], recipe.sizes[r.source])
-        if r.process == "Sparse":
-            key = f"proj/{name}/weight"
-            weight = sp.csr_array((arrays[f"{key}/data"].astype(float), arrays[f"{key}/indices"],
-                                   arrays[f"{key}/indptr"]), shape=shape)
-        else:
-            weight = arrays[f"proj/{name}/weight"].astype(float)
-        delay = arrays[f"proj/{name}/delay"]
-        projs[name] = Projection(name, r.source, r.target, weight, delay + 1)
+    projs = {name: Projection(name, p.source, p.target, p.weight.astype(float), p.delay + 1)
+             for name, p in projections.items()}
     return Graph(DT_S, pops, projs, recipe.inputs, recipe.outputs)
 
 
-def build_artifact(recipe: NetworkRecipe, seed: int) -> Artifact:
-    """A Loihi-family artifact for ``recipe`` with integer parameters drawn from ``seed``."""
+def build_network(recipe: NetworkRecipe, seed: int,
+                  target: LoihiSpec = SWEEP_TARGET) -> NetworkSpec:
+    """The records of a network for ``recipe`` with integer parameters drawn from ``seed``."""
     rng = np.random.default_rng(seed)
     base = REGIMES[recipe.regime]
-    arrays: dict[str, np.ndarray] = {}
+    pops, lifs = {}, {}
     for name, size in recipe.sizes.items():
-        arrays.update(_population_arrays(rng, name, size, name in recipe.inputs, base))
-    layout_projs = {}
+        pops[name], lif = _population(rng, name, size, name in recipe.inputs, base)
+        if lif is not None:
+            lifs[name] = lif
+    projs = {}
     for i, r in enumerate(recipe.projections):
         shape = (recipe.sizes[r.target], recipe.sizes[r.source])
-        regime = REGIMES[r.regime] if r.regime else base
-        arrays.update(_projection_arrays(rng, f"p{i}", r, shape, regime))
-        layout_projs[f"p{i}"] = {"process": r.process, "source": r.source, "target": r.target}
-    layout = {
-        "populations": {name: {"process": "RingBuffer" if name in recipe.inputs else "LIF",
-                               "size": size, "latency_offset": 0, "cores": [0]}
-                        for name, size in recipe.sizes.items()},
-        "projections": layout_projs,
-        "step_order": list(recipe.sizes),
-        "latency_steps": 2,
-        "cores": [], "resources": {}, "target": {"name": "loihi2"},
-        **recipe.extra_layout,
-    }
-    return Artifact("loihi2", "loihi", _graph(recipe, arrays), layout, {"loihi": arrays})
+        projs[f"p{i}"] = _projection(rng, f"p{i}", r, shape,
+                                     REGIMES[r.regime] if r.regime else base)
+    return NetworkSpec(pops, lifs, projs, recipe.inputs, recipe.outputs, LATENCY_STEPS, target)
+
+
+def artifact_of(net: NetworkSpec, graph: Graph, extra_layout: dict | None = None) -> Artifact:
+    """An artifact holding ``net`` (written by the section writer) and the float ``graph``."""
+    layout, arrays = write_section(net)
+    for entry in layout["populations"].values():
+        entry.update(latency_offset=0, cores=[0])
+    layout.update(step_order=list(net.populations), cores=[], resources={},
+                  **(extra_layout or {}))
+    return Artifact(net.target.name, "loihi", graph, layout, {SECTION: arrays})
+
+
+def build_artifact(recipe: NetworkRecipe, seed: int,
+                   target: LoihiSpec = SWEEP_TARGET) -> Artifact:
+    """A Loihi-family artifact for ``recipe`` with integer parameters drawn from ``seed``."""
+    net = build_network(recipe, seed, target)
+    return artifact_of(net, _graph(recipe, dict(net.projections)), recipe.extra_layout)
 
 
 def random_spikes(rng: np.random.Generator, batch: int, steps: int, n_in: int,

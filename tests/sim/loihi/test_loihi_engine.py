@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import random_artifacts as ra
 
+from neurocc.backends.loihi.section import pop_key, proj_key
 from neurocc.compiler.errors import SimulationError
 from neurocc.sim.loihi import COUNTER_NAMES, engine, run_artifact, synapses
 
@@ -44,13 +45,13 @@ def test_non_binary_input_is_a_simulation_error():
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("pop/h1/du", 4096, r"pop/h1/du.*4096.*\[0, 4095\]"),
-    ("pop/h1/vth", -1, r"pop/h1/vth.*-1"),
-    ("pop/h2/bias_mant", np.full(10, 5000), r"bias_mant.*5000"),
-    ("proj/p0/num_weight_bits", 9, r"num_weight_bits.*9"),
-    ("proj/p1/delay", 2, r"Dense with synaptic delays up to 2"),
-    ("pop/out/dv", None, r"pop/out/dv.*missing"),
-    ("proj/p0/weight", np.zeros((3, 3), dtype=np.int64), r"shape \(3, 3\)"),
+    (pop_key("h1", "du"), 4096, r"pop/h1/du.*4096.*\[0, 4095\]"),
+    (pop_key("h1", "vth"), -1, r"pop/h1/vth.*-1"),
+    (pop_key("h2", "bias_mant"), np.full(10, 5000), r"bias_mant.*5000"),
+    (proj_key("p0", "num_weight_bits"), 9, r"num_weight_bits.*9"),
+    (proj_key("p1", "delay"), 2, r"Dense with synaptic delays up to 2"),
+    (pop_key("out", "dv"), None, r"pop/out/dv.*missing"),
+    (proj_key("p0", "weight"), np.zeros((3, 3), dtype=np.int64), r"shape \(3, 3\)"),
 ])
 def test_bad_artifact_values_are_simulation_errors(key, value, message):
     artifact, spikes = case()
@@ -61,7 +62,7 @@ def test_bad_artifact_values_are_simulation_errors(key, value, message):
 def test_delay_beyond_lava_range_is_an_error():
     artifact, spikes = case(ra.delayed())
     with pytest.raises(SimulationError, match=r"delay.*64.*\[0, 63\]"):
-        run_artifact(with_array(artifact, "proj/p1/delay", 64), spikes)
+        run_artifact(with_array(artifact, proj_key("p1", "delay"), 64), spikes)
 
 
 def test_artifact_of_another_family_is_an_error():
@@ -140,10 +141,10 @@ def test_progress_bar_runs(capsys):
 def lava_weights(artifact, name):
     """Effective weights by Lava's own weightutils (not the engine's fixed_point module)."""
     arrays = artifact.sections["loihi"]
-    w = arrays[f"proj/{name}/weight"].astype(np.int32)
+    w = arrays[proj_key(name, "weight")].astype(np.int32)
     mode = weightutils.determine_sign_mode(w)
     w = weightutils.clip_weights(w, mode, num_bits=8)
-    return weightutils.truncate_weights(w, mode, int(arrays[f"proj/{name}/num_weight_bits"]))
+    return weightutils.truncate_weights(w, mode, int(arrays[proj_key(name, "num_weight_bits")]))
 
 
 def test_counters_match_independent_counts():
@@ -160,7 +161,7 @@ def test_counters_match_independent_counts():
         w = lava_weights(artifact, name).astype(np.int64)
         s = result.spikes[entry["source"]].astype(np.int64)
         expected["synops"] += int(np.einsum("btj,ij->", s, (w != 0).astype(np.int64)))
-        exp = int(arrays[f"proj/{name}/weight_exp"])
+        exp = int(arrays[proj_key(name, "weight_exp")])
         acc = np.einsum("btj,ij->bti", s, w)
         acc = acc << exp if exp > 0 else acc >> -exp
         a_in[entry["target"]][:, 1:] += acc[:, :-1].astype(np.int32)  # one step late
@@ -171,7 +172,7 @@ def test_counters_match_independent_counts():
         for counter, array in (("spike_messages", "msg_per_spike"),
                                ("hops_eastwest", "hops_ew_per_spike"),
                                ("hops_northsouth", "hops_ns_per_spike")):
-            expected[counter] += int(spikes_per_neuron @ arrays[f"pop/{pop}/{array}"])
+            expected[counter] += int(spikes_per_neuron @ arrays[pop_key(pop, array)])
         if pop in recipe.inputs:
             continue
         u, v = result.states[f"u/{pop}"], result.states[f"v/{pop}"]

@@ -9,6 +9,7 @@ import random_artifacts as ra
 from lava_helpers import LAVA_WARNINGS, require_lava
 
 from neurocc.backends.loihi.lava_export import build_lava_network, write_lava_script
+from neurocc.backends.loihi.section import pop_key, proj_key
 from neurocc.sim.loihi import run_artifact
 
 require_lava()
@@ -40,8 +41,9 @@ def test_build_uses_stock_processes():
     assert {type(p) for p in net.lifs.values()} == {LIF}
     assert [type(p) for p in net.projections.values()] == [Sparse, DelayDense, Dense, Dense]
     arrays = artifact.sections["loihi"]
-    assert net.lifs["h"].du.get() == arrays["pop/h/du"]
-    np.testing.assert_array_equal(net.projections["p2"].weights.get(), arrays["proj/p2/weight"])
+    assert net.lifs["h"].du.get() == arrays[pop_key("h", "du")]
+    np.testing.assert_array_equal(net.projections["p2"].weights.get(),
+                                  arrays[proj_key("p2", "weight")])
     assert net.sources["b"].data.shape == (5, 5)
 
 

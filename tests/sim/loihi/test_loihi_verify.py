@@ -8,6 +8,7 @@ import random_artifacts as ra
 from lava_helpers import LAVA_WARNINGS, require_lava
 
 from neurocc.backends.loihi import verify
+from neurocc.backends.loihi.section import pop_key
 from neurocc.sim.loihi import run_artifact
 
 require_lava()
@@ -43,7 +44,7 @@ def perturbed(artifact, key: str, index: int, delta: int):
 def test_first_difference_of_a_perturbed_bias(monkeypatch):
     """The engine runs an artifact whose bias of h2[3] is 1 higher: v of h2[3] differs first."""
     artifact, spikes = small_case()
-    bias_key = "pop/h2/bias_mant"
+    bias_key = pop_key("h2", "bias_mant")
     changed = perturbed(artifact, bias_key, 3, 1)
     monkeypatch.setattr(verify, "run_artifact",
                         lambda _artifact, x, **kw: run_artifact(changed, x, **kw))
@@ -55,7 +56,7 @@ def test_first_difference_of_a_perturbed_bias(monkeypatch):
         (0, 0, "h2", 3, "v")
     # at step 0 u is still 0 (Dense sends its empty buffer first), so v is the bias itself
     mant = int(artifact.sections["loihi"][bias_key][3])
-    exp = int(artifact.sections["loihi"]["pop/h2/bias_exp"][3])
+    exp = int(artifact.sections["loihi"][pop_key("h2", "bias_exp")][3])
     bias = (lambda m: m << exp) if exp >= 0 else (lambda m: m >> -exp)
     assert (diff.lava_value, diff.engine_value) == (bias(mant), bias(mant + 1))
     assert "population 'h2', neuron 3, v" in report.summary()
@@ -63,7 +64,7 @@ def test_first_difference_of_a_perturbed_bias(monkeypatch):
 
 def test_first_difference_of_a_raised_threshold_in_spikes(monkeypatch):
     artifact, spikes = small_case(seed=6)
-    changed = perturbed(artifact, "pop/out/vth", (), 1000)
+    changed = perturbed(artifact, pop_key("out", "vth"), (), 1000)
     monkeypatch.setattr(verify, "run_artifact",
                         lambda _artifact, x, **kw: run_artifact(changed, x, **kw))
     report = verify.verify_against_lava(artifact, spikes, check_states=False)
