@@ -25,7 +25,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/python tools/typecheck.py
 
-test: lint
+test: lint typecheck
 	$(BIN)/python -m pytest -m "not slow"
 
 test-slow: setup

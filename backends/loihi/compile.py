@@ -40,12 +40,12 @@ from neurocc.backends.loihi.section import (
 )
 from neurocc.backends.loihi.spec import LoihiSpec, load_loihi_target
 from neurocc.compiler.errors import MappingError
-from neurocc.compiler.graph import Graph
+from neurocc.compiler.graph import Graph, Weight
 
 SPIKE_ARRAY_NDIM = 3  # (batch, T, n_inputs)
 
 
-def _mask(mantissa: np.ndarray | sp.csr_array) -> sp.csr_array:
+def _mask(mantissa: Weight) -> sp.csr_array:
     return sp.csr_array(sp.csr_array(mantissa) != 0)
 
 

@@ -189,7 +189,7 @@ def lava_components(desc):
 
     for proj in desc["projections"]:
         parent[root(proj["source"])] = root(proj["target"])
-    groups = {}
+    groups: dict = {}
     for pop in desc["populations"]:
         if not pop["input"]:
             groups.setdefault(root(pop["name"]), []).append(pop["name"])
@@ -287,7 +287,7 @@ def _require_lava() -> None:
                                 "Run the Lava comparison in a fresh process.")
     original = multiprocessing.set_start_method
 
-    def set_start_method(method: str, force: bool = False) -> None:
+    def set_start_method(method: str | None, force: bool = False) -> None:
         original(method, force=force or current == method)
 
     multiprocessing.set_start_method = set_start_method

@@ -68,7 +68,7 @@ import scipy.sparse as sp
 
 from neurocc.backends.loihi.spec import LoihiSpec
 from neurocc.compiler.errors import MappingError, SimulationError
-from neurocc.compiler.graph import Graph, Population, Projection
+from neurocc.compiler.graph import Graph, Population, Projection, Weight
 from neurocc.compiler.neurons import DEFAULT_RECEPTOR, RESET_SUBTRACT, RESET_TO_VALUE
 from neurocc.compiler.passes.quantize import (
     EULER_RULES,
@@ -107,7 +107,7 @@ class ProjectionQuant:
     """The Lava Dense parameters of one projection (``mantissa`` dense or CSR, int64)."""
 
     name: str
-    mantissa: np.ndarray | sp.csr_array
+    mantissa: Weight
     weight_exp: int
     num_weight_bits: int
     record: Mapping[str, Any] = field(default_factory=dict)
@@ -234,9 +234,9 @@ def _reset_shift(pop: Population, policy: str, notes: list[str]) -> np.ndarray:
 
 def _decays(c: EulerCoefficients, spec: LoihiSpec) -> tuple[int, int, dict[str, float]]:
     du = decay_to_fixed(float(np.mean(c.current_decay)), spec.du_offset, spec.du_bits, spec)
-    dv = decay_to_fixed(float(np.mean(c.voltage_decay)), 0, spec.dv_bits, spec)
+    dv = decay_to_fixed(float(np.mean(c.voltage_decay)), spec.dv_offset, spec.dv_bits, spec)
     u_eff = (du + spec.du_offset) / spec.decay_unity
-    v_eff = dv / spec.decay_unity
+    v_eff = (dv + spec.dv_offset) / spec.decay_unity
 
     def worst(effective: float, exact: np.ndarray) -> float:
         scale = np.where(exact != 0, np.abs(exact), 1.0)
@@ -357,7 +357,7 @@ def quantize_projection(proj: Projection, factor: np.ndarray,
         weight = sp.csr_array(proj.weight)
         rows = np.repeat(np.arange(weight.shape[0]), np.diff(weight.indptr))
         stored, exp, stats = quantize_values(weight.data * factor[rows], spec)
-        mantissa: np.ndarray | sp.csr_array = sp.csr_array(
+        mantissa: Weight = sp.csr_array(
             (stored, weight.indices.copy(), weight.indptr.copy()), shape=weight.shape)
     else:
         x = np.asarray(proj.weight) * factor[:, None]

@@ -26,7 +26,7 @@ from neurocc.backends.loihi.mapping import Placement
 from neurocc.backends.loihi.quantize import ProjectionQuant, QuantizedNetwork
 from neurocc.backends.loihi.spec import LoihiSpec, spec_from_mapping
 from neurocc.compiler.errors import SimulationError, TargetError
-from neurocc.compiler.graph import Graph
+from neurocc.compiler.graph import Graph, Weight
 
 SECTION = "loihi"
 LIF_PROCESS, SOURCE_PROCESS = "LIF", "RingBuffer"
@@ -96,7 +96,7 @@ class ProjectionSpec:
     process: str
     source: str
     target: str
-    weight: np.ndarray | sp.csr_array
+    weight: Weight
     weight_exp: int
     num_weight_bits: int
     delay: np.ndarray
@@ -182,7 +182,7 @@ def write_section(net: NetworkSpec) -> tuple[dict[str, Any], dict[str, np.ndarra
     return layout, arrays
 
 
-def _compiled_weight(quant: ProjectionQuant, process: str) -> np.ndarray | sp.csr_array:
+def _compiled_weight(quant: ProjectionQuant, process: str) -> Weight:
     if process == SPARSE:
         csr = sp.csr_array(quant.mantissa)
         csr.eliminate_zeros()
@@ -248,8 +248,8 @@ def _population(arrays: Mapping[str, np.ndarray], name: str, entry: Mapping) -> 
 
 
 def _lif(arrays: Mapping[str, np.ndarray], name: str, size: int) -> LifSpec:
-    scalars = {f: int(_fetch(arrays, pop_key(name, f), ())) for f in LIF_SCALARS}
-    vectors = {f: _fetch(arrays, pop_key(name, f), (size,)) for f in LIF_ARRAYS}
+    scalars: dict[str, Any] = {f: int(_fetch(arrays, pop_key(name, f), ())) for f in LIF_SCALARS}
+    vectors: dict[str, Any] = {f: _fetch(arrays, pop_key(name, f), (size,)) for f in LIF_ARRAYS}
     v_scale = _fetch(arrays, pop_key(name, "v_scale"), (size,), kinds="iuf")
     return LifSpec(name, size, **scalars, **vectors, v_scale=v_scale)
 

@@ -11,11 +11,13 @@ Lava's integer sum bit for bit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
 
 from neurocc.backends.loihi.section import SPARSE, ProjectionSpec
+from neurocc.compiler.graph import Weight
 from neurocc.sim.loihi import fixed_point as fx
 
 FLOAT32_EXACT = 1 << 24  # float32 represents every integer of magnitude <= 2**24
@@ -42,7 +44,7 @@ class WeightBlock:
         """
         if self.csr is not None:
             return (self.csr @ events.T.astype(self.csr.dtype)).T.astype(np.int64)
-        weights = self.dense_t
+        weights = cast(np.ndarray, self.dense_t)  # one of csr, dense_t is set
         if events.shape[0] == 1:
             active = np.flatnonzero(events[0])
             return weights[active].sum(axis=0, keepdims=True).astype(np.int64)
@@ -70,7 +72,7 @@ class CompiledProjection:
                 for block in self.blocks]
 
 
-def effective_matrix(spec: ProjectionSpec, arith: fx.Arithmetic) -> np.ndarray | sp.csr_array:
+def effective_matrix(spec: ProjectionSpec, arith: fx.Arithmetic) -> Weight:
     """Lava's effective int32 weights of ``spec`` (post, pre): dense, or CSR for Sparse."""
     n_entries = spec.shape[0] * spec.shape[1]
     if spec.process == SPARSE:
@@ -81,13 +83,13 @@ def effective_matrix(spec: ProjectionSpec, arith: fx.Arithmetic) -> np.ndarray |
     return fx.effective_weights(spec.weight, n_entries, spec.num_weight_bits, arith)
 
 
-def _float_dtype(matrix: np.ndarray | sp.csr_array, n_pre: int) -> type:
+def _float_dtype(matrix: Weight, n_pre: int) -> type:
     values = matrix.data if sp.issparse(matrix) else matrix
     largest = int(np.abs(values).max()) if values.size else 0
     return np.float32 if largest * n_pre <= FLOAT32_EXACT else np.float64
 
 
-def _block(delay: int, matrix: np.ndarray | sp.csr_array, dtype: type) -> WeightBlock:
+def _block(delay: int, matrix: Weight, dtype: type) -> WeightBlock:
     size = max(matrix.shape[0] * matrix.shape[1], 1)
     nnz = matrix.nnz if sp.issparse(matrix) else np.count_nonzero(matrix)
     if nnz / size < SPARSE_BLOCK_MAX_DENSITY:
@@ -96,7 +98,7 @@ def _block(delay: int, matrix: np.ndarray | sp.csr_array, dtype: type) -> Weight
     return WeightBlock(delay, np.ascontiguousarray(dense.T, dtype=dtype), None)
 
 
-def _synapses_per_pre(matrix: np.ndarray | sp.csr_array) -> np.ndarray:
+def _synapses_per_pre(matrix: Weight) -> np.ndarray:
     if sp.issparse(matrix):  # zeros already eliminated
         return np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.int64)
     return np.count_nonzero(matrix, axis=0).astype(np.int64)

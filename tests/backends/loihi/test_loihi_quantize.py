@@ -13,7 +13,7 @@ from neurocc.backends.loihi.quantize import (
     quantize_network,
     quantize_values,
 )
-from neurocc.backends.loihi.spec import load_loihi_target
+from neurocc.backends.loihi.spec import load_loihi_target, spec_from_mapping
 from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph, Population, Projection
 from neurocc.sim.reference import run_graph
@@ -50,6 +50,15 @@ def test_lif_layer_matches_hand_computed_parameters() -> None:
     assert w.weight_exp == 7 and w.num_weight_bits == 8
     assert w.mantissa.tolist() == [[128, -64, 254], [26, 50, 76]]
     assert h.record["decay_v_rel_error"] == 0 and w.record["sign_mode"] == "mixed"
+
+
+def test_decays_follow_the_offsets_of_the_target() -> None:
+    # a chip that adds 1 to dv (as Lava's ds_offset does to du) needs dv = 1024 - 1 = 1023
+    data = SPEC.to_dict()
+    data["neuron"]["dv_offset"] = {"value": 1, "source": "test: an edited copy"}
+    edited = spec_from_mapping(data, "edited copy")
+    q = quantize_network(lif_graph(), edited).populations["h"]
+    assert (q.du, q.dv) == (4095, 1023) and q.record["decay_v_rel_error"] == 0
 
 
 def test_cubalif_current_decay() -> None:
