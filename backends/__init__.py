@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +36,22 @@ for _module in BUILTIN_FAMILIES:
 
 @dataclass(frozen=True)
 class TargetInfo:
-    """Where a target comes from: its name, family, file (None for built-ins) and summary."""
+    """Where a target comes from: its name, family, file (None for built-ins) and summary.
+
+    ``content`` is the file as parsed (read once; :func:`load_target` validates it).
+    """
 
     name: str
     family: str
     path: Path | None
     description: str
+    content: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 def _header(path: Path) -> TargetInfo:
     data = check_header(str(path), read_yaml(path))
     get_family_for_file(path, data["family"])
-    return TargetInfo(data["name"], data["family"], path, data["description"])
+    return TargetInfo(data["name"], data["family"], path, data["description"], data)
 
 
 def get_family_for_file(path: Path, name: str) -> Family:
@@ -87,9 +91,9 @@ def load_target(target: str | Path) -> TargetSpec:
     """The validated spec of a target (name or path), read by its family's schema."""
     info = resolve_target(target)
     family = get_family(info.family)
-    if info.path is None or family.schema is None:
+    if info.content is None or family.schema is None:
         return TargetSpec(info.name, info.family, info.description, "<built-in>")
-    return parse_target(read_yaml(info.path), family.schema, str(info.path))
+    return parse_target(info.content, family.schema, str(info.path))
 
 
 def target_of(artifact: Artifact) -> TargetSpec:
