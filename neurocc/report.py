@@ -114,8 +114,9 @@ def artifact_summary(directory: str | os.PathLike[str]) -> str:
         lines.append(f"  population {pop['name']}: {pop['model']} x {int(np.prod(pop['shape']))}"
                      f" (reset {pop['reset']})")
     for proj in graph["projections"]:
+        receptor = f" receptor {proj['receptor']}" if proj.get("receptor") else ""
         lines.append(f"  projection {proj['name']}: {proj['source']} -> {proj['target']} "
-                     f"{tuple(proj['shape'])}{' sparse' if proj['sparse'] else ''}")
+                     f"{tuple(proj['shape'])}{' sparse' if proj['sparse'] else ''}{receptor}")
     for key, use in manifest["layout"].get("resources", {}).items():
         limit = "" if use.get("limit") is None else f" of {use['limit']}"
         lines.append(f"  resource {key}: {use['used']}{limit} {use.get('unit', '')}".rstrip())

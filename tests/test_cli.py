@@ -106,3 +106,20 @@ def test_bad_input_spikes_exit_2_and_write_nothing(tmp_path: Path, capsys, array
 def test_debug_flag_shows_the_traceback(tmp_path: Path, capsys) -> None:
     code, _, err = run(capsys, "--debug", "info", str(tmp_path / "missing"))
     assert code == 2 and "Traceback" in err
+
+
+def test_info_names_explicit_receptors(tmp_path: Path, capsys) -> None:
+    import neurocc
+    from neurocc.compiler.graph import Graph, Population, Projection
+
+    pops = {"in": Population("in", "input", (2,)),
+            "h": Population("h", "lif_cur_exp", (2,), {"tau_mem_s": 1e-2, "tau_syn_exc_s": 5e-3,
+                                                         "tau_syn_inh_s": 5e-3,
+                                                         "v_threshold": 1.0}, "to_value")}
+    projs = {"e": Projection("e", "in", "h", np.eye(2), receptor="excitatory"),
+             "i": Projection("i", "in", "h", -np.eye(2), receptor="inhibitory")}
+    neurocc.compile(Graph(1e-3, pops, projs, ("in",), ("h",)), out=tmp_path / "a")
+    assert main(["info", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "projection e: in -> h (2, 2) receptor excitatory" in out
+    assert "projection i: in -> h (2, 2) receptor inhibitory" in out
