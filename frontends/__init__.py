@@ -62,13 +62,24 @@ def _by_object(source: Any) -> Frontend:
                         f"Pass {accepted}, or a neurocc Graph.")
 
 
-def load(source: Any, **options: Any) -> Graph:
-    """Lower ``source`` (a ``.nir`` path, a ``nir.NIRGraph`` or a Graph) to a Graph.
+def get_frontend(name: str) -> Frontend:
+    if name not in FRONTENDS:
+        raise FrontendError(f"frontend '{name}'", "is not a frontend.",
+                            f"Frontends: {', '.join(FRONTENDS)}.")
+    return FRONTENDS[name]
 
-    ``options`` go to the frontend (for NIR: ``dt_s``).
+
+def load(source: Any, *, frontend: str | None = None, **options: Any) -> Graph:
+    """Lower ``source`` (a file path, a model object, or a Graph) to a Graph.
+
+    The frontend is chosen by the file's suffix or the object's type, or named
+    with ``frontend``; ``options`` go to it (for NIR: ``dt_s``).
     """
     if isinstance(source, Graph):
         return source
-    if isinstance(source, str | os.PathLike):
-        return _by_suffix(Path(source)).load(Path(source), **options)
+    path = Path(source) if isinstance(source, str | os.PathLike) else None
+    if frontend is not None:
+        return get_frontend(frontend).load(path if path is not None else source, **options)
+    if path is not None:
+        return _by_suffix(path).load(path, **options)
     return _by_object(source).load(source, **options)

@@ -22,6 +22,7 @@ import numpy as np
 from neurocc.backends.family import FAMILIES, Family, get_family, resolve, tool
 from neurocc.compiler.errors import NeuroccError, SimulationError
 from neurocc.compiler.options import describe_options
+from neurocc.frontends import FRONTENDS
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
 OPTION_PREFIX = "option_"  # argparse dest of the generated family-option flags
@@ -60,7 +61,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     options = {"dt_s": args.dt} if args.dt is not None else {}
     family = get_family(resolve_target(args.target).family)
     chosen = _family_options(args, family)
-    graph = neurocc.load(args.model, **options)
+    graph = neurocc.load(args.model, frontend=args.frontend, **options)
     artifact = neurocc.compile(graph, args.target, out=args.output, passes=args.passes or (),
                                **chosen)
     print(f"compiled {args.model} for {artifact.target} -> {artifact.path}")
@@ -226,7 +227,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("compile", help="compile a model for a target into an artifact directory")
-    p.add_argument("model", help="model file (.nir)")
+    p.add_argument("model", help="model file (see `neurocc compile --help` for --frontend)")
+    p.add_argument("--frontend", choices=sorted(FRONTENDS), default=None,
+                   help="how to read MODEL (default: by its suffix): " + "; ".join(
+                       f"{f.name}: {f.accepts}" for f in FRONTENDS.values()))
     p.add_argument("--target", required=True, help="target name (see `neurocc targets`) or .yaml")
     p.add_argument("--dt", type=float,
                    help="time step in seconds (default: the model's, else 1e-3)",

@@ -123,3 +123,11 @@ def test_info_names_explicit_receptors(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "projection e: in -> h (2, 2) receptor excitatory" in out
     assert "projection i: in -> h (2, 2) receptor inhibitory" in out
+
+
+def test_frontend_can_be_named(tmp_path: Path, capsys) -> None:
+    model = write_model(tmp_path / "m.bin")  # NIR content under a suffix no frontend claims
+    assert main(["compile", str(model), "--target", "reference", "-o", str(tmp_path / "a")]) == 2
+    assert "has suffix '.bin', which no frontend reads" in capsys.readouterr().err
+    assert main(["compile", str(model), "--frontend", "nir", "--target", "reference",
+                 "-o", str(tmp_path / "a")]) == 0
