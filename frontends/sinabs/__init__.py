@@ -1,0 +1,8 @@
+"""torch frontend: sinabs (and snnTorch) models in memory -> Graph (docs section).
+
+Placeholder docstring; the full text is written with the docs.
+"""
+
+from neurocc.frontends.sinabs.reader import read_module
+
+__all__ = ["read_module"]
