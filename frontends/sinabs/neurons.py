@@ -126,15 +126,10 @@ def per_neuron(value: Any, shape: Shape, name: str, where: str) -> np.ndarray:
 
 
 def spike_threshold(layer: Any, shape: Shape, where: str) -> np.ndarray:
-    """sinabs (SingleSpike) spikes at ``v >= threshold``, the graph at ``v > v_threshold``.
-
-    For float64 ``v`` the two agree exactly when ``v_threshold`` is the next float64 below
-    the threshold: no float64 lies between them.
-    """
+    """The layer's spike_threshold per neuron."""
     if layer.spike_threshold is None:
         raise FrontendError(where, "has spike_threshold=None.", "Give a threshold.")
-    threshold = per_neuron(layer.spike_threshold, shape, "spike_threshold", where)
-    return threshold
+    return per_neuron(layer.spike_threshold, shape, "spike_threshold", where)
 
 
 def unit_gain(dt_s: float) -> float:
@@ -189,6 +184,9 @@ def _check_common(layer: Any, kind: NeuronKind, where: str) -> None:
 
 
 def _spiking_params(layer: Any, shape: Shape, where: str) -> tuple[dict[str, np.ndarray], str]:
+    """Threshold and reset. SingleSpike spikes at ``v >= threshold``, the graph at ``v >
+    v_threshold``: for float64 ``v`` these agree exactly when ``v_threshold`` is the float64
+    just below the threshold, as no float64 lies between the two."""
     threshold = spike_threshold(layer, shape, where)
     reset, v_reset = _reset(layer, threshold, where)
     below = np.nextafter(threshold, -np.inf)
