@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 import neurocc
 from neurocc.compiler.graph import Graph
-from neurocc.frontends import FRONTENDS, Frontend
+from neurocc.frontends import FRONTENDS
 from neurocc.frontends.sinabs import read_module
 from neurocc.sim.reference import run_graph
 
@@ -40,14 +40,6 @@ STATE_TOL = 1e-9  # float64 rounding over a few dozen steps stays far below this
 N_STEPS = 25
 BATCH = 3
 SPIKE_P = 0.3  # input spike probability per step
-
-# The record the integrator registers in frontends/__init__.py (tests register it themselves).
-TORCH_FRONTEND = Frontend(
-    "torch", "a torch.nn.Module of sinabs or snnTorch layers",
-    "torch models in memory: sinabs layers lowered directly, snnTorch through its NIR export "
-    "(options: input_shape, dt_s)",
-    "neurocc.frontends.sinabs:read_module", (), ("torch", "sinabs", "snntorch"))
-
 
 # -- helpers ---------------------------------------------------------------------------------
 def single(**kw: Any) -> dict[str, Any]:
@@ -122,12 +114,6 @@ def assert_same_run(model: Any, input_shape: tuple[int, ...], seed: int,
                                        trace.numpy().reshape(batch, N_STEPS, -1), rtol=0,
                                        atol=STATE_TOL, err_msg=f"{var} of layer {name}")
     return graph, result
-
-
-@pytest.fixture
-def torch_frontend(monkeypatch: pytest.MonkeyPatch) -> Frontend:
-    monkeypatch.setitem(FRONTENDS, "torch", TORCH_FRONTEND)
-    return TORCH_FRONTEND
 
 
 # -- the linear layout ------------------------------------------------------------------------
@@ -308,7 +294,7 @@ def test_input_shape_defaults_to_the_first_linear() -> None:
 # -- through neurocc.load and compile --------------------------------------------------------
 @pytest.mark.parametrize("reset, options", [("to_value", {}),
                                             ("subtract", {"reset_policy": "approximate"})])
-def test_layouts_compile_for_loihi2(torch_frontend: Frontend, reset: str,
+def test_layouts_compile_for_loihi2(reset: str,
                                     options: dict[str, Any]) -> None:
     """No NIR file in between: load the module, compile for loihi2, run the exact engine.
 
@@ -318,8 +304,18 @@ def test_layouts_compile_for_loihi2(torch_frontend: Frontend, reset: str,
     for model, shape in ((linear_model(RESETS[reset], False), (12,)),
                          (conv_model(BATCH, RESETS[reset]), (2, 8, 8))):
         randomize(model, seed=11, high=0.8)
-        graph = neurocc.load(model, input_shape=shape, dt_s=DT_S)
+        graph = neurocc.load(model, input_shape=shape, dt_s=DT_S)  # by its type: torch
         artifact = neurocc.compile(graph, "loihi2", **options)
         spikes = spikes_in(shape, seed=11).reshape(BATCH, N_STEPS, -1)
         result = neurocc.simulate(artifact, spikes, engine="exact")
         assert result.output.shape[:2] == (BATCH, N_STEPS)
+
+
+def test_a_users_own_module_class_goes_to_the_torch_frontend() -> None:
+    class Net(nn.Module):  # defined here, so its module is not torch's or sinabs'
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(4, 3), sl.IAF(spike_fn=sa.SingleSpike))
+
+    assert FRONTENDS["torch"].claims(Net()) and not FRONTENDS["nir"].claims(Net())
+    assert FRONTENDS["torch"].claims(nn.Sequential(nn.Linear(4, 3)))

@@ -11,19 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from neurocc.frontends import FRONTENDS, Frontend
-
 pytest.importorskip("sinabs")
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sinabs" / "run.py"
-TORCH_FRONTEND = Frontend("torch", "a torch.nn.Module of sinabs or snnTorch layers",
-                          "torch models in memory (options: input_shape, dt_s)",
-                          "neurocc.frontends.sinabs:read_module", (),
-                          ("torch", "sinabs", "snntorch"))
 
 
 def test_example_runs_and_agrees(monkeypatch: pytest.MonkeyPatch,
                                  capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setitem(FRONTENDS, "torch", TORCH_FRONTEND)
     spec = importlib.util.spec_from_file_location("sinabs_example", EXAMPLE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
