@@ -18,6 +18,24 @@ in the equations is ``I_current + bias``. ``lif_cur_exp`` has two,
 inhibitory weights are normally negative, as everywhere in the graph.
 ``input`` has no receptor (it receives nothing).
 
+``egru`` (the Event-based Gated Recurrent Unit of Subramoney et al., ICLR 2023)
+is a discrete-time model: one update per step, independent of ``dt_s``. Its
+receptors are its gates; per step::
+
+    u = sigmoid(I_update + bias_update)                  # weights the candidate
+    r = sigmoid(I_reset + bias_reset)
+    z = tanh(I_candidate + bias_candidate
+             + r * (I_candidate_recurrent + bias_candidate_recurrent))
+    c = u * z + (1 - u) * c                              # the cell
+    e = c > c_threshold                                  # the event (strict)
+    y = c where e, else 0                                # what the event carries
+    c = c - c_threshold where e                          # reset: subtract
+
+Its events are *graded*: an event carries ``y`` instead of 1
+(:attr:`NeuronModel.event_value` names it), and every projection leaving the
+population delivers ``W @ y``. A recurrent EGRU feeds ``y`` back to each gate
+through an ``egru -> egru`` projection with ``delay_steps = 1``.
+
 The support matrix in ``docs/support.md`` is generated from this registry.
 """
 
@@ -47,10 +65,16 @@ class NeuronModel:
     defaults: dict[str, float] = field(default_factory=dict)
     positive: tuple[str, ...] = ()  # parameters that must be > 0
     receptors: tuple[str, ...] = (DEFAULT_RECEPTOR,)  # input ports a projection may target
+    # Graded events: the name of the value an event carries (its projections deliver that
+    # value, W @ value); "" for 0/1 spikes, which deliver W @ spikes.
+    event_value: str = ""
+    reset_modes: tuple[str, ...] | None = None  # None: derived from spiking and state
 
     @property
     def resets(self) -> tuple[str, ...]:
         """The reset modes this model accepts."""
+        if self.reset_modes is not None:
+            return self.reset_modes
         return SPIKING_RESETS if self.spiking and self.state else (RESET_NONE,)
 
 
@@ -64,6 +88,19 @@ _CUR_EXP_EQ = (
     "i_inh += dt/tau_syn_inh_s * (-i_inh + I_inhibitory); "
     "v += dt/tau_mem_s * (v_leak - v + r*(i_exc + i_inh + bias)) with the new currents; "
     "spike if v > v_threshold; then reset (PyNN IF_curr_exp, forward Euler)"
+)
+
+# EGRU: the gates are receptors; the reset gate multiplies only the recurrent candidate input.
+EGRU_UPDATE = "update"
+EGRU_RESET = "reset"
+EGRU_CANDIDATE = "candidate"
+EGRU_CANDIDATE_RECURRENT = "candidate_recurrent"
+EGRU_RECEPTORS = (EGRU_UPDATE, EGRU_RESET, EGRU_CANDIDATE, EGRU_CANDIDATE_RECURRENT)
+_EGRU_EQ = (
+    "u = sigmoid(I_update + bias_update); r = sigmoid(I_reset + bias_reset); "
+    "z = tanh(I_candidate + bias_candidate + r*(I_candidate_recurrent + "
+    "bias_candidate_recurrent)); c = u*z + (1 - u)*c; event if c > c_threshold, carrying "
+    "y = c; then c -= c_threshold (EGRU, Subramoney et al. 2023; one update per step)"
 )
 
 NEURON_MODELS: dict[str, NeuronModel] = {
@@ -111,6 +148,14 @@ NEURON_MODELS: dict[str, NeuronModel] = {
         NeuronModel(
             "output", "v = I (stateless read-out of a current that reaches a NIR Output)",
             ("bias",), (), False, {"bias": 0.0},
+        ),
+        NeuronModel(
+            "egru", _EGRU_EQ,
+            ("bias_update", "bias_reset", "bias_candidate", "bias_candidate_recurrent",
+             "c_threshold"), ("c",), True,
+            {"bias_update": 0.0, "bias_reset": 0.0, "bias_candidate": 0.0,
+             "bias_candidate_recurrent": 0.0},
+            receptors=EGRU_RECEPTORS, event_value="y", reset_modes=(RESET_SUBTRACT,),
         ),
     )
 }

@@ -33,10 +33,12 @@ class Frontend:
 
     def claims(self, source: Any) -> bool:
         """Whether ``source`` (an object) is this frontend's, without importing anything."""
+        return self.claims_by_module(source) or any(
+            isinstance(source, base) for base in _loaded_classes(self.object_bases))
+
+    def claims_by_module(self, source: Any) -> bool:
         module = type(source).__module__
-        if any(module.startswith(prefix) for prefix in self.object_modules):
-            return True
-        return any(isinstance(source, base) for base in _loaded_classes(self.object_bases))
+        return any(module.startswith(prefix) for prefix in self.object_modules)
 
     def load(self, source: Any, **options: Any) -> Graph:
         module_name, function_name = self.loader.split(":")
@@ -66,6 +68,11 @@ FRONTENDS: dict[str, Frontend] = {f.name: f for f in (
              "export (options: input_shape, dt_s)",
              "neurocc.frontends.sinabs:read_module", (), ("torch", "sinabs", "snntorch"),
              ("torch.nn.Module",)),
+    Frontend("egru", "an `EgruWeights`, a `neurocc.frontends.egru.torch_model.Egru` module, or, "
+             "with frontend='egru', an EGRU state dict or weights `.npz`",
+             "EGRU: event-based gated recurrent units with graded events (Subramoney et al. "
+             "2023) (options: dt_s, prefix)",
+             "neurocc.frontends.egru:load_egru", (), ("neurocc.frontends.egru",)),
 )}
 
 
@@ -79,6 +86,10 @@ def _by_suffix(path: Path) -> Frontend:
 
 
 def _by_object(source: Any) -> Frontend:
+    # the frontend of the object's own package first (an EGRU module is also a torch module)
+    for frontend in FRONTENDS.values():
+        if frontend.claims_by_module(source):
+            return frontend
     for frontend in FRONTENDS.values():
         if frontend.claims(source):
             return frontend

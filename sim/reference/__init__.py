@@ -19,7 +19,9 @@ Arithmetic and time
 Input current and receptors
     Every projection feeds one receptor (input port) of its target's model,
     ``graph.receptor_of(projection)``: the single ``current`` of every model
-    but ``lif_cur_exp``, which has ``excitatory`` and ``inhibitory``. Per
+    but ``lif_cur_exp``, which has ``excitatory`` and ``inhibitory``, and
+    ``egru``, whose receptors are its gates (``update``, ``reset``,
+    ``candidate``, ``candidate_recurrent``). Per
     receptor ``r`` the synaptic input is ``I_r = sum over the projections
     into r of W @ s_src[t - d]`` (signed weights, no bias), held for the step;
     a receptor nothing feeds gets zeros. A single-receptor model's input
@@ -50,6 +52,20 @@ Neuron models (forward Euler of the NIR equations)
     - ``threshold``: stateless, spikes where ``I > v_threshold``
     - ``output``: stateless, ``v = I``
     - ``input``: emits the input spikes of the step
+    - ``egru`` (Event-based GRU, Subramoney et al., ICLR 2023; discrete, one
+      update per step, ``dt`` plays no part): with ``I_g`` the synaptic input
+      of receptor ``g`` and ``sigmoid(a) = 1/(1 + exp(-a))``::
+
+          u = sigmoid(I_update + bias_update)
+          r = sigmoid(I_reset + bias_reset)
+          z = tanh(I_candidate + bias_candidate
+                   + r * (I_candidate_recurrent + bias_candidate_recurrent))
+          c = u * z + (1 - u) * c
+
+      ``u`` weights the candidate (the paper's convention; EvNN's code names
+      ``1 - u`` its update gate). The reset gate multiplies the recurrent
+      candidate input after its weighted sum, bias included (EvNN's form),
+      which is why that input has its own receptor.
 
 Spikes and reset
     ``lif``, ``cubalif``, ``lif_cur_exp`` and ``if`` spike where ``v >
@@ -59,9 +75,19 @@ Spikes and reset
     ``v = v_reset``. Synaptic currents (``i_syn``, ``i_exc``, ``i_inh``) are
     never reset.
 
+    ``egru`` fires an event where ``c > c_threshold`` (strict), and its events
+    are graded: an event carries ``y = c``, the cell's value before the reset
+    (``y = 0`` without an event), and every projection leaving the population
+    delivers ``W @ y`` where others deliver ``W @ spikes``. Then ``c -=
+    c_threshold`` where an event fired (``subtract``, its only reset mode).
+    A recurrent EGRU is ``egru -> egru`` projections with ``delay_steps = 1``,
+    one per gate receptor, so the gates see ``y`` of the previous step.
+
 Result (:class:`~neurocc.sim.result.SimResult`)
     - ``spikes[name]``: uint8 ``(batch, T, size)`` for every spiking
-      population, input populations included.
+      population, input populations included; for ``egru`` its 0/1 events.
+    - ``states["y/<name>"]`` for ``egru``: float64 ``(batch, T, size)``, the
+      values its events carried (its output), always recorded.
     - ``states["v/<name>"]``, ``states["i_syn/<name>"]``: float64 ``(batch, T,
       size)``, the state at the end of each step (after the reset); all
       state variables when ``record_states=True``, and always ``v`` of the
@@ -76,8 +102,9 @@ Result (:class:`~neurocc.sim.result.SimResult`)
     - ``outputs = graph.outputs``; ``latency_steps = 0``.
     - ``counters``: ``synops``, the synaptic events (stored synapses with
       nonzero weight whose source spiked and that were delivered within the
-      run, summed over batch and steps); ``spikes``, the spikes emitted by
-      non-input populations; ``input_spikes``; ``neuron_updates``, non-input
+      run, summed over batch and steps; a graded event counts once, whatever
+      its value); ``spikes``, the spikes (or events) emitted by non-input
+      populations; ``input_spikes``; ``neuron_updates``, non-input
       neurons x steps x batch; ``steps``, steps x batch (the shared
       vocabulary of ``sim/counters.py``).
 
@@ -85,7 +112,8 @@ The engine is vectorized over the batch (states are ``(batch, size)``) and
 deterministic. Each projection is cut into one matrix per distinct delay
 (dense for a dense weight with one delay, ``scipy.sparse`` CSR otherwise);
 a step costs one product per matrix whose delayed source spiked. Each source
-population keeps a ring buffer of its last ``max delay + 1`` spike vectors.
+population keeps a ring buffer of its last ``max delay + 1`` spike vectors
+(for a graded source, of the values its events carried).
 """
 
 from neurocc.sim.reference.engine import run_artifact, run_graph

@@ -4,7 +4,10 @@ Before stepping, every projection is cut into :class:`SynapseGroup`s, one per
 distinct delay, so that a step costs one matrix product per group; each group
 knows the receptor of its target that it feeds. Each
 source population keeps a ring buffer of its last ``max delay + 1`` spike
-vectors (:class:`SpikeHistory`).
+vectors (:class:`SpikeHistory`). A population with graded events (``egru``)
+keeps the values its events carry in that buffer instead of 0/1, so every
+projection delivers ``W @ value``; its 0/1 events are still what ``spikes``
+records and counts.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class SynapseGroup:
     delay_steps: int
     weight: np.ndarray | sp.csr_array  # (target size, source size)
     fanout: np.ndarray  # (source size,): nonzero-weight synapses per source neuron, for synops
+    graded: bool = False  # the source sends event values: count the nonzero ones as events
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,27 +58,30 @@ class PopulationPlan:
     receptors: tuple[str, ...]  # the model's receptors, each summed even when nothing feeds it
     groups: tuple[SynapseGroup, ...]
     input_columns: slice  # where an input population's neurons sit in the input array
+    value_trace: str = ""  # graded events: the states key of the values they carry
 
 
 # -- synapses -----------------------------------------------------------------------------
-def synapse_groups(proj: Projection, receptor: str) -> list[SynapseGroup]:
+def synapse_groups(proj: Projection, receptor: str, graded: bool = False
+                   ) -> list[SynapseGroup]:
     """One group per distinct delay; a dense weight with one delay stays one dense matrix."""
     if not proj.is_sparse and proj.delay_steps.ndim == 0:
         weight: np.ndarray = np.asarray(proj.weight)
         fanout = np.count_nonzero(weight, axis=0)
-        return [SynapseGroup(proj.source, receptor, int(proj.delay_steps), weight, fanout)]
+        return [SynapseGroup(proj.source, receptor, int(proj.delay_steps), weight, fanout,
+                             graded)]
     post, pre, w, delays = proj.coo()
     keep = w != 0  # zero synapses carry nothing and are not counted as synaptic events
     post, pre, w, delays = post[keep], pre[keep], w[keep], delays[keep]
     return [_sparse_group(proj, receptor, post[delays == d], pre[delays == d], w[delays == d],
-                          int(d)) for d in np.unique(delays)]
+                          int(d), graded) for d in np.unique(delays)]
 
 
 def _sparse_group(proj: Projection, receptor: str, post: np.ndarray, pre: np.ndarray,
-                  w: np.ndarray, delay_steps: int) -> SynapseGroup:
+                  w: np.ndarray, delay_steps: int, graded: bool) -> SynapseGroup:
     weight = sp.csr_array((w, (post, pre)), shape=proj.shape)
     fanout = np.bincount(pre, minlength=proj.shape[1])
-    return SynapseGroup(proj.source, receptor, delay_steps, weight, fanout)
+    return SynapseGroup(proj.source, receptor, delay_steps, weight, fanout, graded)
 
 
 class SpikeHistory:
@@ -82,7 +89,8 @@ class SpikeHistory:
 
     A buffer holds ``max delay + 1`` slots, so slot ``(t - d) % depth`` is the
     spike vector of step ``t - d``; slots not yet written are zero, which makes
-    spikes before step 0 zero.
+    spikes before step 0 zero. For a graded source a slot holds the values its
+    events carried (0 where no event fired).
     """
 
     def __init__(self, depths: Mapping[str, int], sizes: Mapping[str, int], batch: int) -> None:
@@ -109,14 +117,17 @@ def _ring_depths(plans: list[PopulationPlan]) -> dict[str, int]:
 def synaptic_input(plan: PopulationPlan, t: int, history: SpikeHistory, batch: int
                    ) -> tuple[dict[str, np.ndarray], int]:
     """Per receptor ``sum_groups W @ s_src[t - delay]`` as (batch, size), without bias (the
-    model rule adds it last), and the synaptic events."""
+    model rule adds it last), and the synaptic events. A graded source's ``s`` holds its
+    event values; an event counts once whatever its value (a value of exactly 0 delivers
+    nothing and is not counted)."""
     synaptic = {receptor: np.zeros((batch, plan.population.size)) for receptor in plan.receptors}
     synops = 0
     for group in plan.groups:
         spikes = history.read(group.source, t, group.delay_steps)
         if spikes.any():  # event-driven: a silent source costs no matrix product
             synaptic[group.receptor] += np.asarray(group.weight @ spikes.T).T
-            synops += int(spikes.sum(axis=0) @ group.fanout)
+            events = (spikes != 0) if group.graded else spikes
+            synops += int(events.sum(axis=0) @ group.fanout)
     return synaptic, synops
 
 
@@ -186,8 +197,14 @@ def plan_graph(graph: Graph) -> list[PopulationPlan]:
 
 def _plan(graph: Graph, pop: Population, input_columns: slice) -> PopulationPlan:
     groups = tuple(g for proj in graph.incoming(pop.name)
-                   for g in synapse_groups(proj, graph.receptor_of(proj)))
-    return PopulationPlan(pop, _rule(pop), pop.neuron_model.receptors, groups, input_columns)
+                   for g in synapse_groups(proj, graph.receptor_of(proj), _graded(graph, proj)))
+    value = pop.neuron_model.event_value
+    return PopulationPlan(pop, _rule(pop), pop.neuron_model.receptors, groups, input_columns,
+                          f"{value}/{pop.name}" if value else "")
+
+
+def _graded(graph: Graph, proj: Projection) -> bool:
+    return bool(graph.populations[proj.source].neuron_model.event_value)
 
 
 # -- recording --------------------------------------------------------------------------
@@ -207,7 +224,8 @@ def _recorded_states(plan: PopulationPlan, record_states: bool) -> tuple[str, ..
 def _trace_keys(plan: PopulationPlan, record_states: bool, record_synaptic: bool) -> list[str]:
     name = plan.population.name
     synaptic = plan.receptors if record_synaptic and plan.rule is not None else ()
-    return ([f"{var}/{name}" for var in _recorded_states(plan, record_states)]
+    values = [plan.value_trace] if plan.value_trace else []  # always: a graded output
+    return ([f"{var}/{name}" for var in _recorded_states(plan, record_states)] + values
             + [synaptic_trace(receptor, name) for receptor in synaptic])
 
 
@@ -220,9 +238,13 @@ def _allocate(plans: list[PopulationPlan], record_states: bool, record_synaptic:
     return spikes, states
 
 
-def _record(run: _Run, name: str, t: int, spiked: np.ndarray | None) -> None:
+def _record(run: _Run, plan: PopulationPlan, t: int, spiked: np.ndarray | None,
+            sent: np.ndarray | None) -> None:
+    name = plan.population.name
     if spiked is not None:
         run.spikes[name][:, t] = spiked
+    if plan.value_trace:
+        run.traces[plan.value_trace][:, t] = sent
     for var, value in run.states[name].items():
         trace = run.traces.get(f"{var}/{name}")
         if trace is not None:
@@ -254,17 +276,20 @@ def _start(graph: Graph, plans: list[PopulationPlan], inputs: np.ndarray,
     return _Run(inputs, graph.dt_s, states, history, spikes, traces)
 
 
-def _update(run: _Run, plan: PopulationPlan, t: int) -> np.ndarray | None:
-    """One population's new state (stored in ``run``) and its spikes (None if non-spiking)."""
+def _update(run: _Run, plan: PopulationPlan, t: int
+            ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """One population's new state (stored in ``run``), its spikes (None if non-spiking) and
+    what its projections deliver (the spikes, or the values of graded events)."""
     pop = plan.population
     if plan.rule is None:
-        return run.inputs[:, t, plan.input_columns]
+        spikes = run.inputs[:, t, plan.input_columns]
+        return spikes, spikes
     synaptic, synops = synaptic_input(plan, t, run.history, run.inputs.shape[0])
     run.synops += synops
     _record_synaptic(run, pop.name, t, synaptic)
-    run.states[pop.name], spiked = step_population(plan.rule, pop.reset, run.states[pop.name],
-                                                   pop.params, synaptic, run.dt_s)
-    return spiked
+    run.states[pop.name], spiked, sent = step_population(
+        plan.rule, pop.reset, run.states[pop.name], pop.params, synaptic, run.dt_s)
+    return spiked, sent
 
 
 def _record_synaptic(run: _Run, name: str, t: int, synaptic: Synaptic) -> None:
@@ -275,10 +300,10 @@ def _record_synaptic(run: _Run, name: str, t: int, synaptic: Synaptic) -> None:
 
 
 def _advance(run: _Run, plan: PopulationPlan, t: int) -> None:
-    spiked = _update(run, plan, t)
-    if spiked is not None:
-        run.history.write(plan.population.name, t, spiked)
-    _record(run, plan.population.name, t, spiked)
+    spiked, sent = _update(run, plan, t)
+    if sent is not None:
+        run.history.write(plan.population.name, t, sent)
+    _record(run, plan, t, spiked, sent)
 
 
 def _counters(plans: list[PopulationPlan], run: _Run) -> dict[str, float]:

@@ -9,8 +9,13 @@ array, the weighted spikes of the step on that receptor without ``bias``;
 single-receptor models form ``I = I_current + bias`` themselves
 (:func:`current`), so the bias is added last, after every projection. The
 reset of spiking neurons is a second table, :data:`RESETS`, keyed by the
-population's reset mode. ``input`` has no rule:
+population's reset mode; a model whose spiking variable is not ``v`` brings its
+own table (``ModelRule.resets``). ``input`` has no rule:
 the engine copies its spikes from the input array.
+
+Graded events (``egru``): the rule's ``emit`` gives the value each event
+carries, taken after ``fire`` and before the reset; the engine delivers those
+values instead of the 0/1 spikes.
 
 States are dicts of float64 arrays of shape ``(batch, size)``; parameters are
 float64 arrays of shape ``(size,)`` that broadcast over the batch. Every
@@ -23,9 +28,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 from neurocc.compiler.neurons import (
     DEFAULT_RECEPTOR,
+    EGRU_CANDIDATE,
+    EGRU_CANDIDATE_RECURRENT,
+    EGRU_RESET,
+    EGRU_UPDATE,
     EXCITATORY,
     INHIBITORY,
     RESET_NONE,
@@ -39,6 +49,7 @@ Synaptic = Mapping[str, np.ndarray]  # receptor -> (batch, size) weighted spikes
 Integrate = Callable[[State, Params, Synaptic, float], State]
 Fire = Callable[[State, Params, Synaptic], np.ndarray]
 Reset = Callable[[State, np.ndarray, Params], State]
+Emit = Callable[[State, np.ndarray, Params], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,8 @@ class ModelRule:
 
     integrate: Integrate
     fire: Fire | None  # None: the model never spikes
+    emit: Emit | None = None  # graded events: the value each event carries; None: 0/1 spikes
+    resets: Mapping[str, Reset] | None = None  # the model's own reset table; None: RESETS
 
 
 def current(p: Params, synaptic: Synaptic) -> np.ndarray:
@@ -100,12 +113,42 @@ def _integrate_readout(state: State, p: Params, synaptic: Synaptic, dt_s: float)
     return {"v": current(p, synaptic)}
 
 
+def _integrate_egru(state: State, p: Params, synaptic: Synaptic, dt_s: float) -> State:
+    """One EGRU step (discrete: ``dt_s`` plays no part); ``c`` is the cell before the event.
+
+    The reset gate multiplies the whole recurrent candidate input, its bias included, after
+    the weighted sum (EvNN's form), so that input has its own receptor.
+    """
+    u = expit(synaptic[EGRU_UPDATE] + p["bias_update"])
+    r = expit(synaptic[EGRU_RESET] + p["bias_reset"])
+    z = np.tanh(synaptic[EGRU_CANDIDATE] + p["bias_candidate"]
+                + r * (synaptic[EGRU_CANDIDATE_RECURRENT] + p["bias_candidate_recurrent"]))
+    return {"c": u * z + (1.0 - u) * state["c"]}
+
+
 def _fire_on_v(state: State, p: Params, synaptic: Synaptic) -> np.ndarray:
     return state["v"] > p["v_threshold"]  # strict: v == v_threshold does not spike
 
 
 def _fire_on_current(state: State, p: Params, synaptic: Synaptic) -> np.ndarray:
     return current(p, synaptic) > p["v_threshold"]
+
+
+def _fire_on_c(state: State, p: Params, synaptic: Synaptic) -> np.ndarray:
+    return state["c"] > p["c_threshold"]  # strict, as for v
+
+
+def _emit_cell_value(state: State, spiked: np.ndarray, p: Params) -> np.ndarray:
+    """EGRU's ``y = c * e``: the cell's value before the reset where an event fired, else 0."""
+    return np.where(spiked, state["c"], 0.0)
+
+
+def _reset_c_subtract(state: State, spiked: np.ndarray, p: Params) -> State:
+    return {**state, "c": np.where(spiked, state["c"] - p["c_threshold"], state["c"])}
+
+
+# EGRU subtracts its threshold from the cell (EvNN: h = c - e*thr); no other reset is defined.
+_EGRU_RESETS: dict[str, Reset] = {RESET_SUBTRACT: _reset_c_subtract}
 
 
 MODEL_RULES: dict[str, ModelRule] = {
@@ -117,6 +160,7 @@ MODEL_RULES: dict[str, ModelRule] = {
     "integrator": ModelRule(_integrate_perfect, None),
     "threshold": ModelRule(_integrate_stateless, _fire_on_current),
     "output": ModelRule(_integrate_readout, None),
+    "egru": ModelRule(_integrate_egru, _fire_on_c, _emit_cell_value, _EGRU_RESETS),
 }
 
 
@@ -145,10 +189,14 @@ def initial_state(state_names: tuple[str, ...], batch: int, size: int) -> State:
 
 
 def step_population(rule: ModelRule, reset: str, state: State, p: Params,
-                    synaptic: Synaptic, dt_s: float) -> tuple[State, np.ndarray | None]:
-    """One step of one population: new state (after reset) and spikes (None if non-spiking)."""
+                    synaptic: Synaptic, dt_s: float
+                    ) -> tuple[State, np.ndarray | None, np.ndarray | None]:
+    """One step of one population: new state (after reset), spikes (None if non-spiking)
+    and what its projections deliver: the spikes, or the values of graded events."""
     state = rule.integrate(state, p, synaptic, dt_s)
     if rule.fire is None:
-        return state, None
+        return state, None, None
     spiked = rule.fire(state, p, synaptic)
-    return RESETS[reset](state, spiked, p), spiked
+    sent = spiked if rule.emit is None else rule.emit(state, spiked, p)
+    resets = RESETS if rule.resets is None else rule.resets
+    return resets[reset](state, spiked, p), spiked, sent

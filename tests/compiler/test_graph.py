@@ -127,6 +127,8 @@ def test_every_current_driven_model_has_the_single_default_receptor() -> None:
     assert DEFAULT_RECEPTOR == "current"
     assert receptors.pop("input") == ()
     assert receptors.pop("lif_cur_exp") == ("excitatory", "inhibitory")
+    # egru is gate-driven, not current-driven: its receptors are its gates
+    assert receptors.pop("egru") == ("update", "reset", "candidate", "candidate_recurrent")
     assert set(receptors.values()) == {("current",)}
 
 
