@@ -18,12 +18,14 @@ from neurocc.compiler.errors import FrontendError
 from neurocc.compiler.neurons import RESET_SUBTRACT, RESET_TO_VALUE
 from neurocc.frontends.lsm.sampling import (
     MAGNITUDE_DISTRIBUTIONS,
+    MAX_NEURONS,
+    MAX_OFFSETS,
+    MAX_SYNAPSES,
     grid_expected,
+    offset_count,
     uniform_expected,
 )
 
-MAX_RESERVOIR_NEURONS = 10_000_000  # parameter arrays of 80 MB each; the engines need more
-MAX_SYNAPSES = 200_000_000  # about 24 bytes per synapse while building: under 5 GB
 PAIR_NAMES = ("ee", "ei", "ie", "ii")
 
 
@@ -255,12 +257,18 @@ def expected_synapses(p: LsmParameters) -> float:
 
 
 def _check_size(p: LsmParameters) -> None:
-    if p.n_reservoir > MAX_RESERVOIR_NEURONS:
+    if p.n_reservoir > MAX_NEURONS:
         raise _error("shape", f"{p.shape} holds {p.n_reservoir:,} neurons, more than the "
-                     f"limit of {MAX_RESERVOIR_NEURONS:,}.", "Use a smaller grid.")
+                     f"limit of {MAX_NEURONS:,}.", "Use a smaller grid.")
     if p.n_readout * p.n_reservoir > MAX_SYNAPSES:
         raise _error("n_readout", f"{p.n_readout} x {p.n_reservoir:,} readout weights exceed "
                      f"the limit of {MAX_SYNAPSES:,}.", "Use fewer readout neurons.")
+    peak = max(p.connectivity.values())
+    if p.length_constant is not None and offset_count(p.shape, p.shape, peak,
+                                                       p.length_constant) > MAX_OFFSETS:
+        raise _error("length_constant", f"{p.length_constant:g} on the grid {p.shape} spans "
+                     f"more than {MAX_OFFSETS:,} grid offsets.", "Use a shorter length "
+                     "constant, or None for no distance dependence.")
     total = expected_synapses(p)
     if total > MAX_SYNAPSES:
         raise _error("connectivity", f"gives about {total:,.0f} synapses, more than the limit "

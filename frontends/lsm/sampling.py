@@ -29,6 +29,9 @@ import scipy.sparse as sp
 DENSE_SHARE = 0.25  # above this share of a group's pairs, rejection would repeat many rounds
 TAIL_PROBABILITY = 1e-12  # distance rules skip pairs less likely than this (see grid_groups)
 MAX_KEYS = 2**62  # pair keys post * n_pre + pre must stay inside int64
+MAX_NEURONS = 10_000_000  # per population: parameter arrays of 80 MB each
+MAX_SYNAPSES = 200_000_000  # expected, per graph: about 24 bytes each while building (< 5 GB)
+MAX_OFFSETS = 20_000_000  # grid offsets of a distance rule: 3 int64 each while building
 MAGNITUDE_DISTRIBUTIONS = ("constant", "gamma", "lognormal")
 
 KeysOf = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (group, index in group) -> pair key
@@ -157,6 +160,21 @@ def cutoff_distance(peak: float, length: float) -> float:
     return length * math.sqrt(math.log(peak / TAIL_PROBABILITY))
 
 
+def _offset_box(pre_shape: tuple[int, ...], post_shape: tuple[int, ...], cutoff: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per dimension, the lowest and highest offset within ``cutoff`` and both grids."""
+    pre, post = np.array(pre_shape, np.int64), np.array(post_shape, np.int64)
+    reach = np.full(len(pre), math.floor(cutoff), np.int64)
+    return np.maximum(-(pre - 1), -reach), np.minimum(post - 1, reach)
+
+
+def offset_count(pre_shape: tuple[int, ...], post_shape: tuple[int, ...], peak: float,
+                 length: float) -> int:
+    """How many offsets a distance rule enumerates (check against :data:`MAX_OFFSETS`)."""
+    low, high = _offset_box(pre_shape, post_shape, cutoff_distance(peak, length))
+    return math.prod((high - low + 1).tolist())
+
+
 def grid_groups(pre_shape: tuple[int, ...], post_shape: tuple[int, ...], cutoff: float,
                 self_connections: bool = True) -> GridGroups:
     """Every offset ``b - a`` (a on the pre grid, b on the post grid) of length <= cutoff.
@@ -166,8 +184,9 @@ def grid_groups(pre_shape: tuple[int, ...], post_shape: tuple[int, ...], cutoff:
     ``TAIL_PROBABILITY * n_pre * n_post`` synapses in expectation.
     """
     pre, post = np.array(pre_shape, np.int64), np.array(post_shape, np.int64)
-    reach = np.full(len(pre), math.floor(cutoff), np.int64)
-    low, high = np.maximum(-(pre - 1), -reach), np.minimum(post - 1, reach)
+    low, high = _offset_box(pre_shape, post_shape, cutoff)
+    if math.prod((high - low + 1).tolist()) > MAX_OFFSETS:
+        raise ValueError(f"more than {MAX_OFFSETS} grid offsets")
     axes = [np.arange(lo, hi + 1) for lo, hi in zip(low.tolist(), high.tolist(), strict=True)]
     offsets = np.stack([a.reshape(-1) for a in np.meshgrid(*axes, indexing="ij")], axis=1)
     distance = np.sqrt((offsets.astype(np.float64) ** 2).sum(axis=1))
