@@ -468,7 +468,8 @@ def _connect(fields: Fields, directory: Path) -> ConnectSpec:
     rule_node = node.value.get("rule") if node.is_mapping else None
     rule = rule_node.value if rule_node is not None else None
     if rule not in RULE_KEYS:
-        raise fields.error("connect", f"has rule {rule!r}.",
+        shown = f"rule {rule!r}" if node.is_mapping else _shown(node)
+        raise fields.error("connect", f"has {shown}, not a known rule.",
                            f"Use 'connect: {{rule: NAME, ...}}' with NAME one of "
                            f"{', '.join(RULE_KEYS)}.")
     keys = Fields(node, fields.label, f"a '{rule}' rule", ("rule", *RULE_KEYS[rule]),

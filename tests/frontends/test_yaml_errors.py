@@ -127,7 +127,7 @@ CASES = [
     ("{rule: fixed_probability, p: 0.5}", "{rule: fixed_probability}", "rule: fixed", None,
      r"a 'fixed_probability' rule has no key 'p'"),
     ("{rule: fixed_probability, p: 0.5}", "{rule: nearest}", "rule: nearest", "connect",
-     r"has rule 'nearest'"),
+     r"has rule 'nearest', not a known rule"),
     ("    source: inp", "    source: retina", "source: retina", "source",
      r"'retina', not a population"),
     ("    model: lif", "    model: izhikevich", "izhikevich", "model", r"not a neuron model"),
