@@ -100,10 +100,9 @@ class LsmParameters:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for field_name, value in (("connectivity", self.connectivity),
-                                  ("weight_mean", self.weight_mean), ("delay_s", self.delay_s)):
-            if isinstance(value, Mapping):
-                object.__setattr__(self, field_name, _pair_from(field_name, value))
+        for field_name in ("connectivity", "weight_mean", "delay_s"):
+            object.__setattr__(self, field_name, _pair_from(field_name,
+                                                            getattr(self, field_name)))
         object.__setattr__(self, "shape", _shape(self.shape))
         for check in (_check_counts, _check_fractions, _check_times, _check_weights,
                       _check_choices, _check_size):
@@ -151,11 +150,17 @@ def _error(field_name: str, what: str, hint: str) -> FrontendError:
     return FrontendError(f"LsmParameters.{field_name}", what, hint)
 
 
-def _pair_from(field_name: str, value: Mapping[str, Any]) -> EiPair:
-    if set(value) != set(PAIR_NAMES):
-        raise _error(field_name, f"has keys {sorted(value)}, expected {list(PAIR_NAMES)}.",
-                     "Give one value per (pre, post) type: ee, ei (E -> I), ie, ii.")
-    return EiPair(**{k: value[k] for k in PAIR_NAMES})
+def _pair_from(field_name: str, value: Any) -> EiPair:
+    """An EiPair from an EiPair, a mapping with keys ee, ei, ie, ii, or four values."""
+    if isinstance(value, EiPair):
+        return value
+    if isinstance(value, Mapping) and set(value) == set(PAIR_NAMES):
+        return EiPair(**{k: value[k] for k in PAIR_NAMES})
+    if isinstance(value, list | tuple) and len(value) == len(PAIR_NAMES):
+        return EiPair(*value)
+    raise _error(field_name, f"is {value!r}; expected one value per (pre, post) type.",
+                 "Give EiPair(ee, ei, ie, ii) (ei: E -> I), a mapping with those keys, or "
+                 "four values in that order.")
 
 
 def _shape(shape: Any) -> tuple[int, ...]:

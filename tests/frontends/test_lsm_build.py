@@ -202,6 +202,7 @@ def test_neurocc_load_builds_through_the_frontend_record(monkeypatch):
     ({"excitatory_fraction": 1.2}, "excitatory_fraction"),
     ({"connectivity": EiPair(0.3, 0.2, -0.1, 0.1)}, r"connectivity\.ie"),
     ({"connectivity": {"ee": 0.3}}, "connectivity"),
+    ({"connectivity": (0.3, 0.2)}, "connectivity"),
     ({"length_constant": 0.0}, "length_constant"),
     ({"weight_mean": EiPair(1.0, 0.0, 1.0, 1.0)}, r"weight_mean\.ei"),
     ({"weight_distribution": "normal"}, "weight_distribution"),
@@ -227,6 +228,13 @@ def test_too_many_neurons_is_refused_before_building():
 def test_too_many_synapses_is_refused_before_building():
     with pytest.raises(FrontendError, match=r"connectivity.*more than the limit of 200,000,000"):
         LsmParameters(n_inputs=1, shape=(100_000,), length_constant=None)
+
+
+def test_pairs_from_mappings_and_sequences():
+    params = LsmParameters(n_inputs=1, connectivity={"ee": 0.1, "ei": 0.2, "ie": 0.3, "ii": 0.4},
+                           weight_mean=[1.0, 2.0, 3.0, 4.0])
+    assert params.connectivity == EiPair(0.1, 0.2, 0.3, 0.4)
+    assert params.weight_mean == EiPair(1.0, 2.0, 3.0, 4.0)
 
 
 def test_unknown_option_and_wrong_source():
