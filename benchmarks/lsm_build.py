@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -91,9 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(run_case_here(args.one)))
         return 0
+    load_before = os.getloadavg()[0]
     rows = [best_of(name, args.repeat) for name in args.cases]
     print(table(rows))
+    # the machine may be shared: the 1-minute load average says how much (cores: os.cpu_count)
     meta = {"python": sys.version.split()[0], "machine": platform.machine(),
+            "cpu_count": os.cpu_count(), "load_average_1min": [load_before, os.getloadavg()[0]],
             "cases": {name: CASES[name] for name in args.cases}}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"meta": meta, "result": rows}, indent=2) + "\n")
