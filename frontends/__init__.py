@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,14 @@ class Frontend:
     loader: str  # "module:function(source, **options) -> Graph"
     suffixes: tuple[str, ...] = ()
     object_modules: tuple[str, ...] = ()  # objects whose type's module starts with one of these
+    object_bases: tuple[str, ...] = ()  # "module.Class": instances of these (a user's subclass)
+
+    def claims(self, source: Any) -> bool:
+        """Whether ``source`` (an object) is this frontend's, without importing anything."""
+        module = type(source).__module__
+        if any(module.startswith(prefix) for prefix in self.object_modules):
+            return True
+        return any(isinstance(source, base) for base in _loaded_classes(self.object_bases))
 
     def load(self, source: Any, **options: Any) -> Graph:
         module_name, function_name = self.loader.split(":")
@@ -36,10 +45,27 @@ class Frontend:
         return function(source, **options)
 
 
+def _loaded_classes(names: tuple[str, ...]) -> list[type]:
+    """The classes named ``module.Class`` whose module is already imported (an object of
+    such a class cannot exist otherwise, so nothing is imported here)."""
+    found = []
+    for name in names:
+        module_name, _, class_name = name.rpartition(".")
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(getattr(module, class_name, None), type):
+            found.append(getattr(module, class_name))
+    return found
+
+
 FRONTENDS: dict[str, Frontend] = {f.name: f for f in (
     Frontend("nir", "a `.nir` file or a `nir.NIRGraph`",
              "NIR, the interchange format SNN frameworks export (options: dt_s)",
              "neurocc.frontends.nir:read_nir", (".nir",), ("nir",)),
+    Frontend("torch", "a torch.nn.Module of sinabs or snnTorch layers",
+             "torch models in memory: sinabs layers lowered directly, snnTorch through its NIR "
+             "export (options: input_shape, dt_s)",
+             "neurocc.frontends.sinabs:read_module", (), ("torch", "sinabs", "snntorch"),
+             ("torch.nn.Module",)),
 )}
 
 
@@ -53,9 +79,8 @@ def _by_suffix(path: Path) -> Frontend:
 
 
 def _by_object(source: Any) -> Frontend:
-    module = type(source).__module__
     for frontend in FRONTENDS.values():
-        if any(module.startswith(prefix) for prefix in frontend.object_modules):
+        if frontend.claims(source):
             return frontend
     accepted = "; ".join(f.accepts for f in FRONTENDS.values())
     raise FrontendError(type(source).__name__, "is not a model neurocc can read.",
