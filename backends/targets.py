@@ -30,6 +30,7 @@ import yaml
 from neurocc.compiler.errors import TargetError
 
 HEADER_KEYS = ("name", "family", "description")
+NETWORK_KIND = "network"  # the top-level `kind` of a YAML network spec (frontends/yaml)
 BOUNDS = ("minimum", "maximum")
 STATUSES = ("single-source", "assumed", "derived", "not-published")
 ENTRY_KEYS = ("value", "source", "bound", "status", "note")
@@ -151,6 +152,9 @@ def check_header(path: str, data: Any) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise TargetError(path, f"expected a mapping at the top, got {type(data).__name__}.",
                           "Start from a packaged target file (`neurocc targets`).")
+    if data.get("kind") == NETWORK_KIND:
+        raise TargetError(path, f"is a network spec (kind: {NETWORK_KIND}), not a target file.",
+                          f"Pass it as the model: neurocc compile {path} --target NAME.")
     for key in HEADER_KEYS:
         if not isinstance(data.get(key), str):
             raise key_error(path, key, "expected a string header key.")

@@ -73,6 +73,12 @@ FRONTENDS: dict[str, Frontend] = {f.name: f for f in (
              "EGRU: event-based gated recurrent units with graded events (Subramoney et al. "
              "2023) (options: dt_s, prefix)",
              "neurocc.frontends.egru:load_egru", (), ("neurocc.frontends.egru",)),
+    Frontend("lsm", "an `LsmParameters` object",
+             "liquid state machine from a recipe (options: LsmParameters fields)",
+             "neurocc.frontends.lsm:load_lsm", (), ("neurocc.frontends.lsm",)),
+    Frontend("yaml", "a `.yaml` network spec (`kind: network`)",
+             "a human-written network spec (options: dt_s, seed)",
+             "neurocc.frontends.yaml:read_network_yaml", (".yaml", ".yml")),
 )}
 
 

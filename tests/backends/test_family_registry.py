@@ -132,3 +132,11 @@ def test_an_engine_counter_outside_the_vocabulary_is_refused() -> None:
             neurocc.simulate(artifact, np.zeros((1, 3, 2)))
     finally:
         unregister_family("noisy")
+
+
+def test_a_network_spec_given_as_target_says_so(tmp_path: Path) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text("kind: network\nname: n\n")
+    with pytest.raises(TargetError, match=r"is a network spec \(kind: network\), not a target "
+                                          r"file.*Pass it as the model"):
+        neurocc.compile(small_graph(), spec)
