@@ -16,7 +16,10 @@ class SimResult:
     node names). ``states["v/<name>"]`` etc.: float or integer (batch, T,
     size) traces where the engine records them (always for non-spiking
     populations). ``counters``: event totals over the batch that the energy
-    model prices (engine-specific names, documented by each engine).
+    model prices (the shared vocabulary of ``sim/counters.py``).
+    ``value_outputs``: populations whose output is their ``v`` trace although
+    the engine also reports spikes for them (a chip that runs a non-spiking
+    model as a spiking neuron that never reaches its threshold).
     ``latency_steps``: how many steps later than the float reference the
     outputs of this engine appear (hardware pipelines add steps per layer).
     """
@@ -26,6 +29,7 @@ class SimResult:
     states: Mapping[str, np.ndarray] = field(default_factory=dict)
     counters: Mapping[str, float] = field(default_factory=dict)
     latency_steps: int = 0
+    value_outputs: tuple[str, ...] = ()
 
     @property
     def output(self) -> np.ndarray:
@@ -33,6 +37,6 @@ class SimResult:
 
         A non-spiking output population contributes its ``v`` trace instead.
         """
-        parts = [self.spikes[n] if n in self.spikes else self.states[f"v/{n}"]
-                 for n in self.outputs]
+        parts = [self.spikes[n] if n in self.spikes and n not in self.value_outputs
+                 else self.states[f"v/{n}"] for n in self.outputs]
         return np.concatenate(parts, axis=-1)

@@ -149,7 +149,8 @@ def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool 
     out = {name: np.zeros((batch, steps, spec.size), dtype=np.uint8)
            for name, spec in net.lifs.items()}
     out.update(_split_inputs(net, x))
-    states = _state_records(net, batch, steps) if record_states else {}
+    silent = tuple(n for n in net.lifs if not artifact.graph.populations[n].neuron_model.spiking)
+    states = _state_records(net, batch, steps, record_states, silent)
     components = _components(net, compiled)
     # a tqdm bar fixes the multiprocessing start method (it creates a lock): only on request
     bar = tqdm(total=steps, unit="step", desc="loihi") if progress else None
@@ -166,16 +167,22 @@ def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool 
     ordered = {name: out[name] for name in net.populations}
     return SimResult(ordered, net.outputs,
                      {key: value.astype(np.int64) for key, value in states.items()},
-                     _counters(net, ordered, compiled, lifs, batch, steps), net.latency_steps)
+                     _counters(net, ordered, compiled, lifs, batch, steps), net.latency_steps,
+                     value_outputs=silent)
 
 
 def _max_delay_into(net: NetworkSpec, name: str) -> int:
     return max((p.max_delay for p in net.projections.values() if p.target == name), default=0)
 
 
-def _state_records(net: NetworkSpec, batch: int, steps: int) -> dict[str, np.ndarray]:
-    return {f"{var}/{name}": np.zeros((batch, steps, spec.size), dtype=np.int32)
-            for name, spec in net.lifs.items() for var in ("u", "v")}
+def _state_records(net: NetworkSpec, batch: int, steps: int, record_states: bool,
+                   silent: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """u and v of every LIF when asked; always v of the non-spiking populations (their output,
+    as in the reference engine: integer v, ``pop/P/v_scale`` in the artifact converts it)."""
+    wanted = [(var, name) for name in net.lifs for var in ("u", "v")
+              if record_states or (var == "v" and name in silent)]
+    return {f"{var}/{name}": np.zeros((batch, steps, net.lifs[name].size), dtype=np.int32)
+            for var, name in wanted}
 
 
 def _run_component(component: _Component, lifs: dict[str, _Lif], out: dict[str, np.ndarray],
@@ -187,7 +194,13 @@ def _run_component(component: _Component, lifs: dict[str, _Lif], out: dict[str, 
             lif = lifs[name]
             out[name][:, t] = lif.step(t - t0)
             if states:
-                states[f"u/{name}"][:, t] = lif.u
-                states[f"v/{name}"][:, t] = lif.v
+                _record(states, name, t, lif)
         for proj in component.internal:
             _deliver(proj, out[proj.spec.source][:, t:t + 1], lifs[proj.spec.target], t - t0)
+
+
+def _record(states: dict[str, np.ndarray], name: str, t: int, lif: _Lif) -> None:
+    for var, value in (("u", lif.u), ("v", lif.v)):
+        trace = states.get(f"{var}/{name}")
+        if trace is not None:
+            trace[:, t] = value
