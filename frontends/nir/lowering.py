@@ -34,9 +34,11 @@ from neurocc.frontends.nir.maps import (
     Matrix,
     Shape,
     Step,
+    check_signal,
     check_size,
     floats,
     identity,
+    signal_shape,
     size_of,
 )
 from neurocc.frontends.nir.source import PASSTHROUGH, FlatNir, NirSource, node_where
@@ -112,8 +114,10 @@ def resolve_dt(dt_s: float | None, metadata: Mapping[str, Any], label: str) -> t
 
 
 def _checked_dt(value: Any, where: str) -> float:
+    array = np.asarray(value)
     try:
-        dt_s = float(np.asarray(value))
+        with np.errstate(all="ignore"):  # a long double too large for a float: inf, refused
+            dt_s = float(array.item()) if array.size == 1 else math.nan
     except (TypeError, ValueError):
         dt_s = math.nan
     if not (math.isfinite(dt_s) and dt_s > 0):
@@ -136,12 +140,11 @@ def _neuron_params(build: _Build, name: str) -> tuple[Shape, dict[str, np.ndarra
                             "Give every parameter the neuron shape.") from exc
     params = {key: np.broadcast_to(raw[nir_key], shape).reshape(-1)
               for key, nir_key in spec.fields.items()}
-    return tuple(int(s) for s in shape), params
+    return check_signal(tuple(int(s) for s in shape), ctx), params
 
 
 def _port_shape(build: _Build, name: str) -> Shape:
-    node = build.flat.nodes[name]
-    return tuple(int(s) for s in np.atleast_1d(floats(node, "shape", build.ctx(name))))
+    return signal_shape(build.flat.nodes[name], "shape", build.ctx(name))
 
 
 def _collect_populations(build: _Build) -> None:
