@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from neurocc.compiler.errors import FrontendError
-from neurocc.frontends.nir import hdf5_tree, isolation, read_nir
+from neurocc.frontends.nir import hdf5_tree, isolation, maps, read_nir
 
 
 def small(weight: np.ndarray | None = None, n_in: int = 3) -> nir.NIRGraph:
@@ -139,6 +139,71 @@ def test_same_padding_with_stride_is_an_error(nir_file):
     graph = nir.NIRGraph(nodes, [("input", "conv"), ("conv", "n")], type_check=False)
     with pytest.raises(FrontendError, match=r"node 'conv' \(Conv2d\).*'same'"):
         read_nir(nir_file(graph))
+
+
+@pytest.mark.parametrize(("shape", "message"), [
+    ([0], r"gives a signal of shape \[0\]; a signal has positive dimensions"),
+    ([-3], r"gives a signal of shape \[-3\]"),
+    ([2**13, 2**13, 2**13], rf"gives a signal .* at most {maps.MAX_SIGNAL_SIZE} values"),
+    ([2.5], r"parameter 'shape' = \[2\.5\] is not made of whole numbers"),
+    ([2**40], r"parameter 'shape' = \[1099511627776\] is not made of whole numbers up to"),
+])
+def test_implausible_input_shape(nir_file, shape, message):
+    path = nir_file(small())
+    with h5py.File(path, "r+") as handle:
+        del handle["node/nodes/input/shape"]
+        handle["node/nodes/input"].create_dataset("shape", data=np.array(shape))
+    with pytest.raises(FrontendError, match=r"model\.nir, node 'input' \(Input\): " + message):
+        read_nir(path)
+
+
+def _conv(**kw: object) -> nir.NIRGraph:
+    conv = {"input_shape": (4, 4), "weight": np.ones((1, 1, 3, 3)), "stride": 1, "padding": 1,
+            "dilation": 1, "groups": 1, "bias": np.zeros(1), **kw}
+    nodes = {"input": nir.Input(input_type={"input": np.array([1, 4, 4])}),
+             "conv": nir.Conv2d(**conv), "n": nir.IF(r=np.ones((1, 4, 4)),  # type: ignore[arg-type]
+                                                     v_threshold=np.ones((1, 4, 4)))}
+    return nir.NIRGraph(nodes, [("input", "conv"), ("conv", "n")], type_check=False)
+
+
+def test_implausible_convolution_parameters(nir_file):
+    path = nir_file(_conv())
+    with h5py.File(path, "r+") as handle:
+        del handle["node/nodes/conv/groups"]
+        handle["node/nodes/conv"].create_dataset("groups", data=np.array([1, 1]))
+    with pytest.raises(FrontendError, match=r"node 'conv' \(Conv2d\): parameter 'groups' has 2 "
+                       r"values"):
+        read_nir(path)
+    with pytest.raises(FrontendError, match=r"node 'conv' \(Conv2d\): parameter 'stride' = "
+                       r"\[inf, inf\] is not made of whole numbers"):
+        read_nir(nir_file(_conv(stride=np.array([np.inf, np.inf]))))
+    with pytest.raises(FrontendError, match=r"node 'conv' \(Conv2d\): gives a signal of shape "
+                       r"\[1, 20002, 20002\]"):
+        read_nir(nir_file(_conv(padding=10000)))
+
+
+def test_implausible_pooling_output(nir_file):
+    nodes = {"input": nir.Input(input_type={"input": np.array([1, 4, 4])}),
+             "pool": nir.SumPool2d(kernel_size=np.array([1, 1]), stride=np.array([1, 1]),
+                                   padding=np.array([5000, 5000])),
+             "n": nir.IF(r=np.ones(4), v_threshold=np.ones(4))}
+    graph = nir.NIRGraph(nodes, [("input", "pool"), ("pool", "n")], type_check=False)
+    with pytest.raises(FrontendError, match=r"node 'pool' \(SumPool2d\): gives a signal of shape "
+                       r"\[1, 10004, 10004\]"):
+        read_nir(nir_file(graph))
+
+
+def test_flatten_dims_must_be_single_whole_numbers(nir_file):
+    nodes = {"input": nir.Input(input_type={"input": np.array([2, 2])}),
+             "flat": nir.Flatten(input_type={"input": np.array([2, 2])}),
+             "n": nir.IF(r=np.ones(4), v_threshold=np.ones(4))}
+    path = nir_file(nir.NIRGraph(nodes, [("input", "flat"), ("flat", "n")], type_check=False))
+    with h5py.File(path, "r+") as handle:
+        del handle["node/nodes/flat/end_dim"]
+        handle["node/nodes/flat"].create_dataset("end_dim", data=np.array([-1, 0]))
+    with pytest.raises(FrontendError, match=r"node 'flat' \(Flatten\): parameter 'end_dim' has 2 "
+                       r"values"):
+        read_nir(path)
 
 
 def test_single_node_instead_of_graph():

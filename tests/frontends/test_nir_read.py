@@ -90,6 +90,34 @@ def test_dt_from_file_metadata(nir_file):
     assert graph.dt_s == pytest.approx(1e-4) and graph.metadata["dt_source"] == "file"
 
 
+@pytest.mark.parametrize(("stored", "dt_s"), [(np.array([2e-4]), 2e-4), ("5e-4", 5e-4)])
+def test_dt_stored_as_one_element_array_or_text(nir_file, stored, dt_s):
+    path = nir_file(rnn_graph())
+    with h5py.File(path, "r+") as handle:
+        kw = {"dtype": h5py.string_dtype()} if isinstance(stored, str) else {}
+        handle["node"].create_group("metadata").create_dataset("dt", data=stored, **kw)
+    assert read_nir(path).dt_s == pytest.approx(dt_s)
+
+
+@pytest.mark.parametrize("stored", [np.array([1e-3, 2e-3]), np.longdouble(10) ** 400, "soon"])
+def test_bad_dt_in_the_file_is_an_error(nir_file, stored):
+    path = nir_file(rnn_graph())
+    with h5py.File(path, "r+") as handle:
+        kw = {"dtype": h5py.string_dtype()} if isinstance(stored, str) else {}
+        with np.errstate(over="ignore"):
+            handle["node"].create_group("metadata").create_dataset("dt", data=stored, **kw)
+    with pytest.raises(FrontendError, match=r"model\.nir: graph metadata 'dt': time step .* is "
+                       r"not a positive number"):
+        read_nir(path)
+
+
+def test_long_double_metadata_is_kept_as_text(nir_file):
+    path = nir_file(rnn_graph())
+    with h5py.File(path, "r+") as handle:
+        handle["node"].create_group("metadata").create_dataset("gain", data=np.longdouble(0.5))
+    assert read_nir(path).metadata["nir"]["graph_metadata"] == {"gain": "0.5"}
+
+
 @pytest.mark.parametrize("bad", [0.0, -1e-3, float("nan")])
 def test_bad_dt_argument_is_an_error(nir_file, bad):
     with pytest.raises(FrontendError, match=r"model\.nir"):
