@@ -16,6 +16,7 @@ the reader before it had a deadline and checks.
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import sys
 from collections import Counter
@@ -37,6 +38,7 @@ SEED = 20240613
 DEFAULT_CASES = 150  # in the default suite: about 40 s here
 SLOW_CASES = 2000
 FUZZ_TIMEOUT_S = 5.0  # good files read in ~20 ms; hanging ones cost this much each
+REGRESSION_TIMEOUT_S = 1.0  # for the kept files, known to hang
 SIM_STEPS = 3
 TIMED_OUT = "was not read within"
 
@@ -346,6 +348,15 @@ def test_mutated_file_gives_a_graph_or_an_error(corpus, tmp_path, case):
         outcome(path)
     except Exception as exc:  # the report names the case, so it can be re-created
         raise AssertionError(f"case {case} ({done}): {type(exc).__name__}: {exc}") from exc
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FUZZ_CASES.glob("*.nir.gz")))
+def test_files_found_by_fuzzing(tmp_path, name):
+    """hang-*: plain h5py and nir.read never return on these; the reader stops at its deadline."""
+    path = tmp_path / name.removesuffix(".gz")
+    path.write_bytes(gzip.decompress((FUZZ_CASES / name).read_bytes()))
+    expected = "timeout" if name.startswith("hang-") else "error"
+    assert outcome(path, timeout_s=REGRESSION_TIMEOUT_S) == expected
 
 
 @pytest.mark.slow
