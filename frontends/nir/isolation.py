@@ -20,7 +20,7 @@ child, so ``neurocc.load`` at the top of a script without an
 ``if __name__ == "__main__"`` guard would fail. A plain child interpreter
 running :mod:`.hdf5_tree` by path has neither problem, and imports numpy and
 h5py only, not neurocc. ``fork`` itself is unsafe in a process with threads.
-Waiting uses ``select`` on a pipe: POSIX only, like the rest of neurocc.
+Waiting uses ``poll`` on a pipe: POSIX only, like the rest of neurocc.
 """
 
 from __future__ import annotations
@@ -108,10 +108,12 @@ class _Child:
 
 
 def _read_exact(fd: int, size: int, deadline: float) -> bytes:
+    poller = select.poll()  # not select.select: that fails on descriptors above 1023
+    poller.register(fd, select.POLLIN)
     chunks, left = [], size
     while left:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+        remaining_ms = math.ceil((deadline - time.monotonic()) * 1000)
+        if remaining_ms <= 0 or not poller.poll(remaining_ms):
             raise _Timeout
         chunk = os.read(fd, min(left, READ_CHUNK_BYTES))
         if not chunk:
