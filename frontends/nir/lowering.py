@@ -48,6 +48,7 @@ DT_METADATA_KEYS = ("dt", "dt_s")  # where our writer (and some producers) put d
 FEEDBACK_DELAY_STEPS = 1  # nirtorch/snnTorch feed back the previous step's output
 PROJECTION_SUFFIX = "#"  # separates a repeated projection name from its counter
 RECEPTOR_METADATA_KEY = "neurocc.receptor"  # node metadata naming the target's receptor
+MAX_PATHS = 10_000  # synaptic paths in one graph; diamonds of branches double them per layer
 
 
 @dataclass(frozen=True)
@@ -168,25 +169,41 @@ def find_paths(build: _Build) -> list[Path]:
     succ, paths = _successors(build.flat), list[Path]()
     for name in build.flat.nodes:
         if name in build.shapes:
-            paths.extend(_walk(build, succ, name, (name,)))
+            for path in _walk(build, succ, name):
+                paths.append(path)
+                if len(paths) > MAX_PATHS:
+                    raise FrontendError(build.ctx(name).where, f"starts one of more than "
+                                        f"{MAX_PATHS} synaptic paths between neuron nodes "
+                                        "(branches that join again multiply them).",
+                                        "Merge parallel branches into one node.")
     return paths
 
 
-def _walk(build: _Build, succ: Mapping[str, list[str]], source: str,
-          trail: tuple[str, ...]) -> Iterable[Path]:
-    for nxt in succ[trail[-1]]:
+def _walk(build: _Build, succ: Mapping[str, list[str]], source: str) -> Iterable[Path]:
+    """Depth first from ``source`` to the next population or Output on every branch.
+
+    A loop with an explicit stack, not recursion: a file may chain thousands of nodes.
+    """
+    trail, branches = [source], [iter(succ[source])]
+    while branches:
+        nxt = next(branches[-1], None)
+        if nxt is None:
+            branches.pop()
+            trail.pop()
+            continue
         kind = build.flat.nodes[nxt]["type"]
         if kind == "Input":
             raise FrontendError(node_where(build.label, nxt, build.flat.nodes[nxt]),
                                 f"receives an edge from '{trail[-1]}'.", "Inputs take no edges.")
         if nxt in build.shapes or kind == "Output":
-            yield Path(source, trail[1:], nxt)
+            yield Path(source, tuple(trail[1:]), nxt)
         elif nxt in trail:
             raise FrontendError(node_where(build.label, nxt, build.flat.nodes[nxt]),
                                 f"is on a cycle without a neuron: {' -> '.join(trail)} -> {nxt}.",
                                 "Every cycle needs a neuron node; remove the loop.")
         else:
-            yield from _walk(build, succ, source, (*trail, nxt))
+            trail.append(nxt)
+            branches.append(iter(succ[nxt]))
 
 
 # -- one path as a projection ---------------------------------------------------------

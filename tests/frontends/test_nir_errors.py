@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import os
 import signal
 import struct
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 from neurocc.compiler.errors import FrontendError
-from neurocc.frontends.nir import hdf5_tree, isolation, maps, read_nir
+from neurocc.frontends.nir import hdf5_tree, isolation, lowering, maps, read_nir
 
 
 def small(weight: np.ndarray | None = None, n_in: int = 3) -> nir.NIRGraph:
@@ -204,6 +205,36 @@ def test_flatten_dims_must_be_single_whole_numbers(nir_file):
     with pytest.raises(FrontendError, match=r"node 'flat' \(Flatten\): parameter 'end_dim' has 2 "
                        r"values"):
         read_nir(path)
+
+
+def _scales(names: list[str]) -> dict[str, nir.NIRNode]:
+    return {name: nir.Scale(scale=np.ones(2)) for name in names}
+
+
+def test_a_chain_longer_than_the_recursion_limit_lowers():
+    chain = [f"s{i}" for i in range(sys.getrecursionlimit() + 100)]
+    nodes = {"input": nir.Input(input_type={"input": np.array([2])}), **_scales(chain),
+             "n": nir.IF(r=np.ones(2), v_threshold=np.ones(2))}
+    ends = ["input", *chain, "n"]
+    graph = read_nir(nir.NIRGraph(nodes, list(itertools.pairwise(ends)),
+                                  type_check=False))
+    assert list(graph.projections) == ["s0"]
+
+
+def test_too_many_paths(monkeypatch):
+    monkeypatch.setattr(lowering, "MAX_PATHS", 100)
+    layers = 7  # each layer of two branches doubles the paths: 2**7 > 100
+    nodes = {"input": nir.Input(input_type={"input": np.array([2])}),
+             "n": nir.IF(r=np.ones(2), v_threshold=np.ones(2))}
+    edges, head = [], "input"
+    for i in range(layers):
+        nodes.update(_scales([f"a{i}", f"b{i}", f"j{i}"]))
+        edges += [(head, f"a{i}"), (head, f"b{i}"), (f"a{i}", f"j{i}"), (f"b{i}", f"j{i}")]
+        head = f"j{i}"
+    edges.append((head, "n"))
+    with pytest.raises(FrontendError, match=r"node 'input' \(Input\): starts one of more than 100 "
+                       r"synaptic paths"):
+        read_nir(nir.NIRGraph(nodes, edges, type_check=False))
 
 
 def test_single_node_instead_of_graph():
