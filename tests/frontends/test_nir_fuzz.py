@@ -9,9 +9,10 @@ run a few steps. Any exception other than a NeuroccError, or a read that does
 not return, fails the case. Cases are numbered and seeded: a failure names
 the case, and ``case_file(corpus, n, dir)`` re-creates its file.
 
-``tests/frontends/fuzz_cases/`` keeps files found by longer campaigns (run
-``python tests/frontends/test_nir_fuzz.py CASES`` by hand) that hung or crashed
-the reader before it had a deadline and checks.
+``tests/frontends/fuzz_cases/`` keeps files found by longer campaigns that hang
+plain h5py and ``nir.read`` (see its README). A campaign, by hand:
+``python -W error tests/frontends/test_nir_fuzz.py CASES [FIRST_CASE] [FOLDER]``
+prints one line per case and keeps the files that timed out or failed.
 """
 
 from __future__ import annotations
