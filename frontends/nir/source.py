@@ -88,7 +88,8 @@ def _load_file(path: Path, timeout_s: float) -> NirSource:
     if not path.is_file():
         raise FrontendError(str(path), "does not exist or is not a file.",
                             "Check the path of the .nir model.")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as stream:  # in blocks: the file may be large
+        digest = hashlib.file_digest(stream, "sha256").hexdigest()
     version, tree = read_tree(path, timeout_s)  # a child process: the deadline holds
     if version is None:
         raise FrontendError(str(path), "has no root dataset 'version', so the reset semantics "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import h5py
 import nir
 import numpy as np
 import pytest
+from tqdm import tqdm
 
 import neurocc
 from neurocc.compiler.errors import FrontendError
@@ -208,6 +210,13 @@ def test_reading_leaves_multiprocessing_alone(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=300, check=False)
     assert (done.returncode, done.stdout) == (0, "['input', 'lif1', 'lif2']\n"), done.stderr
+
+
+def test_reading_after_a_progress_bar(nir_file):
+    """A tqdm bar creates a multiprocessing lock (fixing the start method): no matter here."""
+    with tqdm(total=1, file=io.StringIO()) as bar:
+        bar.update()
+        assert "lif2" in read_nir(nir_file(rnn_graph())).populations
 
 
 def test_a_forked_process_reads_with_its_own_child(nir_file):
