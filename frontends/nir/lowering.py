@@ -34,9 +34,11 @@ from neurocc.frontends.nir.maps import (
     Matrix,
     Shape,
     Step,
+    check_signal,
     check_size,
     floats,
     identity,
+    signal_shape,
     size_of,
 )
 from neurocc.frontends.nir.source import PASSTHROUGH, FlatNir, NirSource, node_where
@@ -46,6 +48,7 @@ DT_METADATA_KEYS = ("dt", "dt_s")  # where our writer (and some producers) put d
 FEEDBACK_DELAY_STEPS = 1  # nirtorch/snnTorch feed back the previous step's output
 PROJECTION_SUFFIX = "#"  # separates a repeated projection name from its counter
 RECEPTOR_METADATA_KEY = "neurocc.receptor"  # node metadata naming the target's receptor
+MAX_PATHS = 10_000  # synaptic paths in one graph; diamonds of branches double them per layer
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,10 @@ def resolve_dt(dt_s: float | None, metadata: Mapping[str, Any], label: str) -> t
 
 
 def _checked_dt(value: Any, where: str) -> float:
+    array = np.asarray(value)
     try:
-        dt_s = float(np.asarray(value))
+        with np.errstate(all="ignore"):  # a long double too large for a float: inf, refused
+            dt_s = float(array.item()) if array.size == 1 else math.nan
     except (TypeError, ValueError):
         dt_s = math.nan
     if not (math.isfinite(dt_s) and dt_s > 0):
@@ -136,12 +141,11 @@ def _neuron_params(build: _Build, name: str) -> tuple[Shape, dict[str, np.ndarra
                             "Give every parameter the neuron shape.") from exc
     params = {key: np.broadcast_to(raw[nir_key], shape).reshape(-1)
               for key, nir_key in spec.fields.items()}
-    return tuple(int(s) for s in shape), params
+    return check_signal(tuple(int(s) for s in shape), ctx), params
 
 
 def _port_shape(build: _Build, name: str) -> Shape:
-    node = build.flat.nodes[name]
-    return tuple(int(s) for s in np.atleast_1d(floats(node, "shape", build.ctx(name))))
+    return signal_shape(build.flat.nodes[name], "shape", build.ctx(name))
 
 
 def _collect_populations(build: _Build) -> None:
@@ -165,25 +169,41 @@ def find_paths(build: _Build) -> list[Path]:
     succ, paths = _successors(build.flat), list[Path]()
     for name in build.flat.nodes:
         if name in build.shapes:
-            paths.extend(_walk(build, succ, name, (name,)))
+            for path in _walk(build, succ, name):
+                paths.append(path)
+                if len(paths) > MAX_PATHS:
+                    raise FrontendError(build.ctx(name).where, f"starts one of more than "
+                                        f"{MAX_PATHS} synaptic paths between neuron nodes "
+                                        "(branches that join again multiply them).",
+                                        "Merge parallel branches into one node.")
     return paths
 
 
-def _walk(build: _Build, succ: Mapping[str, list[str]], source: str,
-          trail: tuple[str, ...]) -> Iterable[Path]:
-    for nxt in succ[trail[-1]]:
+def _walk(build: _Build, succ: Mapping[str, list[str]], source: str) -> Iterable[Path]:
+    """Depth first from ``source`` to the next population or Output on every branch.
+
+    A loop with an explicit stack, not recursion: a file may chain thousands of nodes.
+    """
+    trail, branches = [source], [iter(succ[source])]
+    while branches:
+        nxt = next(branches[-1], None)
+        if nxt is None:
+            branches.pop()
+            trail.pop()
+            continue
         kind = build.flat.nodes[nxt]["type"]
         if kind == "Input":
             raise FrontendError(node_where(build.label, nxt, build.flat.nodes[nxt]),
                                 f"receives an edge from '{trail[-1]}'.", "Inputs take no edges.")
         if nxt in build.shapes or kind == "Output":
-            yield Path(source, trail[1:], nxt)
+            yield Path(source, tuple(trail[1:]), nxt)
         elif nxt in trail:
             raise FrontendError(node_where(build.label, nxt, build.flat.nodes[nxt]),
                                 f"is on a cycle without a neuron: {' -> '.join(trail)} -> {nxt}.",
                                 "Every cycle needs a neuron node; remove the loop.")
         else:
-            yield from _walk(build, succ, source, (*trail, nxt))
+            trail.append(nxt)
+            branches.append(iter(succ[nxt]))
 
 
 # -- one path as a projection ---------------------------------------------------------

@@ -10,6 +10,7 @@ re-creates it. Convolutions and pooling follow PyTorch (``conv2d``,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -21,6 +22,12 @@ from neurocc.compiler.errors import FrontendError
 
 Matrix: TypeAlias = Any  # np.ndarray | sp.csr_array (scipy ships no types: compiler/graph.py)
 Shape = tuple[int, ...]
+
+# Plausibility limits on numbers read from a file: a corrupted file can hold any value, and
+# lowering allocates matrices from shapes (an identity of MAX_SIGNAL_SIZE takes ~200 MB).
+MAX_SIGNAL_SIZE = 2**24  # values in one signal (a population, a map's output); chips hold fewer
+MAX_WHOLE_NUMBER = 2**31 - 1  # a dimension, stride, padding, dilation or group count
+SHOWN_VALUES = 6  # of a bad parameter, quoted in the message
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,8 @@ class Context:
 def floats(node: Mapping[str, Any], key: str, ctx: Context) -> np.ndarray:
     """A parameter as a float array; NaN, infinity or non-numbers are user errors."""
     try:
-        value = np.asarray(node[key], dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):  # too large: inf, refused below
+            value = np.asarray(node[key], dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise FrontendError(ctx.where, f"parameter '{key}' is not numeric ({exc}).",
                             "Store numbers in this parameter.") from exc
@@ -54,6 +62,50 @@ def floats(node: Mapping[str, Any], key: str, ctx: Context) -> np.ndarray:
         raise FrontendError(ctx.where, f"parameter '{key}' holds NaN or infinite values.",
                             "Check the trained model; NIR stores finite floats.")
     return value
+
+
+def _shown(array: np.ndarray) -> str:
+    flat = array.reshape(-1)
+    text = ", ".join(str(v) for v in flat[:SHOWN_VALUES])
+    return f"[{text}{', ...' if flat.size > SHOWN_VALUES else ''}]"
+
+
+def whole_numbers(value: Any, key: str, ctx: Context) -> np.ndarray:
+    """``value`` as int64, if every entry is a whole number of plausible size."""
+    array = np.asarray(value)
+    valid = array.dtype.kind in "iuf"
+    if valid:
+        with np.errstate(all="ignore"):
+            valid = bool(np.all(np.isfinite(array) & (array == np.round(array))
+                                & (np.abs(array) <= MAX_WHOLE_NUMBER)))
+    if not valid:
+        raise FrontendError(ctx.where, f"parameter '{key}' = {_shown(array)} is not made of "
+                            f"whole numbers up to {MAX_WHOLE_NUMBER}.", "Give whole numbers.")
+    return array.astype(np.int64)
+
+
+def integer(node: Mapping[str, Any], key: str, ctx: Context) -> int:
+    """A parameter holding one whole number (a one-element array counts)."""
+    array = whole_numbers(node[key], key, ctx)
+    if array.size != 1:
+        raise FrontendError(ctx.where, f"parameter '{key}' has {array.size} values.",
+                            "Give one whole number.")
+    return int(array.reshape(-1)[0])
+
+
+def check_signal(shape: Shape, ctx: Context) -> Shape:
+    """``shape`` if it is a plausible signal: positive dims, at most MAX_SIGNAL_SIZE values."""
+    if min(shape, default=1) < 1 or math.prod(shape) > MAX_SIGNAL_SIZE:
+        raise FrontendError(ctx.where, f"gives a signal of shape {list(shape)}; a signal has "
+                            f"positive dimensions and at most {MAX_SIGNAL_SIZE} values.",
+                            "Check the shapes stored in the file.")
+    return shape
+
+
+def signal_shape(node: Mapping[str, Any], key: str, ctx: Context) -> Shape:
+    """A shape parameter (Input, Output, Flatten's input_type), checked as a signal."""
+    dims = whole_numbers(np.atleast_1d(np.asarray(node[key])), key, ctx).reshape(-1)
+    return check_signal(tuple(int(d) for d in dims), ctx)
 
 
 def size_of(shape: Shape) -> int:
@@ -121,7 +173,7 @@ def lower_delay(node: Mapping[str, Any], in_shape: Shape, ctx: Context) -> Step:
 
 
 def lower_passthrough(node: Mapping[str, Any], in_shape: Shape, ctx: Context) -> Step:
-    shape = tuple(int(s) for s in np.atleast_1d(floats(node, "shape", ctx)))
+    shape = signal_shape(node, "shape", ctx)
     check_size(in_shape, shape, ctx)
     return Step(identity(size_of(shape)), shape, _base("Passthrough", in_shape, shape))
 
@@ -137,9 +189,9 @@ def lower_flatten(node: Mapping[str, Any], in_shape: Shape, ctx: Context) -> Ste
     declared = node.get("input_type")
     shape = in_shape
     if declared is not None and np.size(declared) > 0:
-        shape = tuple(int(s) for s in np.atleast_1d(np.asarray(declared)))
+        shape = signal_shape(node, "input_type", ctx)
         check_size(in_shape, shape, ctx)
-    start, end = int(np.asarray(node["start_dim"])), int(np.asarray(node["end_dim"]))
+    start, end = integer(node, "start_dim", ctx), integer(node, "end_dim", ctx)
     if not (-len(shape) <= start < len(shape) and -len(shape) <= end < len(shape)):
         raise FrontendError(ctx.where, f"flattens dims {start}..{end} of a signal of shape "
                             f"{list(shape)}.", "NIR Flatten dims exclude the batch dimension.")
@@ -150,10 +202,7 @@ def lower_flatten(node: Mapping[str, Any], in_shape: Shape, ctx: Context) -> Ste
 
 # -- convolution and pooling ---------------------------------------------------------
 def _per_dim(value: Any, ndim: int, key: str, ctx: Context) -> tuple[int, ...]:
-    array = np.atleast_1d(np.asarray(value))
-    if array.dtype.kind not in "iuf" or not np.all(array == np.round(array)):
-        raise FrontendError(ctx.where, f"parameter '{key}' = {value!r} is not an integer or "
-                            f"{ndim} integers.", "Give whole numbers.")
+    array = whole_numbers(np.atleast_1d(np.asarray(value)), key, ctx)
     if array.size == 1:
         array = np.repeat(array, ndim)
     if array.shape != (ndim,):
@@ -233,7 +282,7 @@ def _conv_geometry(node: Mapping[str, Any], kernel: np.ndarray, in_shape: Shape,
     ndim = kernel.ndim - 2
     stride = _per_dim(node["stride"], ndim, "stride", ctx)
     dilation = _per_dim(node["dilation"], ndim, "dilation", ctx)
-    groups = int(np.asarray(node["groups"]))
+    groups = integer(node, "groups", ctx)
     c_out, c_group = kernel.shape[:2]
     declared = node.get("input_shape")
     spatial = in_shape[1:] if declared is None else _per_dim(declared, ndim, "input_shape", ctx)
@@ -249,6 +298,7 @@ def _conv_geometry(node: Mapping[str, Any], kernel: np.ndarray, in_shape: Shape,
     if min(geometry.out_shape) < 1:
         raise FrontendError(ctx.where, f"gives an empty output {list(geometry.out_shape)} for "
                             f"input {list(shape)}.", "Check kernel size, padding and stride.")
+    check_signal(geometry.out_shape, ctx)
     return geometry
 
 
@@ -306,6 +356,7 @@ def lower_pool(node: Mapping[str, Any], in_shape: Shape, ctx: Context) -> Step:
     if min(out) < 1:
         raise FrontendError(ctx.where, f"gives an empty output {list(out)}.",
                             "Check kernel size, padding and stride.")
+    check_signal(out, ctx)
     full = {**_base(node["type"], in_shape, out), **record}
     return Step(pool_matrix(record, in_shape), out, full)
 

@@ -2,8 +2,11 @@
 
 We read the HDF5 tree ourselves instead of calling ``nir.read``: nir 1.0.8
 does not pass ``type_check=False`` into nested graphs, asserts on user input
-and raises KeyError/TypeError without naming the node. Every problem here
-becomes a :class:`FrontendError` naming the file and, where known, the node.
+and raises KeyError/TypeError without naming the node, and on some corrupted
+files never returns. The tree is read in a child process under a deadline
+(:mod:`.isolation`), every dataset checked before it is read
+(:mod:`.hdf5_tree`). Every problem becomes a :class:`FrontendError` naming
+the file and, where known, the HDF5 object or the node.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import h5py
 import nir
 import numpy as np
 
 from neurocc.compiler.errors import FrontendError
+from neurocc.frontends.nir.isolation import read_tree, resolve_timeout_s
 
 OBJECT_SOURCE = "<nir.NIRGraph object>"
 NESTED_SEPARATOR = "."  # NIR addresses a node inside a subgraph as "graph.node"
@@ -68,7 +71,8 @@ class FlatNir:
     metadata: dict[str, Any]
 
 
-def load(source: str | os.PathLike[str] | nir.NIRGraph) -> NirSource:
+def load(source: str | os.PathLike[str] | nir.NIRGraph,
+         read_timeout_s: float | None = None) -> NirSource:
     """The node tree of a file or graph object, with the version that gives its meaning."""
     if isinstance(source, nir.NIRGraph):
         version = str(source.metadata.get("nir_version", nir.version)) if isinstance(
@@ -77,36 +81,21 @@ def load(source: str | os.PathLike[str] | nir.NIRGraph) -> NirSource:
     if isinstance(source, nir.NIRNode):
         raise FrontendError(OBJECT_SOURCE, f"is a single {type(source).__name__} node, not a "
                             "NIRGraph.", "Wrap it with nir.NIRGraph.from_list(node).")
-    return _load_file(Path(source))
+    return _load_file(Path(source), resolve_timeout_s(read_timeout_s))
 
 
-def _load_file(path: Path) -> NirSource:
+def _load_file(path: Path, timeout_s: float) -> NirSource:
     if not path.is_file():
         raise FrontendError(str(path), "does not exist or is not a file.",
                             "Check the path of the .nir model.")
-    data = path.read_bytes()
-    try:
-        with h5py.File(path, "r") as handle:
-            version = handle["version"][()] if "version" in handle else None
-            tree = _read_group(handle["node"])
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
-        raise FrontendError(str(path), f"is not a readable NIR file ({type(exc).__name__}: "
-                            f"{exc}).", "Write it again with nir.write(path, graph); a "
-                            "truncated copy cannot be repaired.") from exc
+    with path.open("rb") as stream:  # in blocks: the file may be large
+        digest = hashlib.file_digest(stream, "sha256").hexdigest()
+    version, tree = read_tree(path, timeout_s)  # a child process: the deadline holds
     if version is None:
         raise FrontendError(str(path), "has no root dataset 'version', so the reset semantics "
                             "(subtract before NIR 1.0.6, to v_reset after) are unknown.",
                             "Write it with nir.write, or add the dataset 'version'.")
-    return NirSource(tree, _text(version), str(path), hashlib.sha256(data).hexdigest())
-
-
-def _read_group(group: h5py.Group) -> dict[str, Any]:
-    return {str(key): _read_group(item) if isinstance(item, h5py.Group) else _plain(item[()])
-            for key, item in group.items()}
-
-
-def _plain(value: Any) -> Any:
-    return value.decode("utf8") if isinstance(value, bytes) else value
+    return NirSource(tree, version, str(path), digest)
 
 
 def _text(value: Any) -> str:
@@ -123,7 +112,10 @@ def check_node(label: str, name: str, node: Any) -> None:
     if not isinstance(node, Mapping) or "type" not in node:
         raise FrontendError(f"{label}, node '{name}'", "has no 'type' entry.",
                             "Write the file with nir.write.")
-    kind = _text(node["type"])
+    kind = node["type"]
+    if not isinstance(kind, str):
+        raise FrontendError(f"{label}, node '{name}'", "has a 'type' entry that is not text.",
+                            "Write the file with nir.write.")
     if kind not in REQUIRED_FIELDS:
         raise FrontendError(node_where(label, name, node), f"has the unsupported node type "
                             f"'{kind}'.", f"Supported types: {', '.join(SUPPORTED_TYPES)}.")
@@ -131,6 +123,9 @@ def check_node(label: str, name: str, node: Any) -> None:
     if missing:
         raise FrontendError(node_where(label, name, node), f"lacks the parameter(s) {missing}.",
                             f"A {kind} node needs {list(REQUIRED_FIELDS[kind])}.")
+    if kind == "NIRGraph" and not isinstance(node["nodes"], Mapping):
+        raise FrontendError(node_where(label, name, node), "has 'nodes' that is not a group of "
+                            "nodes.", "Write the file with nir.write.")
 
 
 def flatten(source: NirSource) -> FlatNir:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import h5py
 import nir
 import numpy as np
 import pytest
+from tqdm import tqdm
 
+import neurocc
 from neurocc.compiler.errors import FrontendError
-from neurocc.frontends.nir import graph_to_nir, read_nir, write_nir
+from neurocc.frontends.nir import graph_to_nir, isolation, read_nir, versions, write_nir
 
 RNG = np.random.default_rng(7)
+DIGITS = Path(__file__).resolve().parents[2] / "examples" / "digits" / "digits_lif.nir"
 
 
 def lif(n: int, **kw: float) -> nir.LIF:
@@ -82,6 +92,34 @@ def test_dt_from_file_metadata(nir_file):
     assert graph.dt_s == pytest.approx(1e-4) and graph.metadata["dt_source"] == "file"
 
 
+@pytest.mark.parametrize(("stored", "dt_s"), [(np.array([2e-4]), 2e-4), ("5e-4", 5e-4)])
+def test_dt_stored_as_one_element_array_or_text(nir_file, stored, dt_s):
+    path = nir_file(rnn_graph())
+    with h5py.File(path, "r+") as handle:
+        kw = {"dtype": h5py.string_dtype()} if isinstance(stored, str) else {}
+        handle["node"].create_group("metadata").create_dataset("dt", data=stored, **kw)
+    assert read_nir(path).dt_s == pytest.approx(dt_s)
+
+
+@pytest.mark.parametrize("stored", [np.array([1e-3, 2e-3]), np.longdouble(10) ** 400, "soon"])
+def test_bad_dt_in_the_file_is_an_error(nir_file, stored):
+    path = nir_file(rnn_graph())
+    with h5py.File(path, "r+") as handle:
+        kw = {"dtype": h5py.string_dtype()} if isinstance(stored, str) else {}
+        with np.errstate(over="ignore"):
+            handle["node"].create_group("metadata").create_dataset("dt", data=stored, **kw)
+    with pytest.raises(FrontendError, match=r"model\.nir: graph metadata 'dt': time step .* is "
+                       r"not a positive number"):
+        read_nir(path)
+
+
+def test_long_double_metadata_is_kept_as_text(nir_file):
+    path = nir_file(rnn_graph())
+    with h5py.File(path, "r+") as handle:
+        handle["node"].create_group("metadata").create_dataset("gain", data=np.longdouble(0.5))
+    assert read_nir(path).metadata["nir"]["graph_metadata"] == {"gain": "0.5"}
+
+
 @pytest.mark.parametrize("bad", [0.0, -1e-3, float("nan")])
 def test_bad_dt_argument_is_an_error(nir_file, bad):
     with pytest.raises(FrontendError, match=r"model\.nir"):
@@ -113,15 +151,89 @@ def test_graph_object_uses_the_installed_nir_version():
     assert graph.populations["lif2"].reset == "to_value"
 
 
-def test_unparsable_or_missing_version_is_an_error(nir_file):
+@pytest.mark.parametrize("version", [b"latest", b"", b"1.0.8garbage", b"v1.0.8", b"1.0.8 1.0.5",
+                                     b"x" * 100])
+def test_unparsable_or_missing_version_is_an_error(nir_file, version):
     path = nir_file(rnn_graph())
-    _set_version(path, b"latest")
-    with pytest.raises(FrontendError, match=r"model\.nir.*'latest'"):
+    _set_version(path, version)
+    shown = repr(version.decode()[:versions.SHOWN_VERSION_CHARS])[:-1]
+    with pytest.raises(FrontendError, match=r"model\.nir: stores the NIR version " +
+                       re.escape(shown) + r".*not a version number"):
         read_nir(path)
     with h5py.File(path, "r+") as handle:
         del handle["version"]
     with pytest.raises(FrontendError, match=r"model\.nir.*version"):
         read_nir(path)
+
+
+@pytest.mark.parametrize("version", [b" 1.0.8 ", b"1.0.7.dev3+g1a2b3c", b"1.0.6rc1", b"1.0",
+                                     b"1.0.8.post1"])
+def test_version_spellings_that_are_read(nir_file, version):
+    path = nir_file(rnn_graph())
+    _set_version(path, version)
+    assert "nir_version_read_as" not in read_nir(path).metadata
+
+
+@pytest.mark.parametrize("version", [b"9.9.9", b"1.0.9", b"1.1", b"2.0.0rc1"])
+def test_newer_version_is_refused_unless_allowed(nir_file, version):
+    path = nir_file(rnn_graph())
+    _set_version(path, version)
+    with pytest.raises(FrontendError, match=rf"model\.nir: stores NIR version '{version.decode()}'"
+                       r", newer than 1\.0\.8, the newest .*allow_newer_version=True"):
+        read_nir(path)
+    graph = neurocc.load(path, allow_newer_version=True)
+    assert graph.metadata["nir_version"] == version.decode()
+    assert graph.metadata["nir_version_read_as"] == "1.0.8"
+    assert graph.metadata["reset_semantics"] == "to_value"
+
+
+def test_graph_object_with_a_newer_version_is_refused_unless_allowed():
+    model = rnn_graph()
+    model.metadata = {"nir_version": "9.9.9"}
+    with pytest.raises(FrontendError, match=r"<nir\.NIRGraph object>: stores NIR version "
+                       r"'9\.9\.9'"):
+        read_nir(model)
+    assert read_nir(model, allow_newer_version=True).metadata["nir_version_read_as"] == "1.0.8"
+
+
+def test_reading_leaves_multiprocessing_alone(tmp_path):
+    """No start method gets fixed (Lava sets 'fork'), and scripts need no __main__ guard."""
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(f"""
+        import multiprocessing
+        import neurocc
+        graph = neurocc.load({str(DIGITS)!r})
+        assert multiprocessing.get_start_method(allow_none=True) is None
+        multiprocessing.set_start_method("fork")
+        print(sorted(graph.populations))
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert (done.returncode, done.stdout) == (0, "['input', 'lif1', 'lif2']\n"), done.stderr
+
+
+def test_reading_after_a_progress_bar(nir_file):
+    """A tqdm bar creates a multiprocessing lock (fixing the start method): no matter here."""
+    with tqdm(total=1, file=io.StringIO()) as bar:
+        bar.update()
+        assert "lif2" in read_nir(nir_file(rnn_graph())).populations
+
+
+def test_a_forked_process_reads_with_its_own_child(nir_file):
+    path = nir_file(rnn_graph())
+    read_nir(path)  # this process's reader child is running
+    parent_child = isolation._child
+    ours, theirs = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the forked process: report and leave without running pytest's exit code
+        ok = isolation._child is None and "lif2" in read_nir(path).populations
+        os.write(theirs, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(theirs)
+    assert os.read(ours, 1) == b"1"
+    os.waitpid(pid, 0)
+    os.close(ours)
+    assert isolation._child is parent_child and "lif2" in read_nir(path).populations
 
 
 def test_neuron_parameters_flatten_in_c_order(nir_file):
