@@ -61,7 +61,8 @@ def _loaded_classes(names: tuple[str, ...]) -> list[type]:
 
 FRONTENDS: dict[str, Frontend] = {f.name: f for f in (
     Frontend("nir", "a `.nir` file or a `nir.NIRGraph`",
-             "NIR, the interchange format SNN frameworks export (options: dt_s)",
+             "NIR, the interchange format SNN frameworks export (options: dt_s, "
+             "allow_newer_version, read_timeout_s)",
              "neurocc.frontends.nir:read_nir", (".nir",), ("nir",)),
     Frontend("torch", "a torch.nn.Module of sinabs or snnTorch layers",
              "torch models in memory: sinabs layers lowered directly, snnTorch through its NIR "
