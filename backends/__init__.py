@@ -29,6 +29,7 @@ REFERENCE_TARGET = "reference"
 BUILTIN_FAMILIES = (
     "neurocc.backends.reference.family",
     "neurocc.backends.loihi.family",
+    "neurocc.backends.spinnaker.family",
 )
 for _module in BUILTIN_FAMILIES:
     register_family(importlib.import_module(_module).FAMILY)

@@ -35,6 +35,8 @@ COUNTERS: dict[str, Counter] = {c.name: c for c in (
             "nonzero state before the step (engines that skip idle neurons price these)"),
     Counter("spike_messages", "messages", "spike packets sent into the on-chip network: one per "
             "(spike, distinct destination core)"),
+    Counter("packets", "packets", "multicast packets a source core sends: one per spike of a "
+            "neuron with at least one synapse (routers replicate it to every target core)"),
     Counter("hops_eastwest", "hops", "east-west mesh link traversals of those messages"),
     Counter("hops_northsouth", "hops", "north-south mesh link traversals of those messages"),
     Counter("steps", "steps", "time steps x batch (one barrier synchronisation each)"),

@@ -1,0 +1,99 @@
+"""``compile_spinnaker``: quantize, partition and place a graph for a SpiNNaker target.
+
+The artifact's section ``spinnaker`` holds the integer words (keys in ``section.py``); the
+layout holds each population's model form, ring-buffer shifts and cores, the resources and
+``latency_steps``. The float graph is returned with two history records,
+``spinnaker.quantize`` and ``spinnaker.map``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from neurocc.backends.artifact import Artifact
+from neurocc.backends.spinnaker.mapping import Core, partition, resources
+from neurocc.backends.spinnaker.quantize import (
+    RULES,
+    SynapseTable,
+    population_words,
+    shifts,
+    synapse_table,
+    weight_record,
+    weight_words,
+)
+from neurocc.backends.spinnaker.section import INPUT_MODEL, SECTION, proj_key
+from neurocc.backends.targets import TargetSpec
+from neurocc.compiler.graph import Graph
+
+
+def latency_offsets(graph: Graph, spec: TargetSpec) -> dict[str, int]:
+    """Ticks each population runs behind the float reference.
+
+    The chip delivers a spike one tick later at the earliest (``delay_min_steps``), so every
+    projection with a shorter delay in the graph adds the difference along its path.
+    """
+    offsets: dict[str, int] = {}
+    for name in graph.step_order():
+        late = [offsets.get(p.source, 0)
+                + max(spec.delay_min_steps - int(p.delay_steps.min(initial=0)), 0)
+                for p in graph.incoming(name)]
+        offsets[name] = max(late, default=0)
+    return offsets
+
+
+def _population_layout(graph: Graph, found: Mapping[str, list[int]], cores: list[Core]
+                       ) -> dict[str, Any]:
+    layout: dict[str, Any] = {}
+    for name, pop in graph.populations.items():
+        rule = RULES.get(pop.model)
+        layout[name] = {"model": pop.model, "size": pop.size, "reset": pop.reset,
+                        "input": pop.model == INPUT_MODEL, "shifts": found[name],
+                        "leaky": bool(rule and rule.tau_mem),
+                        "synapse": "exp" if rule and rule.tau_syn else "delta",
+                        "cores": [i for i, c in enumerate(cores) if c.population == name]}
+    return layout
+
+
+def _projection_arrays(name: str, table: SynapseTable, words: np.ndarray
+                       ) -> dict[str, np.ndarray]:
+    keep = words != 0  # a weight rounded to zero is no synapse (counted in the record)
+    return {proj_key(name, "post"): table.post[keep], proj_key(name, "pre"): table.pre[keep],
+            proj_key(name, "weight"): words[keep],
+            proj_key(name, "type"): table.synapse_type[keep],
+            proj_key(name, "delay"): table.delay[keep]}
+
+
+def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor") -> Artifact:
+    """Compile ``graph`` for the SpiNNaker target ``spec`` (validated by the family schema)."""
+    arrays: dict[str, np.ndarray] = {}
+    pop_records: dict[str, Any] = {}
+    for name, pop in graph.populations.items():
+        if pop.model != INPUT_MODEL:
+            params, pop_records[name] = population_words(pop, graph.dt_s, spec)
+            arrays.update(params)
+    tables = {n: synapse_table(graph, p, spec) for n, p in graph.projections.items()}
+    found = shifts(graph, tables, spec)
+    proj_records = {}
+    for name, table in tables.items():
+        shift = found[graph.projections[name].target]
+        words = weight_words(table, shift, spec)
+        arrays.update(_projection_arrays(name, table, words))
+        proj_records[name] = weight_record(table, words, shift, spec)
+    cores = partition(graph, tables, spec)
+    offsets = latency_offsets(graph, spec)
+    layout: dict[str, Any] = {"populations": _population_layout(graph, found, cores),
+              "projections": {n: {"source": p.source, "target": p.target}
+                              for n, p in graph.projections.items()},
+              "step_order": graph.step_order(),
+              "cores": [dataclasses.asdict(c) for c in cores],
+              "resources": resources(cores, spec),
+              "latency_steps": max((offsets[n] for n in graph.outputs), default=0)}
+    graph = graph.with_record("spinnaker.quantize", target=spec.name, rounding=rounding,
+                              shifts=found, populations=pop_records, projections=proj_records)
+    graph = graph.with_record("spinnaker.map", latency_offsets=offsets,
+                              **{k: v["used"] for k, v in layout["resources"].items()})
+    return Artifact(spec.name, "spinnaker", graph, layout, {SECTION: arrays})

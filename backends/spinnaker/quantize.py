@@ -1,0 +1,201 @@
+"""Quantization for SpiNNaker: s16.15 parameters and 16-bit ring-buffer weights.
+
+What sPyNNaker does, reimplemented from ``shared/reference/spinnaker.md`` §2:
+
+- Parameters are s16.15, encoded on the host with round-half-even (``S1615.encode_as_int``).
+- Decays are ``exp(-dt/tau)``: s16.15 for the membrane (``exp_TC``), u0.32 for exponential
+  synapses, with ``init = (tau/dt)(1 - decay)`` so a synapse keeps its charge. They are
+  computed here with round-half-even and stored; the chip computes them with spinn_common's
+  table exp, which may differ in the last bit (docs/spinnaker.md).
+- Weights are unsigned 16-bit magnitudes; the sign picks the synapse type (positive weights
+  to ``excitatory``, negative to ``inhibitory``, which the neuron subtracts). Each (post
+  population, synapse type) gets one ring-buffer shift ``r`` from the worst-case summed weight
+  ``M`` of one slot (every presynaptic neuron spiking in the same tick): ``r = ceil(log2 M)``,
+  plus 1 when ``2**r <= M``; the stored word is ``rint(|w| * 2**(15 - r))``.
+
+The graph's weights are folded with each model's gain (``r``, ``dt`` for IF, ``dt/tau_syn``
+for exponential synapses: the graph's synaptic currents are rates, PyNN's are amplitudes), so
+the chip computes ``alpha = I + v_leak; V = alpha - exp_TC (alpha - V)`` with ``R = 1``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neurocc.backends.spinnaker.section import SYNAPSE_TYPES, pop_key
+from neurocc.backends.targets import TargetSpec
+from neurocc.compiler.errors import MappingError
+from neurocc.compiler.graph import Graph, Population, Projection
+
+EXCITATORY, INHIBITORY = 0, 1
+
+
+@dataclass(frozen=True)
+class ModelRule:
+    """How a neuron model becomes the chip's LIF: which leak, which synapse, which types.
+
+    ``tau_mem``: the membrane time-constant parameter (None: no leak, IF). ``tau_syn``: the
+    excitatory and inhibitory synaptic time constants (None: the current acts in the tick it
+    arrives, sPyNNaker's delta synapse). ``by_sign``: one signed receptor whose weights are
+    split by sign; otherwise receptor i feeds synapse type i.
+    """
+
+    tau_mem: str | None
+    tau_syn: tuple[str, str] | None
+    by_sign: bool
+
+
+RULES: dict[str, ModelRule] = {
+    "lif": ModelRule("tau_s", None, True),
+    "if": ModelRule(None, None, True),
+    "cubalif": ModelRule("tau_mem_s", ("tau_syn_s", "tau_syn_s"), True),
+    "lif_cur_exp": ModelRule("tau_mem_s", ("tau_syn_exc_s", "tau_syn_inh_s"), False),
+}
+MODELS = tuple(RULES)
+
+
+def _encode(value: np.ndarray, fraction_bits: int, bits: int, where: str) -> np.ndarray:
+    """Round-half-even to a signed fixed-point word, as the host toolchain encodes."""
+    raw = np.rint(np.asarray(value, dtype=np.float64) * 2.0 ** fraction_bits).astype(np.int64)
+    limit = 2 ** (bits - 1)
+    if raw.size and (raw.min() < -limit or raw.max() >= limit):
+        raise MappingError(where, f"a value of {float(np.abs(value).max()):g} does not fit "
+                           f"the signed {bits}-bit fixed-point word "
+                           f"(limit {limit >> fraction_bits}).",
+                           "Rescale the model (weights and thresholds) or prune the input.")
+    return raw
+
+
+def _unsigned_fraction(value: np.ndarray, bits: int) -> np.ndarray:
+    """u0.<bits>: round-half-even, kept below 1.0 (which the format cannot hold)."""
+    raw = np.rint(np.asarray(value, dtype=np.float64) * 2.0 ** bits).astype(np.int64)
+    return np.minimum(raw, 2 ** bits - 1)
+
+
+def base_gain(pop: Population, dt_s: float) -> np.ndarray:
+    """The membrane gain of a current: ``r`` (``r * w_in`` for cubalif, ``r * dt`` for IF)."""
+    rule = RULES[pop.model]
+    gain = pop.params["r"] * pop.params.get("w_in", 1.0)
+    return gain if rule.tau_mem is not None else gain * dt_s
+
+
+def weight_gain(pop: Population, dt_s: float, synapse_type: int) -> np.ndarray:
+    """Per post neuron: what one unit of graph weight is on the chip's synapse type."""
+    rule = RULES[pop.model]
+    gain = base_gain(pop, dt_s)
+    if rule.tau_syn is not None:
+        gain = gain * dt_s / pop.params[rule.tau_syn[synapse_type]]
+    return np.asarray(gain, dtype=np.float64)
+
+
+def population_words(pop: Population, dt_s: float, spec: TargetSpec
+                     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The s16.15 / u0.32 parameter arrays of one population and its history record."""
+    rule, p, where = RULES[pop.model], pop.params, f"population '{pop.name}'"
+    f, bits = spec.fraction_bits, spec.state_bits
+    ones = np.ones(pop.size)
+    threshold = _encode(p["v_threshold"] * ones, f, bits, where)
+    decay = np.exp(-dt_s / p[rule.tau_mem]) * ones if rule.tau_mem else ones
+    arrays = {"v_leak": _encode(p.get("v_leak", 0.0) * ones, f, bits, where),
+              "v_threshold": threshold + 1, "v_subtract": threshold,
+              "v_reset": _encode(p["v_reset"] * ones, f, bits, where),
+              "bias": _encode(p["bias"] * base_gain(pop, dt_s) * ones, f, bits, where),
+              "exp_tc": _encode(decay, f, bits, where)}
+    exp_tc = arrays["exp_tc"]
+    record: dict[str, Any] = {"model": pop.model, "reset": pop.reset,
+                              "exp_tc_range": [int(exp_tc.min()), int(exp_tc.max())]}
+    if rule.tau_syn is not None:
+        syn = np.stack([np.exp(-dt_s / p[key]) * ones for key in rule.tau_syn])
+        tau_steps = np.stack([p[key] / dt_s * ones for key in rule.tau_syn])
+        arrays["syn_decay"] = _unsigned_fraction(syn, spec.decay_bits)
+        arrays["syn_init"] = _unsigned_fraction(tau_steps * (1.0 - syn), spec.decay_bits)
+        record["syn_init"] = [float(v) for v in arrays["syn_init"][:, 0] / 2.0 ** spec.decay_bits]
+    return {pop_key(pop.name, k): v for k, v in arrays.items()}, record
+
+
+@dataclass(frozen=True)
+class SynapseTable:
+    """A projection's synapses on the chip, before the weight words: float magnitudes."""
+
+    post: np.ndarray
+    pre: np.ndarray
+    magnitude: np.ndarray
+    synapse_type: np.ndarray
+    delay: np.ndarray
+
+
+def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
+    target = graph.populations[proj.target]
+    if RULES[target.model].by_sign:
+        return np.where(weight > 0, EXCITATORY, INHIBITORY).astype(np.int64)
+    index = target.neuron_model.receptors.index(graph.receptor_of(proj))
+    wrong = weight < 0 if index == EXCITATORY else weight > 0
+    if wrong.any():
+        raise MappingError(f"projection '{proj.name}' -> {proj.target}.{SYNAPSE_TYPES[index]}",
+                           f"holds {int(wrong.sum())} weights of the wrong sign; the chip "
+                           "stores magnitudes and the receptor gives the sign.",
+                           "Send excitatory weights >= 0 and inhibitory weights <= 0.")
+    return np.full(weight.shape, index, dtype=np.int64)
+
+
+def synapse_table(graph: Graph, proj: Projection, spec: TargetSpec) -> SynapseTable:
+    """Nonzero synapses, signs split into types, gains folded, delays at least the minimum."""
+    post, pre, weight, delay = proj.coo()
+    keep = weight != 0
+    post, pre, weight, delay = post[keep], pre[keep], weight[keep], delay[keep]
+    types = _types(graph, proj, weight)
+    target = graph.populations[proj.target]
+    gains = np.stack([weight_gain(target, graph.dt_s, t) * np.ones(target.size)
+                      for t in range(len(SYNAPSE_TYPES))])
+    magnitude = np.abs(weight) * gains[types, post]
+    return SynapseTable(post, pre, magnitude, types,
+                        np.maximum(delay, spec.delay_min_steps).astype(np.int64))
+
+
+def ring_shift(worst_sum: float) -> int:
+    """sPyNNaker's ring-buffer left shift for a slot that can sum to ``worst_sum``."""
+    if worst_sum <= 0:
+        return 0
+    shift = math.ceil(math.log2(worst_sum))
+    if 2.0 ** shift <= worst_sum:
+        shift += 1
+    return max(shift, 0)
+
+
+def shifts(graph: Graph, tables: Mapping[str, SynapseTable], spec: TargetSpec
+           ) -> dict[str, list[int]]:
+    """One shift per (post population, synapse type), from the worst-case summed weight."""
+    sums = {n: np.zeros((len(SYNAPSE_TYPES), p.size)) for n, p in graph.populations.items()}
+    for name, table in tables.items():
+        np.add.at(sums[graph.projections[name].target], (table.synapse_type, table.post),
+                  table.magnitude)
+    found = {n: [ring_shift(float(s.max(initial=0.0))) for s in sums[n]] for n in sums}
+    limit = spec.state_bits - 1 - spec.weight_bits  # a shifted slot stays a positive s16.15 word
+    for name, values in found.items():
+        if max(values) > limit:
+            raise MappingError(f"population '{name}'", f"its summed input needs a ring-buffer "
+                               f"shift of {max(values)}, above the limit of {limit} "
+                               "(state_bits - 1 - weight_bits).",
+                               "Scale the weights down or split the fan-in.")
+    return found
+
+
+def weight_words(table: SynapseTable, shift: list[int], spec: TargetSpec) -> np.ndarray:
+    """``rint(|w| * 2**(15 - r))``: the unsigned ring-buffer words."""
+    scale = 2.0 ** (spec.fraction_bits - np.asarray(shift, dtype=np.float64)[table.synapse_type])
+    return np.rint(table.magnitude * scale).astype(np.int64)
+
+
+def weight_record(table: SynapseTable, words: np.ndarray, shift: list[int],
+                  spec: TargetSpec) -> dict[str, Any]:
+    """Resolution per type, weights lost to zero, and the largest rounding error."""
+    step = 2.0 ** (np.asarray(shift, dtype=np.float64) - spec.fraction_bits)
+    error = np.abs(words * step[table.synapse_type] - table.magnitude)
+    return {"synapses": int(words.size), "lost_to_zero": int(np.count_nonzero(words == 0)),
+            "max_abs_error": float(error.max(initial=0.0)),
+            "resolution": {t: float(step[i]) for i, t in enumerate(SYNAPSE_TYPES)}}

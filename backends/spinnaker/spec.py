@@ -1,0 +1,36 @@
+"""The SpiNNaker family's target schema: sections, keys and the rules that span keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from neurocc.backends.targets import TargetSchema, TargetSpec, key_error
+
+TARGETS_DIR = Path(__file__).parent / "targets"
+
+# section -> key -> (type, lowest allowed value); `int` keys are counts, bit widths or bytes
+SECTIONS: dict[str, dict[str, tuple[type, float | None]]] = {
+    "mesh": {"chips_x": (int, 1), "chips_y": (int, 1), "cores_per_chip": (int, 1),
+             "router_entries_per_chip": (int, 1)},
+    "core": {"neurons_per_core": (int, 1), "dtcm_per_core_bytes": (int, 1),
+             "sdram_per_chip_bytes": (int, 1), "ring_buffer_bits": (int, 2),
+             "delay_min_steps": (int, 1), "synapse_word_bytes": (int, 1),
+             "row_header_words": (int, 0)},
+    "format": {"weight_bits": (int, 1), "fraction_bits": (int, 1), "state_bits": (int, 2),
+               "decay_bits": (int, 1)},
+    "energy": {"power_idle_chip_w": (float, 0), "power_active_core_w": (float, 0),
+               "energy_per_packet_pj": (float, 0), "time_per_packet_ns": (float, 0)},
+}
+
+
+def _check(path: str, spec: TargetSpec) -> None:
+    """The s16.15 state must hold its fraction bits and a sign; weights fit the state word."""
+    if spec.fraction_bits >= spec.state_bits:
+        raise key_error(path, "format.fraction_bits", f"fewer than state_bits = "
+                        f"{spec.state_bits} (a signed fixed-point word needs integer bits).")
+    if spec.weight_bits >= spec.state_bits:
+        raise key_error(path, "format.weight_bits", f"fewer than state_bits = "
+                        f"{spec.state_bits} (a ring-buffer slot is shifted into the state).")
+
+
+SCHEMA = TargetSchema(SECTIONS, check=_check)
