@@ -1,0 +1,96 @@
+"""SpiNNaker lowering: ring-buffer shifts, weight words by sign, partition limits, energy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neurocc
+from neurocc.backends import load_target
+from neurocc.backends.spinnaker.quantize import ring_shift
+from neurocc.compiler.errors import MappingError
+from neurocc.compiler.graph import Graph, Population, Projection
+
+
+def two_layer(model: str = "lif", n_post: int = 3, weight: np.ndarray | None = None,
+              delay: int = 0, receptor: str = "", **params: float) -> Graph:
+    n_pre = 4
+    w = np.full((n_post, n_pre), 0.5) if weight is None else weight
+    defaults = {"lif": {"tau_s": 0.02, "v_threshold": 1.0}, "if": {"v_threshold": 1.0},
+                "lif_cur_exp": {"tau_mem_s": 0.01, "tau_syn_exc_s": 0.005,
+                                "tau_syn_inh_s": 0.005, "v_threshold": 1.0}}[model]
+    pops = {"in": Population("in", "input", (n_pre,)),
+            "out": Population("out", model, (n_post,), {**defaults, **params}, "to_value")}
+    proj = Projection("w", "in", "out", w, np.asarray(delay), receptor=receptor)
+    return Graph(1e-3, pops, {"w": proj}, ("in",), ("out",))
+
+
+@pytest.mark.parametrize(("worst", "shift"), [(50.0, 6), (32.0, 6), (31.9, 5), (1.0, 1),
+                                              (0.5, 0), (0.0, 0)])
+def test_ring_shift_follows_spynnaker(worst: float, shift: int) -> None:
+    # shared/reference/spinnaker.md §2.3: r = ceil(log2 M), +1 when 2**r <= M (M=50 -> 6)
+    assert ring_shift(worst) == shift
+
+
+def test_weights_split_by_sign_into_unsigned_words() -> None:
+    weight = np.array([[0.5, -0.25, 0.0, 1.0]] * 3)
+    artifact = neurocc.compile(two_layer(weight=weight, r=1.0), "spinnaker1")
+    arrays = artifact.sections["spinnaker"]
+    record = artifact.graph.history[-2].details
+    # excitatory slot sum 1.5 -> shift 1, scale 2**14; inhibitory 0.25 -> shift 0, scale 2**15
+    assert record["shifts"]["out"] == [1, 0]
+    words = dict(zip(zip(arrays["proj/w/pre"].tolist(), arrays["proj/w/type"].tolist(),
+                         strict=True), arrays["proj/w/weight"].tolist(), strict=False))
+    assert words == {(0, 0): 8192, (1, 1): 8192, (3, 0): 16384}
+    assert record["projections"]["w"]["resolution"] == {"excitatory": 2.0 ** -14,
+                                                        "inhibitory": 2.0 ** -15}
+
+
+def test_weights_below_resolution_are_lost_and_reported() -> None:
+    weight = np.array([[1000.0, 1e-6, 0.0, 0.0]])
+    artifact = neurocc.compile(two_layer(n_post=1, weight=weight, r=1.0), "spinnaker1")
+    record = artifact.graph.history[-2].details["projections"]["w"]
+    assert record["lost_to_zero"] == 1
+    assert artifact.sections["spinnaker"]["proj/w/weight"].size == 1
+
+
+def test_receptor_of_the_wrong_sign_is_refused() -> None:
+    graph = two_layer("lif_cur_exp", weight=-np.ones((3, 4)), receptor="excitatory")
+    with pytest.raises(MappingError, match="wrong sign"):
+        neurocc.compile(graph, "spinnaker1")
+
+
+def test_population_is_sliced_within_neurons_per_core() -> None:
+    artifact = neurocc.compile(two_layer(n_post=600), "spinnaker1")
+    cores = [c for c in artifact.layout["cores"] if c["population"] == "out"]
+    assert [(c["lo"], c["hi"]) for c in cores] == [(0, 256), (256, 512), (512, 600)]
+    assert artifact.layout["resources"]["neurons_per_core"] == {
+        "used": 256, "limit": 256, "unit": "neurons"}
+
+
+def test_delay_beyond_the_ring_buffer_names_the_limit() -> None:
+    with pytest.raises(MappingError, match="ring_buffer_bits = 14"):
+        neurocc.compile(two_layer(delay=2 ** 14), "spinnaker1")
+
+
+def test_long_delay_shrinks_the_slices() -> None:
+    # 64 ticks need 6 delay bits + 1 type bit: 7 bits (128 neurons) remain of 14
+    artifact = neurocc.compile(two_layer(n_post=300, delay=64), "spinnaker1")
+    sizes = [c["hi"] - c["lo"] for c in artifact.layout["cores"] if c["population"] == "out"]
+    assert sizes == [128, 128, 44]
+
+
+def test_energy_is_the_toolchains_model(tmp_path) -> None:
+    from neurocc.report import simulation_report
+    artifact = neurocc.compile(two_layer(r=1.0), "spinnaker1")
+    spikes = np.ones((2, 10, 4), dtype=np.uint8)
+    result = neurocc.simulate(artifact, spikes, engine="exact")
+    energy = simulation_report(artifact, result, n_inferences=2)["energy"]
+    spec = load_target("spinnaker1")
+    chips, cores = 1, artifact.layout["resources"]["cores"]["used"]
+    tick_s = 1e-3 * 10  # 10 ticks of 1 ms, real time
+    expected_pj = (spec.power_idle_chip_w * chips + spec.power_active_core_w * cores) * tick_s
+    expected_pj = expected_pj * 1e12 + result.counters["packets"] / 2 * spec.energy_per_packet_pj
+    assert energy["energy_per_inference_pj"] == pytest.approx(expected_pj)
+    assert energy["time_per_inference_ns"] == pytest.approx(tick_s * 1e9)
+    assert result.counters["packets"] == 2 * 10 * 4  # every input neuron has targets

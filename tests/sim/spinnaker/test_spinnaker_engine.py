@@ -1,0 +1,105 @@
+"""The exact SpiNNaker engine: a hand-computed s16.15 trace, the float reference within the
+quantization bound, and the shipped digits example."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import neurocc
+from neurocc.compiler.graph import Graph, Population, Projection
+from neurocc.demo import EXAMPLE_DIR, EXAMPLE_MODEL
+
+DT_S = 1e-3
+
+
+def fast_synapse_graph(weight: float) -> Graph:
+    """One input neuron onto one lif_cur_exp neuron with tau_syn = 0.3 ms at dt = 1 ms."""
+    params = {"tau_mem_s": 0.01, "tau_syn_exc_s": 0.3e-3, "tau_syn_inh_s": 0.3e-3,
+              "v_threshold": 100.0}
+    pops = {"in": Population("in", "input", (1,)),
+            "n": Population("n", "lif_cur_exp", (1,), params, "to_value")}
+    proj = Projection("w", "in", "n", np.array([[weight]]), receptor="excitatory")
+    return Graph(DT_S, pops, {"w": proj}, ("in",), ("n",))
+
+
+def hand_trace(weight: float, steps: int) -> tuple[list[int], int]:
+    """sPyNNaker's arithmetic written out with Python integers (floor products)."""
+    gain = DT_S / 0.3e-3  # the graph's current is a rate: one weight unit is dt/tau_syn on chip
+    worst = weight * gain
+    shift = math.ceil(math.log2(worst)) + (1 if 2 ** math.ceil(math.log2(worst)) <= worst else 0)
+    word = round(worst * 2 ** (15 - shift))
+    decay = math.exp(-DT_S / 0.3e-3)
+    syn_decay = round(decay * 2 ** 32)
+    syn_init = round(0.3e-3 / DT_S * (1 - decay) * 2 ** 32)
+    exp_tc = round(math.exp(-DT_S / 0.01) * 2 ** 15)
+    v, i_exc, trace, first = 0, 0, [], 0
+    for t in range(steps):
+        if t == 1:  # the spike of tick 0 lands one tick later (minimum delay)
+            i_exc += ((word << shift) * syn_init) >> 32
+            first = i_exc
+        alpha = i_exc
+        v = alpha - ((exp_tc * (alpha - v)) >> 15)
+        trace.append(v)
+        i_exc = (i_exc * syn_decay) >> 32
+    return trace, first
+
+
+def test_fast_synapse_trace_matches_the_hand_computed_integers() -> None:
+    weight, steps = 6.0, 6
+    artifact = neurocc.compile(fast_synapse_graph(weight), "spinnaker1")
+    spikes = np.zeros((1, steps, 1), dtype=np.uint8)
+    spikes[0, 0, 0] = 1
+    result = neurocc.simulate(artifact, spikes, engine="exact", record_states=True)
+    expected, first = hand_trace(weight, steps)
+    assert result.states["v/n"][0, :, 0].tolist() == expected
+    # only init = (tau/dt)(1 - e^(-dt/tau)) ~ 0.289 of the weight arrives in its first tick
+    arrived = first / 2 ** 15 / (DT_S / 0.3e-3)
+    assert arrived == pytest.approx(0.289 * weight, rel=2e-3)
+
+
+def random_if_graph(seed: int) -> Graph:
+    """IF neurons (no leak: the chip's update is the reference's) with delays of 1 to 3."""
+    rng = np.random.default_rng(seed)
+    n_in, n_out = 20, 8
+    pops = {"in": Population("in", "input", (n_in,)),
+            "out": Population("out", "if", (n_out,), {"v_threshold": 1e3, "r": 50.0,
+                                                      "bias": 0.3}, "subtract")}
+    weight = rng.normal(0.0, 1.0, (n_out, n_in))
+    proj = Projection("w", "in", "out", weight, rng.integers(1, 4, (n_out, n_in)))
+    return Graph(DT_S, pops, {"w": proj}, ("in",), ("out",))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_engine_matches_the_float_reference_within_the_quantization_bound(seed: int) -> None:
+    graph = random_if_graph(seed)
+    artifact = neurocc.compile(graph, "spinnaker1")
+    spikes = (np.random.default_rng(seed).random((3, 30, 20)) < 0.3).astype(np.uint8)
+    exact = neurocc.simulate(artifact, spikes, engine="exact", record_states=True)
+    ref = neurocc.simulate(artifact, spikes, engine="reference", record_states=True)
+    v_chip = exact.states["v/out"] / 2 ** 15
+    resolution = max(artifact.graph.history[-2].details["projections"]["w"]
+                     ["resolution"].values())
+    # per tick: every synapse rounds by at most half a step, the bias by half an LSB
+    per_tick = 20 * resolution / 2 + 2.0 ** -16
+    bound = per_tick * np.arange(1, 31)[None, :, None]
+    assert np.all(np.abs(v_chip - ref.states["v/out"]) <= bound + 1e-12)
+
+
+def test_digits_example_is_as_accurate_as_the_reference() -> None:
+    graph = neurocc.load(EXAMPLE_MODEL)
+    with np.load(EXAMPLE_DIR / "digits_test.npz") as data:
+        spikes, labels = data["spikes"], data["labels"]
+    artifact = neurocc.compile(graph, "spinnaker2")
+    lag = artifact.layout["latency_steps"]
+    padded = np.concatenate([spikes, np.zeros((*spikes.shape[:2][:1], lag, spikes.shape[2]),
+                                              dtype=np.uint8)], axis=1)
+    exact = neurocc.simulate(artifact, padded, engine="exact").output[:, lag:]
+    ref = neurocc.simulate(artifact, spikes, engine="reference").output
+    acc_exact = float((exact.sum(1).argmax(-1) == labels).mean())
+    acc_ref = float((ref.sum(1).argmax(-1) == labels).mean())
+    print(f"digits on spinnaker2: exact {acc_exact:.4f}, reference {acc_ref:.4f}")
+    assert lag == 2  # one tick per layer: the chip's minimum delay
+    assert acc_exact >= acc_ref - 0.02
