@@ -94,3 +94,21 @@ def test_energy_is_the_toolchains_model(tmp_path) -> None:
     assert energy["energy_per_inference_pj"] == pytest.approx(expected_pj)
     assert energy["time_per_inference_ns"] == pytest.approx(tick_s * 1e9)
     assert result.counters["packets"] == 2 * 10 * 4  # every input neuron has targets
+
+
+def test_cubalif_is_a_single_receptor_exponential_synapse() -> None:
+    weight = np.array([[5.0, -1.0, 2.5, 0.0]] * 3)
+    pops = {"in": Population("in", "input", (4,)),
+            "out": Population("out", "cubalif", (3,), {"tau_syn_s": 0.005, "tau_mem_s": 0.01,
+                                                       "v_threshold": 1.0}, "subtract")}
+    graph = Graph(1e-3, pops, {"w": Projection("w", "in", "out", weight)}, ("in",), ("out",))
+    artifact = neurocc.compile(graph, "spinnaker2")
+    arrays = artifact.sections["spinnaker"]
+    assert artifact.layout["populations"]["out"]["synapse"] == "exp"
+    assert sorted(set(zip(arrays["proj/w/pre"].tolist(), arrays["proj/w/type"].tolist(),
+                          strict=True))) == [(0, 0), (1, 1), (2, 0)]
+    # both synapse types share tau_syn: the same decay and init
+    decay, init = arrays["pop/out/syn_decay"], arrays["pop/out/syn_init"]
+    assert (decay[0] == decay[1]).all() and (init[0] == init[1]).all()
+    spikes = np.ones((1, 20, 4), dtype=np.uint8)
+    assert neurocc.simulate(artifact, spikes, engine="exact").counters["spikes"] > 0
