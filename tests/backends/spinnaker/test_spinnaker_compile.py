@@ -112,3 +112,30 @@ def test_cubalif_is_a_single_receptor_exponential_synapse() -> None:
     assert (decay[0] == decay[1]).all() and (init[0] == init[1]).all()
     spikes = np.ones((1, 20, 4), dtype=np.uint8)
     assert neurocc.simulate(artifact, spikes, engine="exact").counters["spikes"] > 0
+
+
+def test_summed_input_beyond_the_state_word_is_refused() -> None:
+    # a slot summing to 2**16 needs shift 17 > state_bits - 1 - weight_bits = 15
+    weight = np.full((1, 4), 2.0 ** 14)
+    with pytest.raises(MappingError, match="shift of 17, above the limit of 15"):
+        neurocc.compile(two_layer(n_post=1, weight=weight, r=1.0), "spinnaker1")
+
+
+def test_parameter_beyond_s16_15_is_refused() -> None:
+    with pytest.raises(MappingError, match="does not fit the signed 32-bit"):
+        neurocc.compile(two_layer(v_threshold=1e6), "spinnaker1")
+
+
+def test_target_whose_fraction_bits_fill_the_word_is_refused(tmp_path) -> None:
+    import yaml
+
+    from neurocc.backends import resolve_target
+    from neurocc.compiler.errors import TargetError
+    info = resolve_target("spinnaker1")
+    assert info.path is not None
+    data = yaml.safe_load(info.path.read_text())
+    data["format"]["fraction_bits"]["value"] = 32
+    copy = tmp_path / "bad.yaml"
+    copy.write_text(yaml.safe_dump(data))
+    with pytest.raises(TargetError, match=r"format\.fraction_bits"):
+        neurocc.compile(two_layer(), copy)
