@@ -2,8 +2,9 @@
 
 The artifact's section ``spinnaker`` holds the integer words (keys in ``section.py``); the
 layout holds each population's model form, ring-buffer shifts and cores, the resources and
-``latency_steps``. The float graph is returned with two history records,
-``spinnaker.quantize`` and ``spinnaker.map``.
+``latency_steps``, and the routing keys and per-chip table sizes (``routing.py``). The float
+graph is returned with three history records, ``spinnaker.quantize``, ``spinnaker.map`` and
+``spinnaker.route``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.artifact import Artifact
+from neurocc.backends.spinnaker import routing
 from neurocc.backends.spinnaker.mapping import Core, partition, resources
 from neurocc.backends.spinnaker.quantize import (
     RULES,
@@ -84,16 +86,21 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
         arrays.update(_projection_arrays(name, table, words))
         proj_records[name] = weight_record(table, words, shift, spec)
     cores = partition(graph, tables, spec)
+    routes = routing.route(cores, {n: (p.source, p.target) for n, p in graph.projections.items()},
+                           {n: (arrays[proj_key(n, "pre")], arrays[proj_key(n, "post")])
+                            for n in tables}, spec)
     offsets = latency_offsets(graph, spec)
     layout: dict[str, Any] = {"populations": _population_layout(graph, found, cores),
               "projections": {n: {"source": p.source, "target": p.target}
                               for n, p in graph.projections.items()},
               "step_order": graph.step_order(),
               "cores": [dataclasses.asdict(c) for c in cores],
-              "resources": resources(cores, spec),
+              "routing": routes,
+              "resources": {**resources(cores, spec), **routing.resources(routes, spec)},
               "latency_steps": max((offsets[n] for n in graph.outputs), default=0)}
     graph = graph.with_record("spinnaker.quantize", target=spec.name, rounding=rounding,
                               shifts=found, populations=pop_records, projections=proj_records)
     graph = graph.with_record("spinnaker.map", latency_offsets=offsets,
                               **{k: v["used"] for k, v in layout["resources"].items()})
+    graph = graph.with_record("spinnaker.route", **routing.summary(routes))
     return Artifact(spec.name, "spinnaker", graph, layout, {SECTION: arrays})

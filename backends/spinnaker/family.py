@@ -30,7 +30,7 @@ FAMILY = Family(
     exact_engine="neurocc.sim.spinnaker:run_artifact",
     energy_model="neurocc.backends.spinnaker.energy:energy_for_artifact",
     sections=(SECTION,),
-    lowering=("spinnaker.quantize", "spinnaker.map"),
+    lowering=("spinnaker.quantize", "spinnaker.map", "spinnaker.route"),
     models=MODELS,
     demo_target="spinnaker2",
 )

@@ -3,9 +3,9 @@
 This is PACMAN's baseline (``shared/reference/spinnaker.md`` §3): each population is cut into
 contiguous slices of at most ``neurons_per_core`` neurons, shrunk until the slice's ring
 buffers (neurons x synapse types x delay slots) fit ``ring_buffer_bits``; cores are taken in
-order, chip after chip in x-major order over the mesh. Not built yet: traffic-aware
-partitioning, routing tables, key allocation and table compression (so router entries are
-not counted), delay-extension cores for delays beyond a core's ring buffer.
+order, chip after chip in x-major order over the mesh (keys and routing tables: ``routing.py``).
+Not built yet: traffic-aware partitioning, delay-extension cores for delays beyond a core's
+ring buffer.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ TARGETS_DIR = Path(__file__).parent / "targets"
 # section -> key -> (type, lowest allowed value); `int` keys are counts, bit widths or bytes
 SECTIONS: dict[str, dict[str, tuple[type, float | None]]] = {
     "mesh": {"chips_x": (int, 1), "chips_y": (int, 1), "cores_per_chip": (int, 1),
-             "router_entries_per_chip": (int, 1)},
+             "router_entries_per_chip": (int, 1), "links_per_chip": (int, 4),
+             "key_bits": (int, 1)},
     "core": {"neurons_per_core": (int, 1), "dtcm_per_core_bytes": (int, 1),
              "sdram_per_chip_bytes": (int, 1), "ring_buffer_bits": (int, 2),
              "delay_min_steps": (int, 1), "synapse_word_bytes": (int, 1),
@@ -31,6 +32,9 @@ def _check(path: str, spec: TargetSpec) -> None:
     if spec.weight_bits >= spec.state_bits:
         raise key_error(path, "format.weight_bits", f"fewer than state_bits = "
                         f"{spec.state_bits} (a ring-buffer slot is shifted into the state).")
+    if spec.links_per_chip % 2:
+        raise key_error(path, "mesh.links_per_chip", "even (every link has an opposite one, "
+                        "which default routing sends a packet out of).")
 
 
 SCHEMA = TargetSchema(SECTIONS, check=_check)

@@ -36,7 +36,7 @@ def test_weights_split_by_sign_into_unsigned_words() -> None:
     weight = np.array([[0.5, -0.25, 0.0, 1.0]] * 3)
     artifact = neurocc.compile(two_layer(weight=weight, r=1.0), "spinnaker1")
     arrays = artifact.sections["spinnaker"]
-    record = artifact.graph.history[-2].details
+    record = artifact.graph.history[-3].details
     # excitatory slot sum 1.5 -> shift 1, scale 2**14; inhibitory 0.25 -> shift 0, scale 2**15
     assert record["shifts"]["out"] == [1, 0]
     words = dict(zip(zip(arrays["proj/w/pre"].tolist(), arrays["proj/w/type"].tolist(),
@@ -49,7 +49,7 @@ def test_weights_split_by_sign_into_unsigned_words() -> None:
 def test_weights_below_resolution_are_lost_and_reported() -> None:
     weight = np.array([[1000.0, 1e-6, 0.0, 0.0]])
     artifact = neurocc.compile(two_layer(n_post=1, weight=weight, r=1.0), "spinnaker1")
-    record = artifact.graph.history[-2].details["projections"]["w"]
+    record = artifact.graph.history[-3].details["projections"]["w"]
     assert record["lost_to_zero"] == 1
     assert artifact.sections["spinnaker"]["proj/w/weight"].size == 1
 

@@ -80,7 +80,7 @@ def test_engine_matches_the_float_reference_within_the_quantization_bound(seed: 
     exact = neurocc.simulate(artifact, spikes, engine="exact", record_states=True)
     ref = neurocc.simulate(artifact, spikes, engine="reference", record_states=True)
     v_chip = exact.states["v/out"] / 2 ** 15
-    resolution = max(artifact.graph.history[-2].details["projections"]["w"]
+    resolution = max(artifact.graph.history[-3].details["projections"]["w"]
                      ["resolution"].values())
     # per tick: every synapse rounds by at most half a step, the bias by half an LSB
     per_tick = 20 * resolution / 2 + 2.0 ** -16

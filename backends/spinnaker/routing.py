@@ -1,0 +1,232 @@
+"""Keys, multicast routes and compressed routing tables (``shared/reference/spinnaker.md`` §3, §8).
+
+* Keys are zoned as PACMAN's allocator lays them out: each core (a population slice) owns a
+  block of ``2**bits(slice size)`` keys, aligned to its size, so one key/mask matches the slice
+  and a neuron's key is the block's base plus its index in the slice.
+* Each source core sends to the cores that hold at least one of its synapses' targets. Packets
+  travel X first, then Y, over the mesh (no wrap-around); every chip on the way gets an entry
+  ``(key, mask) -> links + local cores``.
+* Each chip's table is compressed: default-route removal (a packet that no entry matches
+  leaves on the link opposite the one it came in by) and pair compression (entries with the
+  same route merge into a covering key/mask that overlaps no entry routing differently).
+* The compressed table must fit ``router_entries_per_chip``; a MappingError names the chip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from neurocc.backends.family import resource_use
+from neurocc.backends.spinnaker.mapping import Core, _bits
+from neurocc.backends.targets import TargetSpec
+from neurocc.compiler.errors import MappingError
+
+Route = tuple[frozenset[int], frozenset[int]]  # (links out, local cores)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One router entry; ``arrived`` is the link a packet came in by (None: sent on this chip)."""
+
+    key: int
+    mask: int
+    route: Route
+    arrived: int | None = None
+
+
+@dataclass
+class Table:
+    """A chip's entries, and the default-routed ones removed from it (kept to protect them)."""
+
+    entries: list[Entry]
+    defaults: list[Entry] = field(default_factory=list)
+
+
+def allocate_keys(cores: list[Core], spec: TargetSpec) -> list[tuple[int, int]]:
+    """(base key, mask) per core, in core order: blocks aligned to their power-of-two size."""
+    full = (1 << spec.key_bits) - 1
+    keys, base = [], 0
+    for core in cores:
+        block = 1 << _bits(core.hi - core.lo)
+        base = -(-base // block) * block  # align up, so the mask matches the block exactly
+        keys.append((base, full ^ (block - 1)))
+        base += block
+    if base > full + 1:
+        raise MappingError(f"target '{spec.name}'", f"the cores need {base} keys, more than "
+                           f"key_bits = {spec.key_bits} give.",
+                           "Use fewer, fuller cores, or a target copy with more key bits.")
+    return keys
+
+
+def destinations(cores: list[Core], projections: Mapping[str, tuple[str, str]],
+                 synapses: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> list[set[int]]:
+    """Per source core, the cores that hold a target of at least one of its synapses."""
+    found: list[set[int]] = [set() for _ in cores]
+    for name, (source, target) in projections.items():
+        pre, post = synapses[name]
+        for i, src in enumerate(cores):
+            if src.population != source:
+                continue
+            reached = post[(pre >= src.lo) & (pre < src.hi)]
+            found[i].update(j for j, dst in enumerate(cores) if dst.population == target
+                            and bool(((reached >= dst.lo) & (reached < dst.hi)).any()))
+    return found
+
+
+def _links(spec: TargetSpec) -> dict[tuple[int, int], int]:
+    """Step (dx, dy) -> link number: links count anticlockwise from east, so the opposite of
+    link l is l + links/2 (east 0 / west links/2, north links/2 - 1 / south links - 1)."""
+    half = spec.links_per_chip // 2
+    return {(1, 0): 0, (-1, 0): half, (0, 1): half - 1, (0, -1): spec.links_per_chip - 1}
+
+
+def opposite(link: int, spec: TargetSpec) -> int:
+    return (link + spec.links_per_chip // 2) % spec.links_per_chip
+
+
+def _path(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[int, int]]:
+    """The steps from ``start`` to ``end``: X first, then Y."""
+    steps = []
+    for axis in (0, 1):
+        gap = end[axis] - start[axis]
+        unit = (int(np.sign(gap)), 0) if axis == 0 else (0, int(np.sign(gap)))
+        steps += [unit] * abs(gap)
+    return steps
+
+
+def _tree(source: Core, targets: Iterable[tuple[tuple[int, int], int]], spec: TargetSpec
+          ) -> dict[tuple[int, int], tuple[set[int], set[int], int | None]]:
+    """chip -> (links out, local cores, link arrived by) of one source's multicast tree.
+
+    X-then-Y paths from one chip form a tree (each chip's path is a prefix-closed walk), so
+    every chip has one arrival link."""
+    links = _links(spec)
+    tree: dict[tuple[int, int], tuple[set[int], set[int], int | None]] = {
+        (source.x, source.y): (set(), set(), None)}
+    for chip, local_core in targets:
+        here = (source.x, source.y)
+        for step in _path(here, chip):
+            tree[here][0].add(links[step])
+            here = (here[0] + step[0], here[1] + step[1])
+            tree.setdefault(here, (set(), set(), opposite(links[step], spec)))
+        tree[here][1].add(local_core)
+    return tree
+
+
+def build_tables(cores: list[Core], keys: list[tuple[int, int]], reach: list[set[int]],
+                 spec: TargetSpec) -> dict[tuple[int, int], Table]:
+    """The uncompressed table of every chip a route passes, chips in (x, y) order."""
+    tables: dict[tuple[int, int], Table] = {}
+    for i, src in enumerate(cores):
+        if not reach[i]:
+            continue
+        targets = [((cores[j].x, cores[j].y), j % spec.cores_per_chip) for j in sorted(reach[i])]
+        for chip, (out, local, arrived) in _tree(src, targets, spec).items():
+            route = (frozenset(out), frozenset(local))
+            tables.setdefault(chip, Table([])).entries.append(Entry(*keys[i], route, arrived))
+    return dict(sorted(tables.items()))
+
+
+def is_default(entry: Entry, spec: TargetSpec) -> bool:
+    """True when the packet would leave straight through without the entry."""
+    out, local = entry.route
+    return (entry.arrived is not None and not local
+            and out == frozenset({opposite(entry.arrived, spec)}))
+
+
+def _overlap(a: Entry, key: int, mask: int) -> bool:
+    return (a.key ^ key) & a.mask & mask == 0
+
+
+def _merge(table: Table, spec: TargetSpec) -> list[Entry]:
+    """Pair compression: merge same-route entries while the cover overlaps no other route.
+
+    Every entry routing differently (the default-routed ones included) stays disjoint from
+    every cover, so the first-match order of the table cannot change where a key goes."""
+    entries = list(table.entries)
+    merged = True
+    while merged:
+        merged = False
+        for i, a in enumerate(entries):
+            for j in range(i + 1, len(entries)):
+                b = entries[j]
+                if a.route != b.route:
+                    continue
+                mask = a.mask & b.mask & ~(a.key ^ b.key) & ((1 << spec.key_bits) - 1)
+                key = a.key & mask
+                others = [e for e in entries + table.defaults if e.route != a.route]
+                if any(_overlap(e, key, mask) for e in others):
+                    continue
+                entries[i] = Entry(key, mask, a.route, a.arrived)
+                del entries[j]
+                merged = True
+                break
+            if merged:
+                break
+    return entries
+
+
+def compress(table: Table, spec: TargetSpec) -> Table:
+    """Default-route removal, then pair compression."""
+    kept = [e for e in table.entries if not is_default(e, spec)]
+    dropped = [e for e in table.entries if is_default(e, spec)]
+    removed = Table(kept, table.defaults + dropped)
+    return Table(_merge(removed, spec), removed.defaults)
+
+
+def lookup(entries: list[Entry], key: int, arrived: int | None, spec: TargetSpec) -> Route:
+    """Where the router sends ``key``: the first matching entry, else straight through."""
+    for entry in entries:
+        if (key ^ entry.key) & entry.mask == 0:
+            return entry.route
+    if arrived is None:
+        return (frozenset(), frozenset())  # a local packet nothing matches is dropped
+    return (frozenset({opposite(arrived, spec)}), frozenset())
+
+
+def check_fits(chip: tuple[int, int], before: int, after: int, spec: TargetSpec) -> None:
+    if after > spec.router_entries_per_chip:
+        raise MappingError(f"chip ({chip[0]}, {chip[1]}) of target '{spec.name}'",
+                           f"its routing table holds {after} entries after compression "
+                           f"({before} before), above the limit of router_entries_per_chip = "
+                           f"{spec.router_entries_per_chip}.",
+                           "Place fewer or fuller cores, cut the fan-out of the populations "
+                           "routed through this chip, or use a target copy with more router "
+                           "entries.")
+
+
+def route(cores: list[Core], projections: Mapping[str, tuple[str, str]],
+          synapses: Mapping[str, tuple[np.ndarray, np.ndarray]], spec: TargetSpec
+          ) -> dict[str, Any]:
+    """The ``layout["routing"]`` of placed ``cores``: keys, and entries per chip."""
+    keys = allocate_keys(cores, spec)
+    tables = build_tables(cores, keys, destinations(cores, projections, synapses), spec)
+    chips = []
+    for chip, table in tables.items():
+        small = compress(table, spec)
+        check_fits(chip, len(table.entries), len(small.entries), spec)
+        chips.append({"x": chip[0], "y": chip[1], "entries": len(table.entries),
+                      "default_routed": len(small.defaults),
+                      "compressed": len(small.entries)})
+    return {"keys": [{"key": k, "mask": m} for k, m in keys], "chips": chips}
+
+
+def resources(routing: Mapping[str, Any], spec: TargetSpec) -> dict[str, dict[str, Any]]:
+    """The routing entries of the fullest chip after compression, against the limit."""
+    worst = max((c["compressed"] for c in routing["chips"]), default=0)
+    return {"routing_entries_per_chip": resource_use(worst, spec.router_entries_per_chip,
+                                                     "entries")}
+
+
+def summary(routing: Mapping[str, Any]) -> dict[str, int]:
+    """The history record's totals and worst chip, before and after compression."""
+    chips = routing["chips"]
+    return {"chips_routed": len(chips),
+            "entries_before": sum(c["entries"] for c in chips),
+            "entries_after": sum(c["compressed"] for c in chips),
+            "max_entries_before": max((c["entries"] for c in chips), default=0),
+            "max_entries_after": max((c["compressed"] for c in chips), default=0)}
