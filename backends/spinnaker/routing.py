@@ -68,12 +68,13 @@ def destinations(cores: list[Core], projections: Mapping[str, tuple[str, str]],
     found: list[set[int]] = [set() for _ in cores]
     for name, (source, target) in projections.items():
         pre, post = synapses[name]
+        ids = [j for j, c in enumerate(cores) if c.population == target]  # slices in order
+        starts = np.array([cores[j].lo for j in ids])
         for i, src in enumerate(cores):
-            if src.population != source:
-                continue
-            reached = post[(pre >= src.lo) & (pre < src.hi)]
-            found[i].update(j for j, dst in enumerate(cores) if dst.population == target
-                            and bool(((reached >= dst.lo) & (reached < dst.hi)).any()))
+            if src.population == source:
+                reached = post[(pre >= src.lo) & (pre < src.hi)]
+                slots = np.unique(np.searchsorted(starts, reached, side="right") - 1)
+                found[i].update(ids[k] for k in slots.tolist())
     return found
 
 
@@ -142,32 +143,40 @@ def _overlap(a: Entry, key: int, mask: int) -> bool:
     return (a.key ^ key) & a.mask & mask == 0
 
 
-def _merge(table: Table, spec: TargetSpec) -> list[Entry]:
-    """Pair compression: merge same-route entries while the cover overlaps no other route.
+def _cover(a: Entry, b: Entry, spec: TargetSpec) -> Entry:
+    """The smallest key/mask matching both: the bits where their keys and masks agree."""
+    mask = a.mask & b.mask & ~(a.key ^ b.key) & ((1 << spec.key_bits) - 1)
+    return Entry(a.key & mask, mask, a.route, a.arrived)
 
-    Every entry routing differently (the default-routed ones included) stays disjoint from
-    every cover, so the first-match order of the table cannot change where a key goes."""
-    entries = list(table.entries)
-    merged = True
-    while merged:
-        merged = False
-        for i, a in enumerate(entries):
-            for j in range(i + 1, len(entries)):
-                b = entries[j]
-                if a.route != b.route:
-                    continue
-                mask = a.mask & b.mask & ~(a.key ^ b.key) & ((1 << spec.key_bits) - 1)
-                key = a.key & mask
-                others = [e for e in entries + table.defaults if e.route != a.route]
-                if any(_overlap(e, key, mask) for e in others):
-                    continue
-                entries[i] = Entry(key, mask, a.route, a.arrived)
-                del entries[j]
-                merged = True
+
+def _merge_group(group: list[Entry], others: list[Entry], spec: TargetSpec) -> list[Entry]:
+    """Greedy pair merging within one route, never over a key of ``others``."""
+    group = list(group)
+    i = 0
+    while i < len(group):
+        for j in range(i + 1, len(group)):
+            cover = _cover(group[i], group[j], spec)
+            if not any(_overlap(e, cover.key, cover.mask) for e in others):
+                group[i] = cover
+                del group[j]
                 break
-            if merged:
-                break
-    return entries
+        else:
+            i += 1  # nothing merges with entry i any more: move on
+    return group
+
+
+def _merge(table: Table, spec: TargetSpec) -> list[Entry]:
+    """Pair compression, route by route: a cover never overlaps an entry that routes
+    differently (the default-routed ones included), so the routes of the entries left stay
+    disjoint and the first-match order of the table cannot change where a key goes."""
+    groups: dict[Route, list[Entry]] = {}
+    for entry in table.entries:
+        groups.setdefault(entry.route, []).append(entry)
+    merged = []
+    for route_, group in groups.items():
+        others = [e for e in table.entries + table.defaults if e.route != route_]
+        merged += _merge_group(group, others, spec)
+    return merged
 
 
 def compress(table: Table, spec: TargetSpec) -> Table:
