@@ -166,3 +166,19 @@ def test_tables_fit_the_limit_or_raise(seed: int, limit: int) -> None:
     chips = artifact.layout["routing"]["chips"]
     assert max(c["compressed"] for c in chips) <= limit
     assert all(c["compressed"] <= c["entries"] for c in chips)
+
+
+def test_a_four_link_mesh_numbers_east_north_west_south(tmp_path: Path) -> None:
+    spec = load_target(target_copy(tmp_path, "grid", links_per_chip=4))
+    cores = [Core("p", 0, 8, 0, 1, 1, 0, 0), Core("q", 0, 8, 1, 0, 0, 0, 0)]
+    tables = build_tables(cores, allocate_keys(cores, spec), [{1}, set()], spec)
+    # west from (1,1) to (0,1) on link 2, then south to (0,0) on link 3 (arriving by north, 1)
+    assert [(chip, t.entries[0].route[0], t.entries[0].arrived) for chip, t in tables.items()
+            ] == [((0, 0), frozenset(), 1), ((0, 1), frozenset({3}), 0),
+                  ((1, 1), frozenset({2}), None)]
+
+
+def test_an_odd_link_count_is_refused(tmp_path: Path) -> None:
+    from neurocc.compiler.errors import TargetError
+    with pytest.raises(TargetError, match=r"mesh\.links_per_chip"):
+        neurocc.compile(three_pops(), target_copy(tmp_path, "odd", links_per_chip=5))
