@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from neurocc.backends.family import Family
+from neurocc.backends.family import Family, Tool
 from neurocc.backends.spinnaker.quantize import MODELS
 from neurocc.backends.spinnaker.section import SECTION
 from neurocc.backends.spinnaker.spec import SCHEMA, TARGETS_DIR
@@ -29,6 +29,9 @@ FAMILY = Family(
     targets_dir=TARGETS_DIR,
     exact_engine="neurocc.sim.spinnaker:run_artifact",
     energy_model="neurocc.backends.spinnaker.energy:energy_for_artifact",
+    exporters={"pynn": Tool("neurocc.backends.spinnaker.pynn_export:write_pynn_script",
+                            "a standalone PyNN script (IF_curr_exp / IF_curr_delta, dequantized "
+                            "words) for sPyNNaker or pyNN.brian2, and its parameters")},
     sections=(SECTION,),
     lowering=("spinnaker.quantize", "spinnaker.map", "spinnaker.route"),
     models=MODELS,

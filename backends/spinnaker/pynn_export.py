@@ -1,0 +1,367 @@
+"""The compiled SpiNNaker artifact as a standalone PyNN script (``neurocc export pynn``).
+
+The script describes what the artifact holds, dequantized, in PyNN's standard cell types,
+so that sPyNNaker (``--simulator spiNNaker``) maps the same network the exact engine runs,
+and PyNN's Brian2 backend (``--simulator brian2``) runs it here.
+
+Units: one graph unit of voltage is 1 mV and of current 1 nA. The artifact's neurons have
+``R = 1`` (the gains are folded into weights and bias, ``docs/spinnaker.md``), so
+``cm = tau_m`` (nF = ms / MOhm). Per population, from the ``spinnaker`` section's words:
+
+- ``v_rest = v_leak``, ``v_thresh`` = the stored threshold (one LSB above the graph's, so
+  ``V >= v_thresh`` on the chip is ``v > threshold``), ``v_reset``, ``i_offset = bias``,
+  all ``word / 2**fraction_bits``; ``tau_m = -dt / ln(exp_tc / 2**fraction_bits)``;
+  ``tau_refrac = 0`` (the artifact has no refractory period); ``v`` starts at 0.
+- exponential synapses (``lif_cur_exp``, ``cubalif``): ``IF_curr_exp`` with
+  ``tau_syn_E/I = -dt / ln(syn_decay / 2**decay_bits)``; delta synapses (``lif``):
+  ``IF_curr_delta``.
+
+Per projection and synapse type, one PyNN ``Projection`` (``receptor_type`` excitatory or
+inhibitory) from a ``FromListConnector``: weight ``word * 2**(shift - fraction_bits)``,
+negative on the inhibitory receptor (PyNN's sign convention for current synapses), delay
+``ticks * dt`` (at least one tick: the artifact already holds ``delay_min_steps``).
+
+Refused (:class:`~neurocc.compiler.errors.MappingError` naming the population): subtractive
+reset (PyNN's standard cells and sPyNNaker's LIF reset to ``v_reset``) and the leak-free
+``if`` model (sPyNNaker's LIF integrates in closed form; with ``exp_TC = 1`` no input would
+reach the membrane, and PyNN has no leak-free standard cell).
+
+The functions named ``pynn_*`` depend only on numpy and PyNN and are copied verbatim into the
+script (as the Lava export does), so :func:`run_pynn` and the script run the same code.
+Brian2 schedules a synapse after the state update and before the reset of its step; the chip
+delivers a spike of tick ``t`` with delay ``d`` before the update of tick ``t + d``.
+``pynn_brian2_chip_order`` moves Brian2's synaptic pathways to the start of the step and
+shortens their delays by one tick, so Brian2 runs in the chip's order and on its timeline
+(a delta weight then meets one extra decay before it counts, so it is divided by
+``exp(-dt/tau_m)`` and multiplied by ``1 - exp(-dt/tau_m)``, the chip's share of a current
+held over one tick). The integration itself stays Brian2's: exact for the membrane, with an
+exponential synaptic current that decays within the tick where the chip holds it constant.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurocc.backends import target_of
+from neurocc.backends.artifact import Artifact
+from neurocc.backends.spinnaker.section import SECTION, SYNAPSE_TYPES, pop_key, proj_key
+from neurocc.compiler.errors import MappingError, SimulationError
+
+PARAMS_SUFFIX = "_params.npz"
+DESCRIPTION_KEY = "description"
+SIMULATORS = ("brian2", "spiNNaker")
+PYNN_VERSION = "0.13.0"
+
+
+def _refuse(name: str, entry: dict[str, Any]) -> None:
+    """Refuse a population PyNN's standard cells (and sPyNNaker's LIF) cannot express."""
+    if entry["reset"] == "subtract":
+        raise MappingError(f"population '{name}'", "resets by subtracting the threshold; "
+                           "PyNN's standard cells (IF_curr_exp, IF_curr_delta) and sPyNNaker's "
+                           "LIF reset V to v_reset.",
+                           "Export a model trained with reset to a value, or run this artifact "
+                           "with the exact engine (`neurocc simulate DIR --engine exact`), "
+                           "which implements the subtractive reset.")
+    if not entry["leaky"]:
+        raise MappingError(f"population '{name}'", f"has the leak-free model "
+                           f"'{entry['model']}'; sPyNNaker's LIF integrates in closed form "
+                           "(exp_TC = 1 would let no input in) and PyNN has no leak-free "
+                           "standard cell.",
+                           "Export an 'lif', 'cubalif' or 'lif_cur_exp' model, or run this "
+                           "artifact with the exact engine (`neurocc simulate DIR --engine "
+                           "exact`).")
+
+
+def _population_entry(name: str, entry: dict[str, Any], arrays: dict[str, np.ndarray],
+                      dt_ms: float, fraction_bits: int, decay_bits: int
+                      ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """One non-input population: its PyNN cell type and per-neuron parameter arrays."""
+    _refuse(name, entry)
+    scale = 2.0 ** -fraction_bits
+    exp_tc = arrays[pop_key(name, "exp_tc")] * scale
+    if (exp_tc <= 0).any() or (exp_tc >= 1).any():
+        raise MappingError(f"population '{name}' word 'exp_tc'", "is outside (0, 1); no "
+                           "membrane time constant gives it.",
+                           "Compile again from a model with 0 < tau_mem.")
+    tau_m = -dt_ms / np.log(exp_tc)
+    params = {"tau_m": tau_m, "cm": tau_m, "tau_refrac": np.zeros_like(tau_m),
+              "v_rest": arrays[pop_key(name, "v_leak")] * scale,
+              "v_thresh": arrays[pop_key(name, "v_threshold")] * scale,
+              "v_reset": arrays[pop_key(name, "v_reset")] * scale,
+              "i_offset": arrays[pop_key(name, "bias")] * scale}
+    cell = "IF_curr_delta"
+    if entry["synapse"] == "exp":
+        cell = "IF_curr_exp"
+        tau_syn = -dt_ms / np.log(arrays[pop_key(name, "syn_decay")] * 2.0 ** -decay_bits)
+        params.update(tau_syn_E=tau_syn[0], tau_syn_I=tau_syn[1])
+    keys = {p: pop_key(name, f"pynn/{p}") for p in params}
+    described = {"name": name, "size": entry["size"], "input": False, "cell": cell,
+                 "params": keys}
+    return described, {keys[p]: np.asarray(v, dtype=np.float64) for p, v in params.items()}
+
+
+def _projection_entries(name: str, entry: dict[str, Any], shifts: list[int],
+                        arrays: dict[str, np.ndarray], fraction_bits: int
+                        ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """One PyNN projection per synapse type the artifact's projection uses."""
+    kind = arrays[proj_key(name, "type")]
+    words = arrays[proj_key(name, "weight")].astype(np.float64)
+    described, out = [], {}
+    for index, receptor in enumerate(SYNAPSE_TYPES):
+        pick = kind == index
+        if not pick.any():
+            continue
+        sign = 1.0 if index == 0 else -1.0
+        keys = {k: proj_key(name, f"pynn/{receptor}/{k}")
+                for k in ("pre", "post", "weight", "delay")}
+        out[keys["pre"]] = arrays[proj_key(name, "pre")][pick].astype(np.int64)
+        out[keys["post"]] = arrays[proj_key(name, "post")][pick].astype(np.int64)
+        out[keys["weight"]] = sign * words[pick] * 2.0 ** (shifts[index] - fraction_bits)
+        out[keys["delay"]] = arrays[proj_key(name, "delay")][pick].astype(np.int64)
+        described.append({"name": f"{name}.{receptor}", "source": entry["source"],
+                          "target": entry["target"], "receptor": receptor, **keys})
+    return described, out
+
+
+def pynn_description(artifact: Artifact) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The plain description (JSON-able) and float arrays the ``pynn_*`` functions take.
+
+    Raises :class:`MappingError` for a population PyNN cannot express (see the module doc).
+    """
+    if artifact.family != "spinnaker":
+        raise SimulationError(f"artifact '{artifact.target}'", f"is of family "
+                              f"'{artifact.family}'; the PyNN export reads the SpiNNaker "
+                              "family's words.", "Compile for spinnaker1 or spinnaker2.")
+    spec = target_of(artifact)
+    arrays = artifact.sections[SECTION]
+    layout = artifact.layout
+    dt_ms = artifact.graph.dt_s * 1e3
+    populations, out = [], {}
+    for name, entry in layout["populations"].items():
+        if entry["input"]:
+            populations.append({"name": name, "size": entry["size"], "input": True})
+            continue
+        described, params = _population_entry(name, entry, arrays, dt_ms,
+                                              spec.fraction_bits, spec.decay_bits)
+        populations.append(described)
+        out.update(params)
+    projections = []
+    for name, entry in layout["projections"].items():
+        shifts = layout["populations"][entry["target"]]["shifts"]
+        described, proj_arrays = _projection_entries(name, entry, shifts, arrays,
+                                                     spec.fraction_bits)
+        projections.extend(described)
+        out.update(proj_arrays)
+    desc = {"dt_ms": dt_ms, "target": artifact.target, "populations": populations,
+            "projections": projections, "inputs": list(artifact.graph.inputs),
+            "outputs": list(artifact.graph.outputs),
+            "latency_steps": int(layout["latency_steps"])}
+    return desc, out
+
+
+# ---------------------------------------------------------------------------------------------
+# Self-contained part (numpy + PyNN only): copied into the exported script.
+# ---------------------------------------------------------------------------------------------
+def pynn_simulator(name):
+    """Import the PyNN backend ``name`` (brian2 or spiNNaker) and return the module."""
+    import importlib
+
+    if name == "brian2":
+        import brian2
+
+        # numpy code generation: no C++ compile on the first run (slower per step, which a
+        # network of this size does not notice)
+        brian2.prefs.codegen.target = "numpy"
+        brian2.prefs.logging.std_redirection = False
+    return importlib.import_module(f"pyNN.{name}")
+
+
+def pynn_build(sim, simulator, desc, arrays):
+    """Populations and projections of ``desc``; returns (sources, neurons), keyed by name."""
+    dt = desc["dt_ms"]
+    sim.setup(timestep=dt, min_delay=dt)
+    if simulator == "brian2":
+        import brian2
+
+        # pyNN.brian2 makes spike sources on Brian2's default clock (0.1 ms): use the tick
+        brian2.defaultclock.dt = dt * brian2.ms
+    sources, neurons = {}, {}
+    for pop in desc["populations"]:
+        if pop["input"]:
+            sources[pop["name"]] = sim.Population(pop["size"], sim.SpikeSourceArray(
+                spike_times=[[] for _ in range(pop["size"])]), label=pop["name"])
+            continue
+        params = {key: arrays[ref] for key, ref in pop["params"].items()}
+        cell = getattr(sim, pop["cell"])(**params)
+        neurons[pop["name"]] = sim.Population(pop["size"], cell, label=pop["name"])
+        neurons[pop["name"]].initialize(v=0.0)
+        neurons[pop["name"]].record("spikes")
+    cells = {p["name"]: p for p in desc["populations"]}
+    for proj in desc["projections"]:
+        weight = arrays[proj["weight"]]
+        if simulator == "brian2" and cells[proj["target"]]["cell"] == "IF_curr_delta":
+            # a voltage step that meets one decay before it counts, to the chip's share
+            decay = np.exp(-dt / arrays[cells[proj["target"]]["params"]["tau_m"]])
+            weight = weight * ((1.0 - decay) / decay)[arrays[proj["post"]]]
+        rows = np.column_stack([arrays[proj["pre"]], arrays[proj["post"]], weight,
+                                arrays[proj["delay"]] * dt])
+        source = sources[proj["source"]] if proj["source"] in sources else neurons[proj["source"]]
+        sim.Projection(source, neurons[proj["target"]],
+                       sim.FromListConnector(rows.tolist(), column_names=["weight", "delay"]),
+                       sim.StaticSynapse(), receptor_type=proj["receptor"],
+                       label=proj["name"])
+    if simulator == "brian2":
+        pynn_brian2_chip_order(sim, dt)
+    return sources, neurons
+
+
+def pynn_brian2_chip_order(sim, dt):
+    """Brian2 in the chip's tick order: synapses first, delays one tick shorter.
+
+    Brian2 runs a step as update, threshold, synapses, reset; the chip as ring-buffer
+    input, update, threshold, reset, with the spike of tick t arriving at tick t + delay.
+    A pathway at the start of the step with delay d - 1 delivers the spike of step t before
+    the update of step t + d, as the chip does, and never between a spike and its reset.
+
+    A spike also leaves ``not_refractory`` False until the next state update, even with
+    ``tau_refrac = 0``, and Brian2 drops a synaptic write to ``v`` while it is False; the
+    chip (``T_refract = ceil(0 / dt) = 0``) takes that input, so a neuron without a
+    refractory period is released at the start of each step, before the synapses.
+    """
+    import brian2
+
+    for obj in list(sim.simulator.state.network.objects):
+        if isinstance(obj, brian2.Synapses):
+            obj.pre.when = "start"
+            obj.pre.delay = np.asarray(obj.pre.delay[:] / brian2.ms) * brian2.ms - dt * brian2.ms
+        elif isinstance(obj, brian2.NeuronGroup) and "not_refractory" in obj.variables:
+            if float(obj._refractory / brian2.ms) == 0.0:
+                obj.run_regularly("not_refractory = True", when="start", order=-1)
+
+
+def pynn_run(sim, desc, sources, neurons, sample):
+    """Run one sample (T, n_in) from t = 0; returns {population: uint8 (T, size)}."""
+    dt = desc["dt_ms"]
+    steps = sample.shape[0]
+    start = 0
+    for name in desc["inputs"]:
+        size = sources[name].size
+        columns = sample[:, start:start + size]
+        start += size
+        sources[name].set(spike_times=[sim.Sequence(np.nonzero(columns[:, i])[0] * dt)
+                                       for i in range(size)])
+    sim.run(steps * dt)
+    recorded = {}
+    for name, pop in neurons.items():
+        trains = pop.get_data("spikes", clear=True).segments[-1].spiketrains
+        out = np.zeros((steps, pop.size), dtype=np.uint8)
+        for index, train in enumerate(trains):
+            ticks = np.rint(np.asarray(train.magnitude) / dt).astype(int)
+            out[ticks[ticks < steps], index] = 1
+        recorded[name] = out
+    sim.reset()
+    return recorded
+
+
+# ---------------------------------------------------------------------------------------------
+# neurocc side
+# ---------------------------------------------------------------------------------------------
+_SCRIPT_HEAD = '''#!/usr/bin/env python
+"""{title}
+
+Written by neurocc from the artifact of target '{target}': the compiled SpiNNaker network,
+dequantized, in PyNN's standard cells. Needs numpy and PyNN ({pynn}) with a backend:
+Brian2 (pyNN.brian2) or sPyNNaker (pyNN.spiNNaker). The populations, parameters and
+synapses are in {params} beside this file.
+
+    python {script} --input IN.npz -o OUT.npz [--simulator brian2|spiNNaker]
+
+IN.npz: ``spikes`` uint8 (batch, T, n_in), the input populations {inputs} concatenated.
+OUT.npz: ``spikes`` (batch, T, n_out) of the output populations {outputs} concatenated,
+and ``spikes/<population>`` for every population, on the chip's timeline (the exact
+engine's: {latency} ticks behind the float reference at the outputs). Each sample runs from
+t = 0 with v = 0 (sim.reset() between samples).
+"""
+
+import argparse
+import json
+import pathlib
+
+import numpy as np
+
+'''
+
+_SCRIPT_MAIN = '''
+
+def load_params(path):
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {{key: data[key] for key in data.files}}
+    return json.loads(str(arrays.pop("{description}"))), arrays
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Run the exported network under PyNN.")
+    parser.add_argument("--input", required=True, help="npz with spikes (batch, T, n_in)")
+    parser.add_argument("-o", "--output", required=True, help="npz to write")
+    parser.add_argument("--simulator", choices={simulators}, default="brian2",
+                        help="the PyNN backend (default brian2)")
+    args = parser.parse_args()
+    desc, arrays = load_params(pathlib.Path(__file__).with_name("{params}"))
+    with np.load(args.input, allow_pickle=False) as data:
+        spikes = np.asarray(data["spikes"])
+    sizes = {{p["name"]: p["size"] for p in desc["populations"]}}
+    n_in = sum(sizes[name] for name in desc["inputs"])
+    if spikes.ndim != 3 or spikes.shape[2] != n_in:
+        raise SystemExit(f"input spikes have shape {{spikes.shape}}; expected (batch, T, {{n_in}})")
+    sim = pynn_simulator(args.simulator)
+    sources, neurons = pynn_build(sim, args.simulator, desc, arrays)
+    per_pop = {{name: [] for name in sizes}}
+    for sample in spikes.astype(np.uint8):
+        recorded = pynn_run(sim, desc, sources, neurons, sample)
+        start = 0
+        for name in desc["inputs"]:
+            per_pop[name].append(sample[:, start:start + sizes[name]])
+            start += sizes[name]
+        for name, value in recorded.items():
+            per_pop[name].append(value)
+    sim.end()
+    result = {{f"spikes/{{name}}": np.stack(v).astype(np.uint8) for name, v in per_pop.items()}}
+    result["spikes"] = np.concatenate([result[f"spikes/{{n}}"] for n in desc["outputs"]], axis=2)
+    np.savez(args.output, **result)
+    print(f"wrote {{args.output}}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+SELF_CONTAINED = (pynn_simulator, pynn_build, pynn_brian2_chip_order, pynn_run)
+
+
+def write_pynn_script(artifact: Artifact, out_path: str | Path) -> Path:
+    """Write a standalone PyNN script ``out_path`` and ``<stem>_params.npz`` beside it.
+
+    The parameters file holds the description as JSON under ``description`` and the float
+    arrays (parameters per neuron, synapse lists per projection and receptor).
+    """
+    script = Path(out_path)
+    if script.suffix != ".py":
+        raise SimulationError(str(script), "is not a .py path.", "Name the script like net.py.")
+    desc, arrays = pynn_description(artifact)
+    params = script.with_name(script.stem + PARAMS_SUFFIX)
+    head = _SCRIPT_HEAD.format(title=f"PyNN network: {script.stem}", target=artifact.target,
+                               pynn=PYNN_VERSION, params=params.name, script=script.name,
+                               inputs=desc["inputs"], outputs=desc["outputs"],
+                               latency=desc["latency_steps"])
+    body = "\n\n".join(inspect.getsource(f) for f in SELF_CONTAINED)
+    main = _SCRIPT_MAIN.format(params=params.name, description=DESCRIPTION_KEY,
+                               simulators=list(SIMULATORS))
+    script.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(params, **{DESCRIPTION_KEY: np.array(json.dumps(desc))}, **arrays)
+    script.write_text(head + "\n" + body + "\n" + main)
+    return script
