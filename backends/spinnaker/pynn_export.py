@@ -181,8 +181,9 @@ def pynn_simulator(name):
     return importlib.import_module(f"pyNN.{name}")
 
 
-def pynn_build(sim, simulator, desc, arrays):
-    """Populations and projections of ``desc``; returns (sources, neurons), keyed by name."""
+def pynn_build(sim, simulator, desc, arrays, sample):
+    """Populations and projections of ``desc``, the spike sources holding ``sample``
+    (T, n_in); returns (sources, neurons), keyed by population name."""
     dt = desc["dt_ms"]
     sim.setup(timestep=dt, min_delay=dt)
     if simulator == "brian2":
@@ -193,8 +194,9 @@ def pynn_build(sim, simulator, desc, arrays):
     sources, neurons = {}, {}
     for pop in desc["populations"]:
         if pop["input"]:
-            sources[pop["name"]] = sim.Population(pop["size"], sim.SpikeSourceArray(
-                spike_times=[[] for _ in range(pop["size"])]), label=pop["name"])
+            times = pynn_spike_times(sim, desc, sample, pop["name"])
+            sources[pop["name"]] = sim.Population(
+                pop["size"], sim.SpikeSourceArray(spike_times=times), label=pop["name"])
             continue
         params = {key: arrays[ref] for key, ref in pop["params"].items()}
         cell = getattr(sim, pop["cell"])(**params)
@@ -244,17 +246,28 @@ def pynn_brian2_chip_order(sim, dt):
                 obj.run_regularly("not_refractory = True", when="start", order=-1)
 
 
-def pynn_run(sim, desc, sources, neurons, sample):
-    """Run one sample (T, n_in) from t = 0; returns {population: uint8 (T, size)}."""
+def pynn_spike_times(sim, desc, sample, name):
+    """The ``spike_times`` of input population ``name`` for ``sample`` (T, n_in), in ms.
+
+    sPyNNaker takes plain lists (it compares each item with a time; a silent population
+    gets one empty list, as its density check fails on a list of empty ones); other
+    backends take one PyNN Sequence per neuron.
+    """
+    from pyNN.parameters import Sequence
+
+    sizes = {p["name"]: p["size"] for p in desc["populations"]}
+    start = sum(sizes[n] for n in desc["inputs"][:desc["inputs"].index(name)])
+    columns = sample[:, start:start + sizes[name]]
+    times = [(np.nonzero(columns[:, i])[0] * desc["dt_ms"]).tolist()
+             for i in range(sizes[name])]
+    if sim.__name__ != "pyNN.spiNNaker":
+        return [Sequence(t) for t in times]
+    return times if columns.any() else []
+
+
+def pynn_run(sim, desc, neurons, steps):
+    """Run ``steps`` ticks from t = 0; returns {population: uint8 (steps, size)}."""
     dt = desc["dt_ms"]
-    steps = sample.shape[0]
-    start = 0
-    for name in desc["inputs"]:
-        size = sources[name].size
-        columns = sample[:, start:start + size]
-        start += size
-        sources[name].set(spike_times=[sim.Sequence(np.nonzero(columns[:, i])[0] * dt)
-                                       for i in range(size)])
     sim.run(steps * dt)
     recorded = {}
     for name, pop in neurons.items():
@@ -264,8 +277,39 @@ def pynn_run(sim, desc, sources, neurons, sample):
             ticks = np.rint(np.asarray(train.magnitude) / dt).astype(int)
             out[ticks[ticks < steps], index] = 1
         recorded[name] = out
-    sim.reset()
     return recorded
+
+
+def pynn_simulate(simulator, desc, arrays, spikes):
+    """Run every sample of ``spikes`` (batch, T, n_in); returns {population: (batch, T, size)}.
+
+    Brian2 builds the network once and, between samples, resets it (``sim.reset()``: t = 0,
+    v = 0) and sets the new spike times. sPyNNaker 1!7.4.1 stores spike times set after a
+    source is created in a form its own mapping then cannot index, so it builds the network
+    again for each sample (``sim.end()``, ``sim.setup()``).
+    """
+    sim = pynn_simulator(simulator)
+    rebuild = simulator == "spiNNaker"
+    per_pop = {p["name"]: [] for p in desc["populations"]}
+    sources = neurons = None
+    for index, sample in enumerate(spikes.astype(np.uint8)):
+        if index == 0 or rebuild:
+            if index:
+                sim.end()
+            sources, neurons = pynn_build(sim, simulator, desc, arrays, sample)
+        else:
+            sim.reset()
+            for name in desc["inputs"]:
+                sources[name].set(spike_times=pynn_spike_times(sim, desc, sample, name))
+        for name, value in pynn_run(sim, desc, neurons, sample.shape[0]).items():
+            per_pop[name].append(value)
+        start = 0
+        for name in desc["inputs"]:
+            size = sources[name].size
+            per_pop[name].append(sample[:, start:start + size])
+            start += size
+    sim.end()
+    return {name: np.stack(values).astype(np.uint8) for name, values in per_pop.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,19 +362,8 @@ def main():
     n_in = sum(sizes[name] for name in desc["inputs"])
     if spikes.ndim != 3 or spikes.shape[2] != n_in:
         raise SystemExit(f"input spikes have shape {{spikes.shape}}; expected (batch, T, {{n_in}})")
-    sim = pynn_simulator(args.simulator)
-    sources, neurons = pynn_build(sim, args.simulator, desc, arrays)
-    per_pop = {{name: [] for name in sizes}}
-    for sample in spikes.astype(np.uint8):
-        recorded = pynn_run(sim, desc, sources, neurons, sample)
-        start = 0
-        for name in desc["inputs"]:
-            per_pop[name].append(sample[:, start:start + sizes[name]])
-            start += sizes[name]
-        for name, value in recorded.items():
-            per_pop[name].append(value)
-    sim.end()
-    result = {{f"spikes/{{name}}": np.stack(v).astype(np.uint8) for name, v in per_pop.items()}}
+    per_pop = pynn_simulate(args.simulator, desc, arrays, spikes)
+    result = {{f"spikes/{{name}}": value for name, value in per_pop.items()}}
     result["spikes"] = np.concatenate([result[f"spikes/{{n}}"] for n in desc["outputs"]], axis=2)
     np.savez(args.output, **result)
     print(f"wrote {{args.output}}")
@@ -340,7 +373,8 @@ if __name__ == "__main__":
     main()
 '''
 
-SELF_CONTAINED = (pynn_simulator, pynn_build, pynn_brian2_chip_order, pynn_run)
+SELF_CONTAINED = (pynn_simulator, pynn_build, pynn_brian2_chip_order, pynn_spike_times,
+                  pynn_run, pynn_simulate)
 
 
 def write_pynn_script(artifact: Artifact, out_path: str | Path) -> Path:
