@@ -118,7 +118,7 @@ def test_leak_free_if_is_refused(tmp_path: Path) -> None:
 
 def test_script_path_must_be_python(tmp_path: Path) -> None:
     artifact = neurocc.compile(one_layer("lif"), "spinnaker1")
-    with pytest.raises(SimulationError, match="not a .py path"):
+    with pytest.raises(SimulationError, match=r"not a \.py path"):
         write_pynn_script(artifact, tmp_path / "net.txt")
 
 
