@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ def _refuse(name: str, entry: dict[str, Any]) -> None:
                            "exact`).")
 
 
-def _population_entry(name: str, entry: dict[str, Any], arrays: dict[str, np.ndarray],
+def _population_entry(name: str, entry: dict[str, Any], arrays: Mapping[str, np.ndarray],
                       dt_ms: float, fraction_bits: int, decay_bits: int
                       ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """One non-input population: its PyNN cell type and per-neuron parameter arrays."""
@@ -106,7 +107,7 @@ def _population_entry(name: str, entry: dict[str, Any], arrays: dict[str, np.nda
 
 
 def _projection_entries(name: str, entry: dict[str, Any], shifts: list[int],
-                        arrays: dict[str, np.ndarray], fraction_bits: int
+                        arrays: Mapping[str, np.ndarray], fraction_bits: int
                         ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
     """One PyNN projection per synapse type the artifact's projection uses."""
     kind = arrays[proj_key(name, "type")]
@@ -150,12 +151,11 @@ def pynn_description(artifact: Artifact) -> tuple[dict[str, Any], dict[str, np.n
                                               spec.fraction_bits, spec.decay_bits)
         populations.append(described)
         out.update(params)
-    projections = []
+    projections: list[dict[str, Any]] = []
     for name, entry in layout["projections"].items():
         shifts = layout["populations"][entry["target"]]["shifts"]
-        described, proj_arrays = _projection_entries(name, entry, shifts, arrays,
-                                                     spec.fraction_bits)
-        projections.extend(described)
+        split, proj_arrays = _projection_entries(name, entry, shifts, arrays, spec.fraction_bits)
+        projections.extend(split)
         out.update(proj_arrays)
     desc = {"dt_ms": dt_ms, "target": artifact.target, "populations": populations,
             "projections": projections, "inputs": list(artifact.graph.inputs),
@@ -290,8 +290,9 @@ def pynn_simulate(simulator, desc, arrays, spikes):
     """
     sim = pynn_simulator(simulator)
     rebuild = simulator == "spiNNaker"
-    per_pop = {p["name"]: [] for p in desc["populations"]}
-    sources = neurons = None
+    per_pop: dict = {p["name"]: [] for p in desc["populations"]}
+    sources: dict = {}
+    neurons: dict = {}
     for index, sample in enumerate(spikes.astype(np.uint8)):
         if index == 0 or rebuild:
             if index:

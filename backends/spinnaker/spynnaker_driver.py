@@ -57,8 +57,8 @@ def _instrument(timings: dict[str, float], captured: dict[str, Any]) -> None:
         captured["compressed"] = result
         return result
 
-    AbstractSpinnakerBase._do_mapping = timed_mapping  # type: ignore[method-assign]
-    AbstractSpinnakerBase._do_early_compression = timed_compression  # type: ignore[method-assign]
+    AbstractSpinnakerBase._do_mapping = timed_mapping
+    AbstractSpinnakerBase._do_early_compression = timed_compression
 
 
 def _placements() -> dict[str, Any]:
