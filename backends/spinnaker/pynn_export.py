@@ -41,7 +41,6 @@ exponential synaptic current that decays within the tick where the chip holds it
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -50,11 +49,10 @@ import numpy as np
 
 from neurocc.backends import target_of
 from neurocc.backends.artifact import Artifact
+from neurocc.backends.exported_script import params_path, write_script
 from neurocc.backends.spinnaker.section import SECTION, SYNAPSE_TYPES, pop_key, proj_key
 from neurocc.compiler.errors import MappingError, SimulationError
 
-PARAMS_SUFFIX = "_params.npz"
-DESCRIPTION_KEY = "description"
 SIMULATORS = ("brian2", "spiNNaker")
 PYNN_VERSION = "0.13.0"
 
@@ -332,22 +330,9 @@ and ``spikes/<population>`` for every population, on the chip's timeline (the ex
 engine's: {latency} ticks behind the float reference at the outputs). Each sample runs from
 t = 0 with v = 0 (sim.reset() between samples).
 """
-
-import argparse
-import json
-import pathlib
-
-import numpy as np
-
 '''
 
 _SCRIPT_MAIN = '''
-
-def load_params(path):
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {{key: data[key] for key in data.files}}
-    return json.loads(str(arrays.pop("{description}"))), arrays
-
 
 def main():
     parser = argparse.ArgumentParser(description="Run the exported network under PyNN.")
@@ -356,13 +341,8 @@ def main():
     parser.add_argument("--simulator", choices={simulators}, default="brian2",
                         help="the PyNN backend (default brian2)")
     args = parser.parse_args()
-    desc, arrays = load_params(pathlib.Path(__file__).with_name("{params}"))
-    with np.load(args.input, allow_pickle=False) as data:
-        spikes = np.asarray(data["spikes"])
-    sizes = {{p["name"]: p["size"] for p in desc["populations"]}}
-    n_in = sum(sizes[name] for name in desc["inputs"])
-    if spikes.ndim != 3 or spikes.shape[2] != n_in:
-        raise SystemExit(f"input spikes have shape {{spikes.shape}}; expected (batch, T, {{n_in}})")
+    desc, arrays = script_load_params(pathlib.Path(__file__).with_name("{params}"))
+    spikes = script_read_input(args.input, desc)
     per_pop = pynn_simulate(args.simulator, desc, arrays, spikes)
     result = {{f"spikes/{{name}}": value for name, value in per_pop.items()}}
     result["spikes"] = np.concatenate([result[f"spikes/{{n}}"] for n in desc["outputs"]], axis=2)
@@ -385,18 +365,12 @@ def write_pynn_script(artifact: Artifact, out_path: str | Path) -> Path:
     arrays (parameters per neuron, synapse lists per projection and receptor).
     """
     script = Path(out_path)
-    if script.suffix != ".py":
-        raise SimulationError(str(script), "is not a .py path.", "Name the script like net.py.")
+    params = params_path(script)
     desc, arrays = pynn_description(artifact)
-    params = script.with_name(script.stem + PARAMS_SUFFIX)
     head = _SCRIPT_HEAD.format(title=f"PyNN network: {script.stem}", target=artifact.target,
                                pynn=PYNN_VERSION, params=params.name, script=script.name,
                                inputs=desc["inputs"], outputs=desc["outputs"],
                                latency=desc["latency_steps"])
     body = "\n\n".join(inspect.getsource(f) for f in SELF_CONTAINED)
-    main = _SCRIPT_MAIN.format(params=params.name, description=DESCRIPTION_KEY,
-                               simulators=list(SIMULATORS))
-    script.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(params, **{DESCRIPTION_KEY: np.array(json.dumps(desc))}, **arrays)
-    script.write_text(head + "\n" + body + "\n" + main)
-    return script
+    main = _SCRIPT_MAIN.format(params=params.name, simulators=list(SIMULATORS))
+    return write_script(script, head, body, main, desc, arrays)

@@ -87,7 +87,7 @@ def main() -> None:
     _instrument(timings, captured)
     with np.load(args.input, allow_pickle=False) as data:
         sample = np.asarray(data["spikes"])[0].astype(np.uint8)
-    desc, arrays = script["load_params"](args.script[:-3] + "_params.npz")
+    desc, arrays = script["script_load_params"](args.script[:-3] + "_params.npz")
     sim = script["pynn_simulator"]("spiNNaker")
     start = time.perf_counter()
     _, neurons = script["pynn_build"](sim, "spiNNaker", desc, arrays, sample)
