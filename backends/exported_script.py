@@ -38,7 +38,7 @@ def script_load_params(path):
     """The description (JSON under ``description``) and the arrays of a parameters file."""
     with np.load(path, allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
-    return json.loads(str(arrays.pop("description"))), arrays  # DESCRIPTION_KEY
+    return json.loads(str(arrays.pop("description"))), arrays  # neurocc's DESCRIPTION_KEY
 
 
 def script_read_input(path, desc):

@@ -328,7 +328,7 @@ IN.npz: ``spikes`` uint8 (batch, T, n_in), the input populations {inputs} concat
 OUT.npz: ``spikes`` (batch, T, n_out) of the output populations {outputs} concatenated,
 and ``spikes/<population>`` for every population, on the chip's timeline (the exact
 engine's: {latency} ticks behind the float reference at the outputs). Each sample runs from
-t = 0 with v = 0 (sim.reset() between samples).
+t = 0 with v = 0: Brian2 resets the network between samples, sPyNNaker builds it again.
 """
 '''
 
