@@ -27,7 +27,8 @@ reset (PyNN's standard cells and sPyNNaker's LIF reset to ``v_reset``) and the l
 reach the membrane, and PyNN has no leak-free standard cell).
 
 The functions named ``pynn_*`` depend only on numpy and PyNN and are copied verbatim into the
-script (as the Lava export does), so :func:`run_pynn` and the script run the same code.
+script (as the Lava export does); the sPyNNaker mapping driver (``spynnaker_driver.py``) calls
+them from the written script, so both build the same network.
 Brian2 schedules a synapse after the state update and before the reset of its step; the chip
 delivers a spike of tick ``t`` with delay ``d`` before the update of tick ``t + d``.
 ``pynn_brian2_chip_order`` moves Brian2's synaptic pathways to the start of the step and
