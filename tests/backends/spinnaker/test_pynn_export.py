@@ -6,10 +6,10 @@ the exported script in the chip's tick order, so its spikes equal the exact engi
 99.99 % / 99.95 % of (sample, tick, neuron) entries of ``lif1`` / ``lif2``, its per-neuron
 spike counts correlate with the engine's at 0.99998 / 0.9997 and with the float reference's at
 0.989 / 0.985 (as the engine's own do). The tests ask for 99.9 % identical entries,
-correlation 0.995 with the engine and 0.97 with the reference. The script before the
-chip-order fix (one tick late per layer, and losing the input that arrives in the tick after
-a spike) measured 93.8 % / 95.7 % identical and 0.984 / 0.971 correlation with the engine on
-the first digits samples: it fails them.
+correlation 0.995 with the engine and 0.97 with the reference. A script that loses the input
+arriving in the tick after a spike (Brian2's ``not_refractory`` left as it is) measured
+93.8 % / 95.7 % identical and 0.984 / 0.971 correlation with the engine on the first four
+digits samples: it fails them.
 """
 
 from __future__ import annotations
