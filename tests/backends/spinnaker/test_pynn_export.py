@@ -169,8 +169,8 @@ def test_digits_script_under_brian2_tracks_engine_and_reference(tmp_path: Path) 
 
 
 def exp_synapse_network(seed: int) -> Graph:
-    """30 inputs -> 20 lif_cur_exp (both receptors, delays 1-3, bias, leak, reset below 0)
-    -> 8 cubalif (signed weights split by sign)."""
+    """30 inputs -> 20 lif_cur_exp (both receptors, delays 1-3, bias, leak, reset below 0,
+    recurrent inhibition) -> 8 cubalif (signed weights split by sign)."""
     rng = np.random.default_rng(seed)
     n_in, n_h, n_o = 30, 20, 8
     hidden = {"tau_mem_s": 0.01, "tau_syn_exc_s": 0.004, "tau_syn_inh_s": 0.008,
@@ -185,6 +185,8 @@ def exp_synapse_network(seed: int) -> Graph:
     projs = {"e": Projection("e", "in", "h", exc, rng.integers(1, 4, (n_h, n_in)),
                              receptor="excitatory"),
              "i": Projection("i", "in", "h", inh, np.asarray(2), receptor="inhibitory"),
+             "r": Projection("r", "h", "h", -np.abs(rng.normal(0.0, 0.5, (n_h, n_h))),
+                             np.asarray(1), receptor="inhibitory"),
              "o": Projection("o", "h", "o", rng.normal(1.0, 1.5, (n_o, n_h)), np.asarray(1))}
     return Graph(DT_S, pops, projs, ("in",), ("o", "h"))
 
@@ -192,13 +194,14 @@ def exp_synapse_network(seed: int) -> Graph:
 @pytest.mark.slow
 def test_exp_synapse_network_under_brian2_tracks_the_engine(tmp_path: Path) -> None:
     # Brian2 solves the exponential synapse exactly within a tick where the chip holds the
-    # current; spikes shift by a tick now and then, counts stay close (measured 1.00 / 0.97)
+    # current; spikes shift by a tick now and then (99.8 % / 98.8 % identical entries), counts
+    # stay close (measured correlation 1.0000 / 1.0000)
     artifact = neurocc.compile(exp_synapse_network(0), "spinnaker1")
     spikes = (np.random.default_rng(5).random((3, 40, 30)) < 0.2).astype(np.uint8)
     out = run_script(write_pynn_script(artifact, tmp_path / "net.py"), spikes, tmp_path)
     exact = neurocc.simulate(artifact, spikes, engine="exact")
     assert out["spikes"].shape == (3, 40, 8 + 20)
-    for name, corr in (("h", 0.99), ("o", 0.9)):
+    for name, corr in (("h", 0.99), ("o", 0.97)):
         assert exact.spikes[name].sum() > 50, name
         assert count_corr(out[f"spikes/{name}"], exact.spikes[name]) >= corr, name
 
