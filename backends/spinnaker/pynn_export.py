@@ -55,6 +55,7 @@ from neurocc.backends.spinnaker.section import SECTION, SYNAPSE_TYPES, pop_key, 
 from neurocc.compiler.errors import MappingError, SimulationError
 
 SIMULATORS = ("brian2", "spiNNaker")
+MS_PER_S = 1e3  # PyNN's times are in ms
 PYNN_VERSION = "0.13.0"
 
 
@@ -140,7 +141,7 @@ def pynn_description(artifact: Artifact) -> tuple[dict[str, Any], dict[str, np.n
     spec = target_of(artifact)
     arrays = artifact.sections[SECTION]
     layout = artifact.layout
-    dt_ms = artifact.graph.dt_s * 1e3
+    dt_ms = artifact.graph.dt_s * MS_PER_S
     populations, out = [], {}
     for name, entry in layout["populations"].items():
         if entry["input"]:

@@ -21,6 +21,7 @@ import argparse
 import json
 import runpy
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,8 @@ def main() -> None:
     _instrument(timings, captured)
     with np.load(args.input, allow_pickle=False) as data:
         sample = np.asarray(data["spikes"])[0].astype(np.uint8)
-    desc, arrays = script["script_load_params"](args.script[:-3] + "_params.npz")
+    path = Path(args.script)
+    desc, arrays = script["script_load_params"](path.with_name(path.stem + "_params.npz"))
     sim = script["pynn_simulator"]("spiNNaker")
     start = time.perf_counter()
     _, neurons = script["pynn_build"](sim, "spiNNaker", desc, arrays, sample)

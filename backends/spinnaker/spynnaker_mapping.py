@@ -33,7 +33,9 @@ from neurocc.backends.artifact import Artifact
 from neurocc.backends.spinnaker.pynn_export import write_pynn_script
 from neurocc.compiler.errors import VerificationError
 
-REPO = Path(__file__).resolve().parents[2]
+# the checkout `make spynnaker` ran in (an editable install); elsewhere the working folder
+REPO = next((p for p in Path(__file__).resolve().parents if (p / "Makefile").is_file()),
+            Path.cwd())
 SPYNNAKER_PYTHON = REPO / "build" / "spynnaker-venv" / "bin" / "python"
 DRIVER = Path(__file__).with_name("spynnaker_driver.py")
 VIRTUAL_BOARD_CFG = """[Machine]
@@ -43,7 +45,6 @@ version = 5
 [Mapping]
 router_table_compress_as_far_as_possible = True
 """
-DRIVER_TIMEOUT_S = 3600
 SYSTEM_PREFIX = "SYSTEM:"  # sPyNNaker's labels of its own cores (extra monitors, gatherers)
 
 
@@ -57,13 +58,15 @@ def spynnaker_available() -> bool:
 
 
 def spynnaker_mapping(artifact: Artifact, spikes: np.ndarray | None = None,
-                      workdir: str | Path | None = None) -> dict[str, Any]:
+                      workdir: str | Path | None = None, timeout_s: float | None = None
+                      ) -> dict[str, Any]:
     """Map ``artifact``'s PyNN export with sPyNNaker on a virtual board; see the module doc.
 
     ``spikes`` (batch, T, n_in): the first sample feeds the spike sources (default: one
     tick in which every input spikes; the mapping does not depend on it). ``workdir``:
     where the script, cfg and sPyNNaker's reports go (default: a temporary folder, removed
-    afterwards).
+    afterwards; sPyNNaker's output goes to ``spynnaker.log`` there). ``timeout_s``: stop
+    sPyNNaker after that long (default: no limit).
     """
     python = spynnaker_python()
     if not python.is_file():
@@ -74,12 +77,12 @@ def spynnaker_mapping(artifact: Artifact, spikes: np.ndarray | None = None,
         spikes = np.ones((1, 1, artifact.graph.n_inputs), dtype=np.uint8)
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="neurocc-spynnaker-") as tmp:
-            return _map_in(artifact, spikes, Path(tmp), python)
-    return _map_in(artifact, spikes, Path(workdir), python)
+            return _map_in(artifact, spikes, Path(tmp), python, timeout_s)
+    return _map_in(artifact, spikes, Path(workdir), python, timeout_s)
 
 
-def _map_in(artifact: Artifact, spikes: np.ndarray, folder: Path, python: Path
-            ) -> dict[str, Any]:
+def _map_in(artifact: Artifact, spikes: np.ndarray, folder: Path, python: Path,
+            timeout_s: float | None) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     script = write_pynn_script(artifact, folder / "net.py")
     np.savez(folder / "IN.npz", spikes=np.asarray(spikes[:1], dtype=np.uint8))
@@ -89,11 +92,13 @@ def _map_in(artifact: Artifact, spikes: np.ndarray, folder: Path, python: Path
     done = subprocess.run([str(python), str(DRIVER), str(script), "--input",
                            str(folder / "IN.npz"), "-o", str(folder / "mapping.json")],
                           cwd=folder, env=env, capture_output=True, text=True,
-                          timeout=DRIVER_TIMEOUT_S, check=False)
+                          timeout=timeout_s, check=False)
+    log = folder / "spynnaker.log"
+    log.write_text(done.stdout + done.stderr)
     if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
-        raise VerificationError("sPyNNaker mapping", f"failed (exit {done.returncode}):\n{tail}",
-                                f"Read sPyNNaker's reports under {folder}/reports "
+        last = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+        raise VerificationError("sPyNNaker mapping", f"failed (exit {done.returncode}): {last}",
+                                f"Read {log} and sPyNNaker's reports under {folder}/reports "
                                 "(pass workdir= to keep them).")
     detail = json.loads((folder / "mapping.json").read_text())
     after, before = detail["routing_compressed"], detail["routing_uncompressed"]
