@@ -27,7 +27,7 @@ import neurocc
 from neurocc.backends.spinnaker.pynn_export import pynn_description, write_pynn_script
 from neurocc.backends.spinnaker.spynnaker_mapping import spynnaker_available, spynnaker_mapping
 from neurocc.cli import main
-from neurocc.compiler.errors import MappingError, SimulationError
+from neurocc.compiler.errors import MappingError, SimulationError, VerificationError
 from neurocc.compiler.graph import Graph, Population, Projection
 from neurocc.demo import EXAMPLE_DATA, EXAMPLE_MODEL, predict
 
@@ -204,6 +204,14 @@ def test_exp_synapse_network_under_brian2_tracks_the_engine(tmp_path: Path) -> N
     for name, corr in (("h", 0.99), ("o", 0.97)):
         assert exact.spikes[name].sum() > 50, name
         assert count_corr(out[f"spikes/{name}"], exact.spikes[name]) >= corr, name
+
+
+def test_spynnaker_mapping_without_its_environment_says_how_to_build_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEUROCC_SPYNNAKER_PYTHON", str(tmp_path / "missing" / "python"))
+    artifact = neurocc.compile(one_layer("lif"), "spinnaker1")
+    with pytest.raises(VerificationError, match=r"no environment.*make spynnaker"):
+        spynnaker_mapping(artifact)
 
 
 needs_spynnaker = pytest.mark.skipif(not spynnaker_available(),
