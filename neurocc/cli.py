@@ -1,7 +1,7 @@
 """The ``neurocc`` command line.
 
 Exit codes: 0 success, 1 a verification found a difference, 2 bad input
-(one-paragraph message, no traceback unless ``--debug``).
+(one-paragraph message, no traceback unless ``--debug``), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from neurocc.files import write_atomic
 from neurocc.frontends import FRONTENDS
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 OPTION_PREFIX = "option_"  # argparse dest of the generated family-option flags
 
 
@@ -321,6 +322,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"neurocc: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("neurocc: interrupted; finished work is kept, nothing is half-written",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

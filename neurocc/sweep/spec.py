@@ -173,7 +173,7 @@ def _target(node: Node, label: str, base: Path) -> str:
 
 
 def _pipelines(top: dict[str, Node], label: str) -> tuple[tuple[str, ...], ...]:
-    from neurocc.compiler.passes import parse_pass_spec
+    from neurocc.compiler.passes import get_pass, parse_pass_spec
 
     found = []
     for node in _items(top, "pipelines", label) or [Node([], 0, {})]:
@@ -183,10 +183,10 @@ def _pipelines(top: dict[str, Node], label: str) -> tuple[tuple[str, ...], ...]:
                              "or '- []' for no passes.")
         for step in node.value:
             try:
-                parse_pass_spec(step.value)
+                get_pass(parse_pass_spec(step.value)[0])
             except NeuroccError as exc:
-                raise SweepError(located(label, step.line, "pipelines"), exc.what,
-                                 exc.hint) from exc
+                raise SweepError(located(label, step.line, "pipelines"),
+                                 f"{exc.where}: {exc.what}", exc.hint) from exc
         found.append(tuple(step.value for step in node.value))
     return tuple(found)
 
