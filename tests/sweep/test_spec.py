@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sweep_helpers import EXAMPLE, write_sweep
 
 from neurocc.sweep import SweepError, expand, read_sweep
-from sweep_helpers import EXAMPLE, write_sweep
 
 MODEL = f"models: [{EXAMPLE / 'digits_lif.nir'}]\n"
 INPUT = f"input: {EXAMPLE / 'digits_test.npz'}\n"
