@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,7 +34,8 @@ __all__ = ["SweepError", "SweepSummary", "describe", "expand", "read_sweep", "ru
 class SweepSummary:
     """What a sweep run did: tasks in the sweep, reused from an earlier run, run now,
     failed (recorded with their error) and lost (a worker failure Dask gave up on: they run
-    again next time), and the files written."""
+    again next time), the files written, and ``run_s``, the seconds from the executor being
+    ready to the last result (cluster start-up excluded)."""
 
     total: int
     reused: int
@@ -43,6 +45,7 @@ class SweepSummary:
     table: Path
     plots: tuple[Path, ...]
     executor: str
+    run_s: float = 0.0
 
 
 def run_sweep(path: str | Path, out_dir: str | Path, scheduler: str | None = LOCAL, *,
@@ -59,11 +62,13 @@ def run_sweep(path: str | Path, out_dir: str | Path, scheduler: str | None = LOC
     ran = failed = 0
     lost: list[Task] = []
     executor_name = "nothing to run"
+    run_s = 0.0
     try:
         if todo:
             with open_executor(scheduler, n_workers) as executor, \
                     tqdm(total=len(todo), desc="sweep", unit="task", disable=not progress) as bar:
                 executor_name = executor.description
+                began = time.perf_counter()
                 for index, record in executor.run(run_task, todo, shared):
                     if isinstance(record, BaseException):
                         lost.append(todo[index])
@@ -72,10 +77,11 @@ def run_sweep(path: str | Path, out_dir: str | Path, scheduler: str | None = LOC
                         ran += 1
                         failed += record["status"] != "ok"
                     bar.update()
+                run_s = time.perf_counter() - began
     finally:
         table, plots = _write_outputs(store, tasks, spec, base_synapses)
     return SweepSummary(len(tasks), len(tasks) - len(todo), ran, failed, len(lost), table,
-                        tuple(plots), executor_name)
+                        tuple(plots), executor_name, run_s)
 
 
 def expand(spec: SweepSpec) -> list[Task]:

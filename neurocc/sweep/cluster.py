@@ -12,6 +12,7 @@ another worker (``distributed.scheduler.allowed-failures`` times, default 3).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
@@ -83,7 +84,8 @@ def open_executor(scheduler: str | None = LOCAL, n_workers: int | None = None
     if scheduler == LOCAL:
         workers = n_workers or worker_count()
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                Client(cluster) as client:
             yield DaskExecutor(client, f"a LocalCluster of {workers} worker processes")
         return
     try:
