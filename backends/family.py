@@ -68,7 +68,11 @@ class Family:
     ``lowering`` the stages its compile runs, in order (``neurocc info`` shows
     the records they leave in the history). ``models`` lists the neuron models
     the family maps (``None``: every model); ``demo_target`` the packaged target
-    ``neurocc demo`` runs by default.
+    ``neurocc demo`` runs by default. ``weight_bits_key`` names the target entry
+    that sets the stored weight width (``None``: the family has no such knob),
+    which sweeps over bit widths change on a copy of the target.
+    ``seeded_engine``: the exact engine draws device randomness and takes a
+    ``seed`` (``neurocc simulate --seed``); sweeps vary it over device seeds.
     """
 
     name: str
@@ -85,6 +89,8 @@ class Family:
     lowering: tuple[str, ...] = ()
     models: tuple[str, ...] | None = None
     demo_target: str | None = None
+    weight_bits_key: str | None = None
+    seeded_engine: bool = False
 
     def target_files(self) -> list[Path]:
         if self.targets_dir is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -61,6 +62,18 @@ def _runner(engine: str, family_name: str) -> Callable[..., SimResult]:
     return resolve(require(family, "exact_engine", "exact engine"))
 
 
+def _seeded(run: Callable[..., SimResult], engine: str, family_name: str,
+            seed: int | None) -> Callable[..., SimResult]:
+    """``run`` with the device seed bound, for an engine that takes one."""
+    if seed is None:
+        return run
+    if engine != "exact" or not get_family(family_name).seeded_engine:
+        raise SimulationError(f"seed {seed}", f"the {engine} engine of family '{family_name}' "
+                              "draws no device randomness.", "Leave the seed out, or run a "
+                              "family whose exact engine is seeded (e.g. a crossbar).")
+    return functools.partial(run, seed=seed)
+
+
 def _checked(engine: str, result: SimResult) -> SimResult:
     check_counters(engine, result.counters)  # one vocabulary, or reports cannot compare
     return result
@@ -68,7 +81,7 @@ def _checked(engine: str, result: SimResult) -> SimResult:
 
 def simulate(artifact: Artifact | Graph | str | os.PathLike[str], spikes: Any, *,
              engine: str = "exact", align: bool = False, record_states: bool = False,
-             progress: bool = False) -> SimResult:
+             progress: bool = False, seed: int | None = None) -> SimResult:
     """Run ``artifact`` on ``spikes`` (batch, T, n_in) with the chosen engine.
 
     ``engine="exact"`` runs the family's bit-accurate engine (the float engine
@@ -77,10 +90,12 @@ def simulate(artifact: Artifact | Graph | str | os.PathLike[str], spikes: Any, *
     ``align``, hardware latency is removed: the input is padded with
     ``latency_steps`` silent steps and the first ``latency_steps`` steps of
     every trace dropped, so step t lines up with step t of the reference.
+    ``seed`` draws the device randomness of a family whose exact engine has some
+    (``Family.seeded_engine``); giving one to another engine is an error.
     """
     art = _as_artifact(artifact)
     data = check_spikes(spikes, art.graph.n_inputs)
-    run = _runner(engine, art.family)
+    run = _seeded(_runner(engine, art.family), engine, art.family, seed)
     if not align:
         return _checked(engine, run(art, data, record_states=record_states, progress=progress))
     latency = int(art.layout.get("latency_steps", 0)) if engine == "exact" else 0
