@@ -1,1 +1,1 @@
-"""The resistive-memory crossbar family: weights as conductances, digital neurons (``docs/crossbar.md``)."""
+"""The resistive-memory crossbar family: weights as conductances (``docs/crossbar.md``)."""
