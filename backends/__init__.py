@@ -30,6 +30,7 @@ BUILTIN_FAMILIES = (
     "neurocc.backends.reference.family",
     "neurocc.backends.loihi.family",
     "neurocc.backends.spinnaker.family",
+    "neurocc.backends.crossbar.family",
 )
 for _module in BUILTIN_FAMILIES:
     register_family(importlib.import_module(_module).FAMILY)

@@ -61,7 +61,8 @@ def test_demo_loihi2_accuracy_within_one_point_of_reference(tmp_path: Path, caps
     reference, loihi = rows["reference"], rows["loihi2"]
     assert reference["accuracy"] >= 0.9
     assert reference["accuracy"] - loihi["accuracy"] <= MAX_ACCURACY_LOSS
-    assert loihi["cores_used"] >= 3  # at least one core per population (input, lif1, lif2)
+    assert loihi["units"] == "cores"
+    assert loihi["units_used"] >= 3  # at least one core per population (input, lif1, lif2)
     assert loihi["energy_per_inference_uj"] > 0
     with np.load(EXAMPLE_DIR / "digits_test.npz") as data:
         assert len(data["labels"]) == rows["reference"]["report"]["n_inferences"]
