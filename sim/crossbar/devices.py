@@ -13,7 +13,8 @@ Wan 2022 fit; ``shared/reference/crossbar-energy.md`` §1.1):
 - drift at time t after programming: ``G(t) = G_p ((t + t0) / t0)^(-nu)``;
 - read noise, relative sigma of one read (:func:`read_sigma`, by kind):
   ``pcm``: ``min(q0 / max(x^e, 1e-3), q_max) sqrt(ln((t + t0 + t_read) / (2 t_read)))``
-  (aihwkit's accumulated 1/f noise); ``rram``: ``min(q0, q_max)`` (white, about 1 %).
+  (aihwkit's accumulated 1/f noise; x of the programmed conductance, as aihwkit);
+  ``rram``: ``min(q0, q_max)`` (white, about 1 %).
 
 Faults and spread, once: a fraction ``stuck_on_rate`` of the devices sits at ``g_max``,
 ``stuck_off_rate`` at ``g_min``; each device's read gain is ``1 + d2d_variation N``.
@@ -117,7 +118,10 @@ def conductance_at(device: Device, g_programmed_us: np.ndarray, nu: np.ndarray, 
     comparison with aihwkit's statistics uses.
     """
     drifted = np.asarray(g_programmed_us) * drift_factor(device, nu, t_s)
-    sigma = read_sigma(device, drifted, t_s)
+    # aihwkit takes the 1/f amplitude Q_s from the programmed conductance, not the drifted
+    # one (tests/sim/crossbar/test_pcm_aihwkit.py: using the drifted one widens the spread at
+    # 1 h by up to 9 %)
+    sigma = read_sigma(device, g_programmed_us, t_s)
     return np.maximum(drifted + np.abs(drifted) * sigma * rng.standard_normal(drifted.shape),
                       0.0)
 
