@@ -69,14 +69,14 @@ Files
     express: ``write_nir`` refuses them; keep such graphs as artifacts.
 
 Zero-shot reservoirs (``zeroshot.py``)
-    ``zeroshot_reservoir(params, forming, input_scale=, recurrent_scale=)``
+    ``zeroshot_reservoir(params, "rram256k", input_scale=, recurrent_scale=)``
     keeps the structure of ``build_lsm(params)`` and draws every input and
-    recurrent weight from a differential pair of resistive cells formed once,
-    unprogrammed: ``w = scale * (G+ - G-) / (sqrt(2) sigma_G)`` with ``G`` from
-    a ``FormingDistribution`` (``from_target``: a crossbar target's device
-    section). ``gaussian_reservoir`` is the software reservoir of the same
-    structure (``w ~ Normal(0, scale^2)``); ``formed_conductances(graph)``
-    re-draws the cells from the recipe kept in ``metadata["lsm_zeroshot"]``.
+    recurrent weight from a differential pair of resistive cells switched once
+    without verify, unprogrammed: ``w = scale * (G+ - G-) / (sqrt(2) sigma_G)``
+    with ``G`` from the target's switching distribution (device section).
+    ``gaussian_reservoir`` is the software reservoir of the same structure
+    (``w ~ Normal(0, scale^2)``); ``formed_conductances(graph)`` re-draws the
+    cells from the recipe kept in ``metadata["lsm_zeroshot"]``.
 
 Errors
     A value out of range is a ``FrontendError`` naming the field
@@ -102,7 +102,6 @@ from neurocc.frontends.lsm.readout import (
     train_readout,
 )
 from neurocc.frontends.lsm.zeroshot import (
-    FormingDistribution,
     formed_conductances,
     gaussian_reservoir,
     zeroshot_reservoir,
@@ -119,7 +118,6 @@ def load_lsm(source: Any, **options: Any) -> Graph:
 
 __all__ = [
     "EiPair",
-    "FormingDistribution",
     "LsmParameters",
     "ReadoutReport",
     "build_lsm",
