@@ -55,7 +55,8 @@ Readout
     the fitted model's decision values as the readout's final ``v``
     (``readout_values``, ``classify``: argmax). ``fit_readout(graph,
     reservoir_spikes, labels)`` fits on the reservoir spikes of any engine (an
-    analog crossbar run). Labels are classes
+    analog crossbar run), ``readout_from_spikes`` applies the trained readout to
+    them digitally. Labels are classes
     ``0..n_readout-1``, one readout neuron each.
 
 Files
@@ -97,6 +98,7 @@ from neurocc.frontends.lsm.readout import (
     ReadoutReport,
     classify,
     fit_readout,
+    readout_from_spikes,
     readout_values,
     reservoir_states,
     train_readout,
@@ -129,6 +131,7 @@ __all__ = [
     "gaussian_reservoir",
     "load_lsm",
     "read_lsm",
+    "readout_from_spikes",
     "readout_values",
     "reservoir_states",
     "train_readout",

@@ -93,6 +93,18 @@ def readout_values(graph: Graph, spikes: np.ndarray) -> np.ndarray:
     return run_graph(graph, spikes).states[f"v/{READOUT}"][:, -1]
 
 
+def readout_from_spikes(graph: Graph, reservoir_spikes: np.ndarray) -> np.ndarray:
+    """The trained readout's final ``v`` (batch, n_readout) computed digitally from reservoir
+    spikes (batch, T, N) of any engine: ``W x + bias (1 - a^T)``, what a reference run of
+    the whole graph gives when its reservoir spikes the same."""
+    _check_lsm(graph)
+    x = states_from_spikes(graph, reservoir_spikes)
+    weight = np.asarray(graph.projections[READOUT_PROJECTION].weight)
+    bias = graph.populations[READOUT].params["bias"]
+    decay = 1.0 - _readout_leak(graph) ** reservoir_spikes.shape[1]
+    return np.asarray(x @ weight.T + bias * decay)
+
+
 def classify(graph: Graph, spikes: np.ndarray) -> np.ndarray:
     """The class of each sample: the readout neuron with the largest final ``v``."""
     return np.argmax(readout_values(graph, spikes), axis=1)
