@@ -3,6 +3,8 @@ sparse blocks, resources and the limits."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -10,6 +12,7 @@ import scipy.sparse as sp
 import neurocc
 from neurocc.backends import load_target
 from neurocc.backends.crossbar.mapping import digits, map_graph, split_sizes
+from neurocc.backends.targets import Entry
 from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph, Population, Projection
 
@@ -96,8 +99,12 @@ def test_weight_slices_out_of_range_are_refused() -> None:
     graph = two_layer(np.ones((2, 2)))
     with pytest.raises(MappingError, match="weight_slices"):
         neurocc.compile(graph, "rram256k", weight_slices=0)
-    with pytest.raises(MappingError, match="256 columns per weight, above the limit of cols"):
-        neurocc.compile(graph, "rram256k", weight_slices=128)
+    with pytest.raises(MappingError, match="80-bit magnitude codes, above the limit of 62"):
+        neurocc.compile(graph, "rram256k", weight_slices=20)  # 16 levels: 4 bits a slice
+    narrow = dataclasses.replace(load_target("rram256k"), entries={
+        **load_target("rram256k").entries, "levels": Entry(2, "test"), "cols": Entry(64, "t")})
+    with pytest.raises(MappingError, match="80 columns per weight, above the limit of cols"):
+        map_graph(graph, narrow, slices=40)
 
 
 def test_history_records_the_quantization_error() -> None:
