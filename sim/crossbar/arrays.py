@@ -151,8 +151,8 @@ def column_currents(tile: Programmed, x: np.ndarray, device: Device,
     g_pos, g_neg, gain = _at_time(tile, device, options, t_s)
     current = np.einsum("br,srk->bsk", x, g_pos - g_neg)
     if options.on("read_noise"):
-        var = ((devices.read_sigma(device, g_pos, t_s) * g_pos) ** 2
-               + (devices.read_sigma(device, g_neg, t_s) * g_neg) ** 2)
+        var = ((devices.read_sigma(device, tile.g_pos, t_s) * g_pos) ** 2
+               + (devices.read_sigma(device, tile.g_neg, t_s) * g_neg) ** 2)
         sigma = np.sqrt(np.einsum("br,srk->bsk", x ** 2, var))
         current = current + sigma * tile.rng.standard_normal(current.shape)
     return current, gain
