@@ -32,6 +32,8 @@ from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph, Projection
 
+CODE_BITS = 62  # magnitude codes are int64 (one bit for the sign, one spare)
+
 
 @dataclass(frozen=True)
 class Tile:
@@ -58,6 +60,12 @@ def split_sizes(size: int, most: int) -> list[tuple[int, int]]:
 
 def outputs_per_tile(spec: TargetSpec, slices: int) -> int:
     """Target neurons one array holds: a differential pair of columns per slice each."""
+    bits = slices * math.log2(spec.levels)
+    if bits > CODE_BITS:
+        raise MappingError(f"target '{spec.name}'", f"weight_slices = {slices} at {spec.levels} "
+                           f"levels makes {bits:.0f}-bit magnitude codes, above the limit of "
+                           f"{CODE_BITS} bits (a 64-bit integer).",
+                           f"Use weight_slices <= {int(CODE_BITS // math.log2(spec.levels))}.")
     per = spec.cols // (2 * slices)
     if per < 1:
         raise MappingError(f"target '{spec.name}'", f"weight_slices = {slices} needs "

@@ -22,9 +22,8 @@ A read at time ``t`` (:func:`read_tile`) with inputs ``x`` (batch, rows):
     y     = scale c sum_k levels^k Q_k / dG                    (digital shift-add)
 
 in units of uS x v_read (``range = adc_range_cells (g_max - g_min)``); ``s`` is the relative
-read-noise sigma of each device (a function of its programmed conductance, as in aihwkit), so
-the noise term is the exact distribution of the column sum of independent per-device read
-noise. ``c`` is the drift compensation: the array's summed
+read-noise sigma of each device, so the noise term is the exact distribution of the column
+sum of independent per-device read noise. ``c`` is the drift compensation: the array's summed
 conductance at programming over that at ``t``.
 """
 
@@ -152,7 +151,6 @@ def column_currents(tile: Programmed, x: np.ndarray, device: Device,
     g_pos, g_neg, gain = _at_time(tile, device, options, t_s)
     current = np.einsum("br,srk->bsk", x, g_pos - g_neg)
     if options.on("read_noise"):
-        # the relative sigma follows the programmed conductance, as aihwkit's (devices.py)
         var = ((devices.read_sigma(device, tile.g_pos, t_s) * g_pos) ** 2
                + (devices.read_sigma(device, tile.g_neg, t_s) * g_neg) ** 2)
         sigma = np.sqrt(np.einsum("br,srk->bsk", x ** 2, var))

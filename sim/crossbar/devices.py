@@ -11,10 +11,9 @@ Wan 2022 fit; ``shared/reference/crossbar-energy.md`` §1.1):
 - drift exponent, once: ``nu = |clip(a_m ln x + b_m, lo_m, hi_m) + clip(a_s ln x + b_s, lo_s,
   hi_s) N|`` (x of the target conductance);
 - drift at time t after programming: ``G(t) = G_p ((t + t0) / t0)^(-nu)``;
-- read noise, relative sigma of one read (:func:`read_sigma`, by kind):
+- read noise, relative sigma of one read (:func:`read_sigma`, by kind; x of ``G_p``):
   ``pcm``: ``min(q0 / max(x^e, 1e-3), q_max) sqrt(ln((t + t0 + t_read) / (2 t_read)))``
-  (aihwkit's accumulated 1/f noise; x of the programmed conductance, as aihwkit);
-  ``rram``: ``min(q0, q_max)`` (white, about 1 %).
+  (aihwkit's accumulated 1/f noise); ``rram``: ``min(q0, q_max)`` (white, about 1 %).
 
 Faults and spread, once: a fraction ``stuck_on_rate`` of the devices sits at ``g_max``,
 ``stuck_off_rate`` at ``g_min``; each device's read gain is ``1 + d2d_variation N``.
@@ -106,7 +105,8 @@ READ_SIGMA: dict[str, Callable[[Device, np.ndarray, float], np.ndarray]] = {
 
 
 def read_sigma(device: Device, g_us: np.ndarray, t_s: float) -> np.ndarray:
-    """Relative sigma of one read of devices at ``g_us``, ``t_s`` after programming."""
+    """Relative sigma of one read, ``t_s`` after programming, of devices programmed to
+    ``g_us`` (aihwkit takes x of the programmed conductance, not of the drifted one)."""
     return READ_SIGMA[device.kind](device, g_us, t_s)
 
 
@@ -118,9 +118,6 @@ def conductance_at(device: Device, g_programmed_us: np.ndarray, nu: np.ndarray, 
     comparison with aihwkit's statistics uses.
     """
     drifted = np.asarray(g_programmed_us) * drift_factor(device, nu, t_s)
-    # aihwkit takes the 1/f amplitude Q_s from the programmed conductance, not the drifted
-    # one (tests/sim/crossbar/test_pcm_aihwkit.py: using the drifted one widens the spread at
-    # 1 h by up to 9 %)
     sigma = read_sigma(device, g_programmed_us, t_s)
     return np.maximum(drifted + np.abs(drifted) * sigma * rng.standard_normal(drifted.shape),
                       0.0)

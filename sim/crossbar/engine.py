@@ -128,10 +128,10 @@ def _start(artifact: Artifact, inputs: np.ndarray, options: CrossbarEngineOption
 
 
 def _recorded(model: Any, record_states: bool) -> tuple[str, ...]:
-    """All state traces when asked; always ``v`` of a non-spiking model (its output)."""
-    if record_states:
-        return tuple(model.state)
-    return ("v",) if not model.spiking and "v" in model.state else ()
+    """All state traces when asked; always those of a non-spiking model (its output), as the
+    reference engine records them (a stateless ``output`` model reports ``v = I``)."""
+    names = tuple(model.state) or (("v",) if not model.spiking else ())
+    return names if record_states or not model.spiking else ()
 
 
 def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool = False,
