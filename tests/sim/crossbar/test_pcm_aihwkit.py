@@ -92,11 +92,3 @@ def test_programmed_and_drifted_conductances_match_aihwkit(pcm: tuple[Device, ob
             assert_same_law(our_prog, their_prog, f"programmed, x={x}")
         assert_same_law(our_t, their_t, f"x={x}, t={t_s:g} s")
 
-
-def test_drift_lowers_the_mean_as_published(pcm: tuple[Device, object]) -> None:
-    """Independent of aihwkit's code: at x = 1, nu = 0.049 (clip floor) and after 1 h the mean
-    falls to about ((3600 + 20) / 20)^-0.049 = 0.775 of the programmed value (the reference's
-    [RUN] number; the spread of nu shifts the mean by under 0.5 %)."""
-    device, _ = pcm
-    g_prog, g_t = ours(device, device.g_max_us, 3600.0, seed=5)
-    assert g_t.mean() / g_prog.mean() == pytest.approx(0.775, abs=0.006)
