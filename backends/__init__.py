@@ -30,6 +30,7 @@ BUILTIN_FAMILIES = (
     "neurocc.backends.reference.family",
     "neurocc.backends.loihi.family",
     "neurocc.backends.spinnaker.family",
+    "neurocc.backends.crossbar.family",
 )
 for _module in BUILTIN_FAMILIES:
     register_family(importlib.import_module(_module).FAMILY)
@@ -109,21 +110,22 @@ def target_from_content(content: Mapping[str, Any], label: str) -> TargetSpec:
     return parse_target(data, family.schema, label)
 
 
+WEIGHT_BITS_KEY = "weight_bits"  # the entry every family names its stored weight width by
+
+
 def with_weight_bits(spec: TargetSpec, bits: int) -> TargetSpec:
-    """A copy of ``spec`` whose stored weights are ``bits`` wide (the family's
-    ``weight_bits_key``), named ``<target>-w<bits>``, validated again by the schema."""
+    """A copy of ``spec`` whose stored weights are ``bits`` wide (its ``weight_bits``
+    entry), named ``<target>-w<bits>``, validated again by the family's schema."""
     family = get_family(spec.family)
-    key = family.weight_bits_key
-    if key is None or family.schema is None:
-        raise TargetError(f"target '{spec.name}'", f"family '{family.name}' has no weight "
-                          "width to change.", "Sweep bit widths only on families with a "
-                          "weight_bits_key (`neurocc targets`).")
+    if WEIGHT_BITS_KEY not in spec.entries or family.schema is None:
+        raise TargetError(f"target '{spec.name}'", f"has no '{WEIGHT_BITS_KEY}' entry to "
+                          "change.", "Sweep bit widths only on targets that have one.")
     data = spec.to_dict()
-    section = next(name for name, keys in spec.sections.items() if key in keys)
-    data[section][key] = {**data[section][key], "value": bits,
-                          "note": f"set to {bits} by a bit-width sweep"}
+    section = next(name for name, keys in spec.sections.items() if WEIGHT_BITS_KEY in keys)
+    data[section][WEIGHT_BITS_KEY] = {**data[section][WEIGHT_BITS_KEY], "value": bits,
+                                      "note": f"set to {bits} by a bit-width sweep"}
     data["name"] = f"{spec.name}-w{bits}"
-    return parse_target(data, family.schema, f"{spec.path} with {section}.{key} = {bits}")
+    return parse_target(data, family.schema, f"{spec.path} with weight_bits = {bits}")
 
 
 def target_of(artifact: Artifact) -> TargetSpec:

@@ -60,9 +60,11 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _family_options(args: argparse.Namespace, family: Family) -> dict[str, Any]:
-    """The compile flags given on the command line, checked against ``family``'s options."""
-    mine = {info.name for info in describe_options(family.options)}
+def _family_options(args: argparse.Namespace, family: Family, kind: str = "options"
+                    ) -> dict[str, Any]:
+    """The flags given on the command line, checked against ``family``'s options (``kind``:
+    ``options`` for compile, ``engine_options`` for simulate)."""
+    mine = {info.name for info in describe_options(getattr(family, kind))}
     given = {name: value for name, value in vars(args).items()
              if name.startswith(OPTION_PREFIX) and value is not None}
     chosen = {}
@@ -70,7 +72,7 @@ def _family_options(args: argparse.Namespace, family: Family) -> dict[str, Any]:
         name = dest[len(OPTION_PREFIX):]
         if name not in mine:
             owners = [f.name for f in FAMILIES.values()
-                      if name in {i.name for i in describe_options(f.options)}]
+                      if name in {i.name for i in describe_options(getattr(f, kind))}]
             raise NeuroccError(f"--{name.replace('_', '-')}", f"is an option of family "
                                f"{', '.join(owners)}, not of '{family.name}' (the target's).",
                                f"Options of '{family.name}': "
@@ -103,15 +105,16 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     artifact = neurocc.read_artifact(args.artifact)
     spikes = read_input_spikes(args.input)
-    options = {"engine": args.engine, "align": args.align, "record_states": args.states,
-               "seed": args.seed}
+    chosen = _family_options(args, get_family(artifact.family), "engine_options")
+    options = {"engine": args.engine, "align": args.align, "record_states": args.states}
     if args.scheduler is None:
-        result = neurocc.simulate(artifact, spikes, progress=not args.quiet, **options)
+        result = neurocc.simulate(artifact, spikes, progress=not args.quiet, **options,
+                                  **chosen)
     else:
         from neurocc.sweep.dataset import simulate_on_cluster
 
         result = simulate_on_cluster(artifact, spikes, args.scheduler,
-                                     progress=not args.quiet, **options)
+                                     progress=not args.quiet, **options, **chosen)
     output = Path(args.output)
     _atomic_write(output, npz_bytes(_result_arrays(result)))
     report = simulation_report(artifact, result, n_inferences=spikes.shape[0],
@@ -202,14 +205,16 @@ def _tool_help(kind: str) -> str:
                      for name, t in sorted(getattr(family, kind).items()))
 
 
-def _add_family_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per option of every family's options dataclass (generated, never by hand)."""
+def _add_family_options(parser: argparse.ArgumentParser, kind: str = "options") -> None:
+    """One flag per option of every family's options dataclass (generated, never by hand);
+    ``kind``: ``options`` (compile) or ``engine_options`` (simulate)."""
     seen: dict[str, str] = {}
+    what = "engine options" if kind == "engine_options" else "options"
     for family in sorted(FAMILIES.values(), key=lambda f: f.name):
-        infos = describe_options(family.options)
+        infos = describe_options(getattr(family, kind))
         if not infos:
             continue
-        group = parser.add_argument_group(f"options of family '{family.name}'")
+        group = parser.add_argument_group(f"{what} of family '{family.name}'")
         for info in infos:
             if info.name in seen:
                 continue
@@ -258,11 +263,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--states", action="store_true", help="also record state traces (v, u, ...)")
     p.add_argument("--report", help="report JSON path (default: OUTPUT with .report.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--seed", type=int, help="device seed, for an engine that draws device "
-                   "randomness")
     p.add_argument("--scheduler", metavar="ADDRESS", help="split the batch over a Dask "
                    "cluster: 'local' (one worker per core here), or a scheduler address "
                    "such as tcp://host:8786 (default: run in this process)")
+    _add_family_options(p, "engine_options")
     p.set_defaults(run=_cmd_simulate)
 
     p = sub.add_parser("sweep", help="run every combination of a sweep file on Dask "

@@ -41,7 +41,6 @@ FAMILY = Family(
                             "compare u, v and spikes")},
     sections=("loihi",),
     demo_target="loihi2",
-    weight_bits_key="weight_bits",
     lowering=("loihi.quantize", "loihi.timing", "loihi.map"),
     models=LIF_MODELS,
 )

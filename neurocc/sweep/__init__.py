@@ -10,6 +10,7 @@ record already exists in the results directory, runs the rest on the chosen exec
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -86,19 +87,24 @@ def run_sweep(path: str | Path, out_dir: str | Path, scheduler: str | None = LOC
 
 def expand(spec: SweepSpec) -> list[Task]:
     """Every task of the sweep, in a fixed order; axes a target cannot vary collapse."""
-    from neurocc.backends import resolve_target
+    from neurocc.backends import WEIGHT_BITS_KEY, load_target
     from neurocc.backends.family import get_family
 
     tasks = []
     for model in spec.models:
         for target in spec.targets:
-            family = get_family(resolve_target(target).family)
-            widths = spec.weight_bits if family.weight_bits_key else (None,)
-            seeds = spec.device_seeds if family.seeded_engine else (None,)
+            loaded = load_target(target)
+            widths = spec.weight_bits if WEIGHT_BITS_KEY in loaded.entries else (None,)
+            seeds = spec.device_seeds if takes_seed(get_family(loaded.family)) else (None,)
             tasks.extend(Task(model.name, target, pipeline, bits, seed)
                          for pipeline in spec.pipelines for bits in dict.fromkeys(widths)
                          for seed in dict.fromkeys(seeds))
     return list(dict.fromkeys(tasks))
+
+
+def takes_seed(family: Any) -> bool:
+    """Whether the family's exact engine draws device randomness from a ``seed`` option."""
+    return any(f.name == "seed" for f in dataclasses.fields(family.engine_options))
 
 
 def _keyed(tasks: list[Task], fingerprints: Mapping[str, str]) -> list[Task]:

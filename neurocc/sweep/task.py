@@ -100,8 +100,8 @@ def _run(task: Task, shared: SharedData) -> dict[str, Any]:
     target = target_for(task, shared)
     artifact = compile_graph(shared.graphs[task.model], target, passes=task.pipeline)
     compiled = time.perf_counter()
-    result = simulate(artifact, shared.spikes, engine="exact", align=shared.align,
-                      seed=task.device_seed)
+    seed = {} if task.device_seed is None else {"seed": task.device_seed}
+    result = simulate(artifact, shared.spikes, engine="exact", align=shared.align, **seed)
     done = time.perf_counter()
     report = simulation_report(artifact, result, n_inferences=len(shared.labels))
     row = summary_row(artifact, result.output, shared.labels, report)
