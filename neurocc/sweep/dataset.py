@@ -41,10 +41,14 @@ def simulate_on_cluster(artifact: Artifact, spikes: np.ndarray, scheduler: str, 
                         **options: Any) -> SimResult:
     """:func:`neurocc.simulate` of ``spikes`` split over the Dask cluster ``scheduler``
     (``local``, ``none`` or an address; see :mod:`neurocc.sweep.cluster`)."""
-    if options.get("seed") is not None:
-        raise SimulationError(f"seed {options['seed']}", "a seeded engine draws its device "
-                              "randomness over the whole batch, so slices would not equal "
-                              "one run.", "Run seeded simulations without --scheduler.")
+    from neurocc.backends.family import get_family
+    from neurocc.sweep import takes_seed
+
+    if options.get("engine", "exact") == "exact" and takes_seed(get_family(artifact.family)):
+        raise SimulationError(f"family '{artifact.family}'", "its exact engine draws device "
+                              "noise over the whole batch, so slices run apart would not "
+                              "equal one run.", "Run it without --scheduler, or sweep its "
+                              "device seeds with `neurocc sweep`.")
     count = slices or SLICES_PER_WORKER * worker_count()
     parts = [p for p in np.array_split(np.asarray(spikes), min(count, len(spikes))) if len(p)]
     results: list[SimResult | None] = [None] * len(parts)
