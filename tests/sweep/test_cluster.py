@@ -18,7 +18,7 @@ import pytest
 from sweep_helpers import EXAMPLE, computed_table, write_sweep
 
 import neurocc
-from neurocc.sweep import SweepSummary, run_sweep
+from neurocc.sweep import SweepSummary, expand, read_sweep, run_sweep
 from neurocc.sweep.dataset import simulate_on_cluster
 
 DASK = str(Path(sys.executable).parent / "dask")
@@ -92,7 +92,7 @@ input: {{path: {EXAMPLE / 'digits_test.npz'}, samples: 100}}
     victim.wait(timeout=30)
     thread.join(timeout=300)
     assert summary and summary[0].lost == 0 and summary[0].failed == 0
-    assert summary[0].ran == summary[0].total == 10
+    assert summary[0].ran == summary[0].total == len(expand(read_sweep(path)))
     serial = run_sweep(path, tmp_path / "serial", "none", progress=False)
     assert computed_table(summary[0].table) == computed_table(serial.table)
 
