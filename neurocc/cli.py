@@ -12,7 +12,6 @@ import os
 import sys
 import tempfile
 import traceback
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.family import FAMILIES, Family, get_family, resolve, tool
-from neurocc.compiler.errors import NeuroccError, SimulationError
-from neurocc.compiler.options import describe_options
+from neurocc.compiler.errors import NeuroccError
+from neurocc.compiler.options import describe_options, read_spikes_file
 from neurocc.frontends import FRONTENDS
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
@@ -39,19 +38,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def read_input_spikes(path: str) -> np.ndarray:
-    """The ``spikes`` array of an input ``.npz`` file, or a clear error."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if "spikes" not in data.files:
-                raise SimulationError(path, f"has no array 'spikes' (found {data.files}).",
-                                      "Save the input as np.savez(path, spikes=array).")
-            return data["spikes"]
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise SimulationError(path, f"cannot be read as an .npz file ({exc}).",
-                              "Give an .npz file with an array 'spikes' (batch, T, n_in).") from exc
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
@@ -84,7 +70,7 @@ def _family_options(args: argparse.Namespace, family: Family) -> dict[str, Any]:
                                f"{', '.join(owners)}, not of '{family.name}' (the target's).",
                                f"Options of '{family.name}': "
                                f"{', '.join(sorted(mine)) or 'none'}.")
-        chosen[name] = read_input_spikes(value) if _is_array(family, name) else value
+        chosen[name] = read_spikes_file(value) if _is_array(family, name) else value
     return chosen
 
 
@@ -111,7 +97,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from neurocc.report import simulation_report
 
     artifact = neurocc.read_artifact(args.artifact)
-    spikes = read_input_spikes(args.input)
+    spikes = read_spikes_file(args.input)
     result = neurocc.simulate(artifact, spikes, engine=args.engine, align=args.align,
                               record_states=args.states, progress=not args.quiet)
     output = Path(args.output)
@@ -163,7 +149,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     artifact = neurocc.read_artifact(args.artifact)
     verifier = tool(get_family(artifact.family), "verifiers", args.against)
-    spikes = check_spikes(read_input_spikes(args.input), artifact.graph.n_inputs)
+    spikes = check_spikes(read_spikes_file(args.input), artifact.graph.n_inputs)
     report = resolve(verifier.function)(artifact, spikes)
     print(report.summary())
     return EXIT_OK if report.identical else EXIT_DIFFERENT
