@@ -23,7 +23,8 @@ from neurocc.compiler.graph import Graph
 from neurocc.compiler.options import build_options, describe_options, options_record
 
 PassFunction = Callable[[Graph, Any], tuple[Graph, dict[str, Any]]]
-BUILTIN_PASS_MODULES = ("neurocc.compiler.passes.prune", "neurocc.compiler.passes.reset")
+BUILTIN_PASS_MODULES = ("neurocc.compiler.passes.prune", "neurocc.compiler.passes.structured",
+                        "neurocc.compiler.passes.schedule", "neurocc.compiler.passes.reset")
 SPEC_HELP = "Write a pass as NAME or NAME:key=value,key=value (see `neurocc passes`)."
 
 
