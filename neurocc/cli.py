@@ -43,13 +43,17 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def _cmd_compile(args: argparse.Namespace) -> int:
     import neurocc
     from neurocc.backends import resolve_target
+    from neurocc.compiler.passes.pipeline import load_pipeline
 
     options = {"dt_s": args.dt} if args.dt is not None else {}
-    family = get_family(resolve_target(args.target).family)
+    info = resolve_target(args.target)
+    family = get_family(info.family)
     chosen = _family_options(args, family)
+    steps: list[Any] = [] if args.pipeline is None else load_pipeline(args.pipeline, info.name,
+                                                                      info.family)
     graph = neurocc.load(args.model, frontend=args.frontend, **options)
-    artifact = neurocc.compile(graph, args.target, out=args.output, passes=args.passes or (),
-                               **chosen)
+    artifact = neurocc.compile(graph, args.target, out=args.output,
+                               passes=[*steps, *(args.passes or ())], **chosen)
     print(f"compiled {args.model} for {artifact.target} -> {artifact.path}")
     _print_resources(artifact.layout.get("resources", {}))
     return EXIT_OK
@@ -224,6 +228,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pass", dest="passes", action="append", metavar="NAME[:KEY=VALUE,...]",
                    help="run a compiler pass before the family's lowering (repeatable, in "
                         "order; `neurocc passes` lists them)")
+    p.add_argument("--pipeline", metavar="PIPELINE.yaml",
+                   help="a YAML file listing passes with options; they run before any --pass")
     _add_family_options(p)
     p.add_argument("-o", "--output", required=True, help="artifact directory to write")
     p.set_defaults(run=_cmd_compile)
