@@ -88,13 +88,37 @@ def resolve_target(target: str | Path) -> TargetInfo:
                       f"Known targets: {names}; or give a path to a target .yaml file.")
 
 
-def load_target(target: str | Path) -> TargetSpec:
-    """The validated spec of a target (name or path), read by its family's schema."""
+def load_target(target: str | Path | TargetSpec) -> TargetSpec:
+    """The validated spec of a target (name, path, or a spec, returned as it is)."""
+    if isinstance(target, TargetSpec):
+        return target
     info = resolve_target(target)
     family = get_family(info.family)
     if info.content is None or family.schema is None:
         return TargetSpec(info.name, info.family, info.description, "<built-in>")
     return parse_target(info.content, family.schema, str(info.path))
+
+
+def derive_target(target: str | Path | TargetSpec, **values: float) -> TargetSpec:
+    """A copy of ``target`` with some entries' values replaced, validated again by its
+    family's schema (for sweeps: ``derive_target("loihi2", weight_bits=4)``). The copy is
+    named ``NAME+key=value,...`` and each changed entry's source says it was derived."""
+    spec = load_target(target)
+    family = get_family(spec.family)
+    if family.schema is None:
+        raise TargetError(f"target '{spec.name}'", "has no target file whose entries could "
+                          "be changed.", "Derive from a target of a family with target files.")
+    data = spec.to_dict()
+    for key, value in values.items():
+        section = next((s for s, keys in spec.sections.items() if key in keys), None)
+        if section is None:
+            raise TargetError(f"target '{spec.name}': key '{key}'", "is not an entry of this "
+                              "target.", f"Entries: {', '.join(sorted(spec.entries))}.")
+        data[section][key] = {"value": value, "source": f"derived from {spec.name}: "
+                              f"{key} = {value} (was {spec.entries[key].value})",
+                              "status": "derived"}
+    data["name"] = spec.name + "+" + ",".join(f"{k}={v}" for k, v in values.items())
+    return parse_target(data, family.schema, f"{spec.path} (derived)")
 
 
 def target_of(artifact: Artifact) -> TargetSpec:
@@ -128,10 +152,10 @@ def _check_lowering(family: Family, graph: Graph) -> None:
                            "Record each stage with graph.with_record(stage, ...).")
 
 
-def compile_graph(graph: Graph, target: str | Path, *,
+def compile_graph(graph: Graph, target: str | Path | TargetSpec, *,
                   passes: Sequence[str | tuple[str, Mapping[str, Any]]] = (),
                   **options: Any) -> Artifact:
-    """Compile ``graph`` for ``target`` (name or target-file path) with family options.
+    """Compile ``graph`` for ``target`` (name, target-file path or spec) with family options.
 
     ``passes`` (spec strings ``NAME:key=value,...`` or (name, options) pairs) run
     in order on the float graph first; then the family's lowering runs, and
