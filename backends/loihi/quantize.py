@@ -43,6 +43,12 @@ neuron's voltage scale, integer units per model unit):
   target's range for which the largest weight fits the grid, mantissas are rounded to the
   grid (half to even) and passed once more through a mirror of Lava's clip and truncate
   under the sign mode of the mantissas themselves, so Lava stores exactly what is emitted.
+  With ``weight_scaling="calibrated"`` the exponent is instead the one, from the max-fit
+  exponent down to 4 below it, with the smallest squared error ``sum_ij a_j (m_ij 2^e -
+  x_ij)^2`` weighted by each source's mean spike count ``a_j`` on ``calibration_spikes``
+  (all ones without them): a finer grid for the many small weights at the cost of
+  saturating the few largest (counted in ``weights_saturated``). Per-channel scales are
+  not possible here: one ``weight_exp`` per projection, one ``vth`` per population.
 
 **Reset.** Lava resets ``v`` to 0: ``to_value`` with ``v_reset == 0`` is exact. Otherwise
 MappingError, unless ``reset_policy="approximate"``: ``to_value`` with ``v_reset != 0``
