@@ -19,7 +19,7 @@ float reference, on the 450-sample digits test set with each family's bit-exact 
 Sample inputs for calibration come from the training split (other digits, other encoder
 seed), never from the test set.
 
-    python benchmarks/passes.py [--quick] [--json PATH] [--plot PATH]
+    python benchmarks/passes.py [--quick] [--json PATH] [--plot PATH] [--replot]
 """
 
 from __future__ import annotations
@@ -233,6 +233,7 @@ def plot(results: Mapping[str, Any], path: Path) -> None:
               title="accuracy against weight bit width")
     right.set_xticks(sorted({r["weight_bits"] for r in results["bits"]}))
     right.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    right.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
     right.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -279,7 +280,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer points (a smoke run)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to save results")
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="where to save the plot")
+    parser.add_argument("--replot", action="store_true",
+                        help="only print the tables and redraw the plot from --json")
     args = parser.parse_args()
+    if args.replot:
+        saved = json.loads(args.json.read_text())
+        print_tables(saved)
+        plot(saved, args.plot)
+        return
     graph, spikes, labels = _load_example()
     calib = calibration_spikes(40 if args.quick else CALIBRATION_SAMPLES)
     targets = demo_targets()
