@@ -129,7 +129,7 @@ def _cmd_targets(args: argparse.Namespace) -> int:
 
 
 def _cmd_passes(args: argparse.Namespace) -> int:
-    from neurocc.compiler.passes import load_builtin_passes
+    from neurocc.compiler.passes import ALIAS_HELP, load_builtin_passes
 
     for name, spec in sorted(load_builtin_passes().items()):
         facts = (f" requires {', '.join(spec.requires)};" if spec.requires else "") + \
@@ -137,6 +137,8 @@ def _cmd_passes(args: argparse.Namespace) -> int:
         print(f"{name}: {spec.description}.{facts}")
         for info in describe_options(spec.options):
             print(f"  {info.describe()}")
+    for name, description in sorted(ALIAS_HELP.items()):
+        print(f"{name}: {description}.")
     return EXIT_OK
 
 

@@ -45,11 +45,13 @@ PASSES: dict[str, Pass] = {}
 # ``prune.magnitude:fraction=0.8``. ``expand(options) -> (pass name, options)``.
 Expand = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
 ALIASES: dict[str, Expand] = {}
+ALIAS_HELP: dict[str, str] = {}
 
 
-def register_alias(name: str, expand: Expand) -> None:
+def register_alias(name: str, expand: Expand, description: str) -> None:
     """Let ``name`` (not itself a pass) stand for the pass ``expand(options)`` chooses."""
     ALIASES[name] = expand
+    ALIAS_HELP[name] = description
 
 
 def register_pass(name: str, options: type, description: str, requires: Iterable[str] = (),

@@ -131,4 +131,5 @@ def expand_prune(options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return f"prune.{method}", rest
 
 
-register_alias("prune", expand_prune)
+register_alias("prune", expand_prune, "short form: prune:method=magnitude|activity|neurons|"
+               "schedule,sparsity=X,... runs prune.METHOD with fraction=X and the other options")
