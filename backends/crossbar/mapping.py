@@ -87,7 +87,7 @@ def block(weight: np.ndarray | sp.csr_array, rows: tuple[int, int], cols: tuple[
           ) -> np.ndarray:
     """The tile's weights as a dense (rows, cols) matrix: source x target."""
     part = weight[cols[0]:cols[1], rows[0]:rows[1]]
-    dense = part.toarray() if sp.issparse(part) else np.asarray(part)
+    dense = part.toarray() if isinstance(part, sp.sparray) else np.asarray(part)
     return np.asarray(dense, dtype=np.float64).T
 
 

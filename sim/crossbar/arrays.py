@@ -81,7 +81,7 @@ class Programmed:
     rng: np.random.Generator  # read noise
 
 
-def path_segments(spec: TargetSpec, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def path_segments(spec: TargetSpec, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Wire segments from driver and sense amplifier to each G+ and G- device of a tile."""
     slices, rows, outs = shape
     column = 2 * (np.arange(outs)[None, None, :] * slices + np.arange(slices)[:, None, None])

@@ -93,7 +93,7 @@ def _step(run: Run, name: str, t: int, inputs: np.ndarray, columns: Mapping[str,
         _read(run, tile, t, batch, synaptic)
     run.states[name], spiked, sent = step_population(rule, pop.reset, run.states[name],
                                                      pop.params, synaptic, run.graph.dt_s)
-    if spiked is not None:
+    if spiked is not None and sent is not None:
         run.spikes[name][:, t] = spiked
         run.history.write(name, t, sent)
     for var, value in run.states[name].items():
