@@ -13,6 +13,7 @@ from neurocc.backends import target_of
 from neurocc.backends.artifact import Artifact
 from neurocc.backends.crossbar.options import CrossbarEngineOptions
 from neurocc.backends.crossbar.section import INPUT_MODEL, SECTION, tile_key
+from neurocc.compiler.errors import SimulationError
 from neurocc.compiler.graph import Graph
 from neurocc.sim.crossbar.arrays import Periphery, Programmed, program_tile, read_tile
 from neurocc.sim.crossbar.devices import Device
@@ -134,6 +135,16 @@ def _recorded(model: Any, record_states: bool) -> tuple[str, ...]:
     return names if record_states or not model.spiking else ()
 
 
+def _check(options: CrossbarEngineOptions) -> None:
+    if options.seed < 0:
+        raise SimulationError("engine option seed", f"is {options.seed}; expected an integer "
+                              ">= 0.", "Give a non-negative device seed.")
+    if options.t_start_s < 0:
+        raise SimulationError("engine option t_start_s", f"is {options.t_start_s}; expected "
+                              ">= 0 (seconds after programming).",
+                              "Give the time since programming, 0 or more.")
+
+
 def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool = False,
                  progress: bool = False, **options: Any) -> SimResult:
     """Run a crossbar artifact on input spikes (batch, T, n_in) with the analog arrays.
@@ -141,6 +152,7 @@ def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool 
     ``options`` are the fields of :class:`CrossbarEngineOptions` (seed, time, switches).
     """
     chosen = CrossbarEngineOptions(**options)
+    _check(chosen)
     graph = artifact.graph
     inputs = validate_spikes(graph, spikes)
     run = _start(artifact, inputs, chosen, record_states)

@@ -230,6 +230,10 @@ def test_engine_options_are_checked() -> None:
         neurocc.simulate(art, spikes, colour=1)
     with pytest.raises(NeuroccError, match=r"option 'seed'.*expected a int"):
         neurocc.simulate(art, spikes, seed="x")
+    with pytest.raises(SimulationError, match=r"seed.*is -1; expected an integer >= 0"):
+        neurocc.simulate(art, spikes, seed=-1)
+    with pytest.raises(SimulationError, match=r"t_start_s.*is -5.0; expected >= 0"):
+        neurocc.simulate(art, spikes, t_start_s=-5)
     with pytest.raises(SimulationError, match=r"engine 'reference'.*takes no engine options"):
         neurocc.simulate(art, spikes, engine="reference", seed=1)
 
