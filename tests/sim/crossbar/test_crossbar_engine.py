@@ -254,3 +254,24 @@ def test_simulate_command_takes_the_engine_options(tmp_path, capsys) -> None:
     assert main(["simulate", str(art), "--input", sample, "-o", str(tmp_path / "r.npz"),
                  "--engine", "reference", "--seed", "1"]) == 2
     assert "takes no engine options" in capsys.readouterr().err
+
+
+def test_a_recurrent_reservoir_maps_and_runs_like_the_reference() -> None:
+    rng = np.random.default_rng(5)
+    n = 40
+    recurrent = rng.choice([-1.0, 0.0, 1.0], size=(n, n), p=[0.1, 0.8, 0.1])
+    np.fill_diagonal(recurrent, 0.0)
+    pops = {"in": Population("in", "input", (8,)),
+            "res": Population("res", "lif", (n,), {"tau_s": 5e-3, "v_threshold": 0.5},
+                              "to_value")}
+    projs = {"in_res": Projection("in_res", "in", "res", rng.choice([0.0, 1.0], size=(n, 8))),
+             "res_res": Projection("res_res", "res", "res", recurrent, np.asarray(1))}
+    graph = Graph(1e-3, pops, projs, ("in",), ("res",))
+    art = neurocc.compile(graph, "rram256k")
+    assert sorted((t["projection"], t["delay_steps"]) for t in art.layout["tiles"]) == [
+        ("in_res", 0), ("res_res", 1)]
+    spikes = random_spikes(6, 30, 8, 0.3)
+    got = neurocc.simulate(art, spikes, ideal=True).spikes["res"]
+    want = neurocc.simulate(art, spikes, engine="reference").spikes["res"]
+    assert want.sum() > 0 and want[:, 1:].sum() > 0
+    np.testing.assert_array_equal(got, want)  # weights on the grid: the ideal read is exact
