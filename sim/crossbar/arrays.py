@@ -159,13 +159,17 @@ def column_currents(tile: Programmed, x: np.ndarray, device: Device,
 
 
 def read_tile(tile: Programmed, x: np.ndarray, device: Device, periphery: Periphery,
-              options: CrossbarEngineOptions, t_s: float) -> np.ndarray:
-    """The digital output (batch, outs) of one array read, in weight units."""
+              options: CrossbarEngineOptions, t_s: float) -> tuple[np.ndarray, int]:
+    """The digital output (batch, outs) of one array read, in weight units, and how many
+    conversions hit the ADC's full scale (clipped)."""
     if options.on("dac"):
         x = dac(x, periphery)
     current, gain = column_currents(tile, x, device, options, t_s)
+    clipped = 0
     if options.on("adc"):
+        clipped = int(np.count_nonzero(np.abs(current) > periphery.adc_top * periphery.adc_lsb))
         current = adc(current, periphery)
     weights = float(periphery.levels) ** np.arange(current.shape[1])
-    return float(tile.entry["scale"]) * gain * np.einsum("bsk,s->bk", current,
-                                                         weights) / periphery.dg_us
+    y = float(tile.entry["scale"]) * gain * np.einsum("bsk,s->bk", current,
+                                                      weights) / periphery.dg_us
+    return y, clipped

@@ -21,8 +21,8 @@ from neurocc.sim.reference.engine import SpikeHistory, validate_spikes
 from neurocc.sim.reference.models import MODEL_RULES, initial_state, step_population
 from neurocc.sim.result import SimResult
 
-COUNTER_NAMES = ("array_reads", "tiles_skipped", "conversions", "dac_drives", "cell_reads",
-                 "synops")
+COUNTER_NAMES = ("array_reads", "tiles_skipped", "conversions", "adc_clips", "dac_drives",
+                 "cell_reads", "synops")
 
 
 @dataclass
@@ -74,7 +74,8 @@ def _read(run: Run, tile: Programmed, t: int, batch: int, out: dict[str, np.ndar
     c["cell_reads"] += nonzero * 2 * slices * outs
     c["synops"] += int(np.count_nonzero(xa, axis=0) @ tile.fanout)
     t_s = run.options.t_start_s + t * run.graph.dt_s
-    y = read_tile(tile, xa, run.device, run.periphery, run.options, t_s)
+    y, clipped = read_tile(tile, xa, run.device, run.periphery, run.options, t_s)
+    c["adc_clips"] += clipped
     col_lo, col_hi = entry["cols"]
     out[entry["receptor"]][active, col_lo:col_hi] += y
 

@@ -84,6 +84,8 @@ def test_adc_clips_at_its_full_scale() -> None:
     got = currents(art, np.ones((1, 1, 256), np.uint8), **{**ALL_OFF, "adc": True})
     # 256 active rows at g_max; the ADC stops at adc_range_cells = 10 full weights
     np.testing.assert_allclose(got, 10.0)
+    counters = neurocc.simulate(art, np.ones((1, 1, 256), np.uint8), ideal=False).counters
+    assert counters["adc_clips"] == counters["conversions"] == 4
     assert currents(art, np.ones((1, 1, 256), np.uint8), ideal=True)[0, 0, 0] == \
         pytest.approx(256.0)
 
@@ -202,6 +204,7 @@ def test_counters_by_hand() -> None:
     assert counters["array_reads"] == 1 and counters["tiles_skipped"] == 3
     assert counters["dac_drives"] == 2
     assert counters["conversions"] == 2 * 2  # 2 outputs x 2 slices
+    assert counters["adc_clips"] == 0
     assert counters["cell_reads"] == 2 * 2 * 2 * 2  # rows x outputs x slices x pair
     assert counters["synops"] == 2 + 1  # row 0 feeds 2 outputs, row 2 feeds 1
 
