@@ -17,11 +17,11 @@ A read at time ``t`` (:func:`read_tile`) with inputs ``x`` (batch, rows):
 
     G(t)  = G_eff ((t + t0) / t0)^(-nu)                       (drift)
     x_q   = clip(round(x (2^b_dac - 1)) / (2^b_dac - 1), 0, 1)  (DAC)
-    I_k   = x_q @ (G+_k(t) - G-_k(t))  +  sqrt(x_q^2 @ ((s+ G+_k)^2 + (s- G-_k)^2)) N
+    I_k   = x_q @ (G+_k(t) - G-_k(t))  +  sqrt(x_q^2 @ ((r+ G+_k)^2 + (r- G-_k)^2)) N
     Q_k   = clip(round(I_k / lsb), -A, A) lsb     (ADC: A = 2^(b-1) - 1, lsb = range / A)
     y     = scale c sum_k levels^k Q_k / dG                    (digital shift-add)
 
-in units of uS x v_read (``range = adc_range_cells (g_max - g_min)``); ``s`` is the relative
+in units of uS x v_read (``range = adc_range_cells (g_max - g_min)``); ``r`` is the relative
 read-noise sigma of each device, so the noise term is the exact distribution of the column
 sum of independent per-device read noise. ``c`` is the drift compensation: the array's summed
 conductance at programming over that at ``t``.

@@ -66,6 +66,27 @@ def test_ideal_engine_equals_the_reference_within_the_weight_quantization() -> N
     assert error.max() > 0  # the comparison is not trivially exact
 
 
+def test_adc_quantization_adds_at_most_half_an_lsb_per_read() -> None:
+    rng = np.random.default_rng(6)
+    weight = rng.normal(size=(40, 300))
+    art = neurocc.compile(readout_graph(weight), "pcm256")
+    spikes = random_spikes(8, 5, 300, 0.3)
+    result = neurocc.simulate(art, spikes, **{**ALL_OFF, "adc": True})
+    assert result.counters["adc_clips"] == 0  # the bound holds below full scale
+    want = neurocc.simulate(art, spikes, engine="reference").states["v/out"]
+    dg, lsb = 25.0 / 255, 10.0 * 25.0 / 127  # pcm256: 256 levels, 8-bit ADC over 10 cells
+    bound = np.zeros_like(want)
+    for tile in art.layout["tiles"]:
+        lo, hi = tile["rows"]
+        active = spikes[:, :, lo:hi].sum(axis=2, keepdims=True)
+        read = (active > 0) * tile["scale"] * lsb / (2 * dg)  # one slice: sum_k levels^k = 1
+        bound[:, :, tile["cols"][0]:tile["cols"][1]] += active * tile["scale"] / 2 + read
+    error = np.abs(result.states["v/out"] - want)
+    assert np.all(error <= bound + 1e-12)
+    ideal_error = np.abs(currents(art, spikes, ideal=True) - want)
+    assert error.max() > 2 * ideal_error.max()  # the converter's step dominates the error
+
+
 def test_grid_weights_and_a_granular_adc_give_the_reference_exactly(tmp_path) -> None:
     # 16 levels, 9-bit ADC over +-17 cells: lsb = 17 (g_max - g_min) / 255 = one level step
     target = target_copy(tmp_path, "rram256k", adc_bits=9, adc_range_cells=17.0)
