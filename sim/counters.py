@@ -46,6 +46,8 @@ COUNTERS: dict[str, Counter] = {c.name: c for c in (
             "with no active input row, so no drive, read or conversion"),
     Counter("conversions", "conversions", "ADC conversions: per array read, its used output "
             "columns x weight slices (a differential pair is one conversion)"),
+    Counter("adc_clips", "conversions", "of conversions, those whose input was beyond the "
+            "ADC's full scale (the result saturated)"),
     Counter("dac_drives", "drives", "input rows driven: active (nonzero) input rows per array "
             "read"),
     Counter("cell_reads", "cells", "devices conducting in a read: active rows x used device "
