@@ -69,7 +69,8 @@ def _projection_arrays(name: str, table: SynapseTable, words: np.ndarray
             proj_key(name, "delay"): table.delay[keep]}
 
 
-def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor") -> Artifact:
+def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor",
+                      rounding_seed: int = 0) -> Artifact:
     """Compile ``graph`` for the SpiNNaker target ``spec`` (validated by the family schema)."""
     arrays: dict[str, np.ndarray] = {}
     pop_records: dict[str, Any] = {}
@@ -99,6 +100,7 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
               "resources": {**resources(cores, spec), **routing.resources(routes, spec)},
               "latency_steps": max((offsets[n] for n in graph.outputs), default=0)}
     graph = graph.with_record("spinnaker.quantize", target=spec.name, rounding=rounding,
+                              rounding_seed=rounding_seed,
                               shifts=found, populations=pop_records, projections=proj_records)
     graph = graph.with_record("spinnaker.map", latency_offsets=offsets,
                               **{k: v["used"] for k, v in layout["resources"].items()})

@@ -15,9 +15,12 @@ from neurocc.backends.spinnaker.spec import SCHEMA, TARGETS_DIR
 class SpinnakerOptions:
     """Compile options of the SpiNNaker family."""
 
-    rounding: Literal["floor", "nearest"] = field(default="floor", metadata={
+    rounding: Literal["floor", "nearest", "stochastic"] = field(default="floor", metadata={
         "help": "how the engine rounds fixed-point products: 'floor' truncates as sPyNNaker's "
-                "mainline LIF does (ARM smull >> 15), 'nearest' as its round-to-nearest branch"})
+                "mainline LIF does (ARM smull >> 15), 'nearest' as its round-to-nearest branch, "
+                "'stochastic' as spinn_common's round.h (up with probability dropped/2**n)"})
+    rounding_seed: int = field(default=0, metadata={
+        "help": "seed of the random words of rounding=stochastic (same seed, same run)"})
 
 
 FAMILY = Family(

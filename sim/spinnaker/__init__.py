@@ -10,8 +10,11 @@ target; every integer parameter from its ``spinnaker`` section. The tick (timer 
    slot is zeroed;
 2. ``I = exc - inh + bias``; leaky: ``alpha = I + v_leak; V = alpha - exp_TC * (alpha - V)``;
    IF: ``V = V + I`` (every add wraps at 32 bits, every product is rounded by the artifact's
-   ``rounding`` option: floor as the ARM ``smull >> 15``, or nearest);
-3. spike when ``V >= v_threshold``; reset (to ``v_reset``, or subtract the threshold);
+   ``rounding`` option: floor as the ARM ``smull >> 15``, nearest, or stochastic with
+   ``rounding_seed``); a neuron whose refractory timer is above 0 keeps V and counts the
+   timer down instead;
+3. spike when ``V >= v_threshold`` (refractory or not, as sPyNNaker checks every tick);
+   reset (to ``v_reset``, or subtract the threshold) and set the timer to ``t_refract``;
 4. exponential synapses decay: ``I_s = I_s * decay >> 32``.
 
 Then every spike of tick ``t`` (the given input spikes included) adds its synapses' 16-bit

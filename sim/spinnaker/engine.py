@@ -23,22 +23,33 @@ from neurocc.sim.reference.engine import validate_spikes
 from neurocc.sim.result import SimResult
 
 N_TYPES = len(SYNAPSE_TYPES)
+RANDOM_BITS = 32  # round.h draws one 32-bit word per rounded product
 
 
-@dataclass(frozen=True)
+@dataclass
 class Arithmetic:
-    """The word formats and rounding of one run, read from the artifact's target."""
+    """The word formats and rounding of one run, read from the artifact's target.
+
+    ``floor`` is the ARM ``smull`` then shift; ``nearest`` adds half an LSB first;
+    ``stochastic`` is spinn_common's ``round.h``: with ``d`` the dropped low bits of a product
+    shifted by ``n`` and ``p`` the top ``n`` bits of a fresh 32-bit random word, the result is
+    rounded up when ``p < d`` (so with probability ``d / 2**n``). The chip draws from
+    ``sark_rand``; here the words come from numpy's PCG64 seeded with ``rounding_seed``, so a
+    run is reproducible for a seed (not the chip's own random sequence).
+    """
 
     fraction_bits: int
     decay_bits: int
     state_bits: int
     slot_max: int
-    nearest: bool
+    rounding: str
+    rng: np.random.Generator | None = None
 
     @classmethod
-    def of(cls, spec: TargetSpec, rounding: str) -> Arithmetic:
+    def of(cls, spec: TargetSpec, rounding: str, seed: int = 0) -> Arithmetic:
+        rng = np.random.Generator(np.random.PCG64(seed)) if rounding == "stochastic" else None
         return cls(int(spec.fraction_bits), int(spec.decay_bits), int(spec.state_bits),
-                   2 ** int(spec.weight_bits) - 1, rounding == "nearest")
+                   2 ** int(spec.weight_bits) - 1, rounding, rng)
 
     def wrap(self, x: np.ndarray) -> np.ndarray:
         """Two's-complement wrap-around of a state_bits word (accum adds do not saturate)."""
@@ -46,10 +57,15 @@ class Arithmetic:
         return ((x + half) & ((half << 1) - 1)) - half
 
     def multiply(self, a: np.ndarray, b: np.ndarray, bits: int) -> np.ndarray:
-        """``a * b >> bits``: floor (arithmetic shift) or round to nearest."""
+        """``a * b >> bits`` rounded by the run's mode (floor: arithmetic shift)."""
         product = a * b
-        if self.nearest:
-            product = product + (1 << (bits - 1))
+        if self.rounding == "nearest":
+            return (product + (1 << (bits - 1))) >> bits
+        if self.rng is not None:
+            dropped = product & ((1 << bits) - 1)
+            draw = self.rng.integers(0, 1 << RANDOM_BITS, size=np.shape(product),
+                                     dtype=np.int64) >> (RANDOM_BITS - bits)
+            return (product >> bits) + (draw < dropped)
         return product >> bits
 
 
@@ -64,6 +80,7 @@ class Neurons:
     exp_synapse: bool
     reset: str
     v: np.ndarray  # (batch, size)
+    refract: np.ndarray  # (batch, size): ticks left frozen after a spike
     current: np.ndarray  # (batch, types, size)
     ring: np.ndarray  # (slots, batch, types, size)
 
@@ -120,6 +137,7 @@ def _neurons(name: str, entry: Mapping[str, Any], arrays: Mapping[str, np.ndarra
     return Neurons(name, params, np.asarray(entry["shifts"], dtype=np.int64), entry["leaky"],
                    entry["synapse"] == "exp", entry["reset"],
                    np.zeros((batch, size), dtype=np.int64),
+                   np.zeros((batch, size), dtype=np.int64),
                    np.zeros((batch, N_TYPES, size), dtype=np.int64),
                    np.zeros((slots, batch, N_TYPES, size), dtype=np.int64))
 
@@ -137,24 +155,29 @@ def _transfer(run: Run, n: Neurons, t: int) -> np.ndarray:
 
 
 def _membrane(run: Run, n: Neurons, synaptic: np.ndarray) -> None:
-    """Step 2: the closed-form LIF update (or IF's plain sum) with the chip's rounding."""
+    """Step 2: the closed-form LIF update (or IF's plain sum) with the chip's rounding; a
+    refractory neuron keeps its V and counts its timer down instead."""
     m = run.math
     drive = m.wrap(synaptic[:, 0] - synaptic[:, 1] + n.params["bias"][None])
     if not n.leaky:
-        n.v = m.wrap(n.v + drive)
-        return
-    alpha = m.wrap(drive + n.params["v_leak"][None])
-    n.v = m.wrap(alpha - m.multiply(n.params["exp_tc"][None], m.wrap(alpha - n.v),
-                                    m.fraction_bits))
+        v = m.wrap(n.v + drive)
+    else:
+        alpha = m.wrap(drive + n.params["v_leak"][None])
+        v = m.wrap(alpha - m.multiply(n.params["exp_tc"][None], m.wrap(alpha - n.v),
+                                      m.fraction_bits))
+    frozen = n.refract > 0
+    n.v = np.where(frozen, n.v, v)
+    n.refract = n.refract - frozen
 
 
 def _fire(n: Neurons) -> np.ndarray:
-    """Step 3: threshold (V >= V_thresh, raw bits) and reset."""
+    """Step 3: threshold (V >= V_thresh, raw bits), reset, and the refractory timer."""
     spiked = n.v >= n.params["v_threshold"][None]
     if n.reset == "to_value":
         n.v = np.where(spiked, n.params["v_reset"][None], n.v)
     elif n.reset == "subtract":
         n.v = n.v - spiked * n.params["v_subtract"][None]
+    n.refract = np.where(spiked, n.params["t_refract"][None], n.refract)
     return spiked
 
 
@@ -199,7 +222,8 @@ def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
                   for name, entry in artifact.layout["populations"].items()}
     states = {f"v/{n}": np.zeros((batch, steps, nn.v.shape[1]), dtype=np.int64)
               for n, nn in neurons.items()} if record_states else {}
-    math = Arithmetic.of(target_of(artifact), options.get("rounding", "floor"))
+    math = Arithmetic.of(target_of(artifact), options.get("rounding", "floor"),
+                         int(options.get("rounding_seed", 0)))
     return Run(math, neurons, deliveries, all_spikes, states,
                {"synops": 0, "packets": 0})
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import neurocc
+from neurocc.backends.spinnaker import chip_math
 from neurocc.compiler.graph import Graph, Population, Projection
 from neurocc.demo import EXAMPLE_DIR, EXAMPLE_MODEL
 
@@ -31,10 +32,9 @@ def hand_trace(weight: float, steps: int) -> tuple[list[int], int]:
     worst = weight * gain
     shift = math.ceil(math.log2(worst)) + (1 if 2 ** math.ceil(math.log2(worst)) <= worst else 0)
     word = round(worst * 2 ** (15 - shift))
-    decay = math.exp(-DT_S / 0.3e-3)
-    syn_decay = round(decay * 2 ** 32)
-    syn_init = round(0.3e-3 / DT_S * (1 - decay) * 2 ** 32)
-    exp_tc = round(math.exp(-DT_S / 0.01) * 2 ** 15)
+    # the core's load-time constants (their own hand-computed test: test_spinnaker_chip_math)
+    syn_decay, syn_init = chip_math.synapse_constants(DT_S, 0.3e-3)
+    exp_tc = chip_math.membrane_decay(DT_S, 0.01)
     v, i_exc, trace, first = 0, 0, [], 0
     for t in range(steps):
         if t == 1:  # the spike of tick 0 lands one tick later (minimum delay)
