@@ -103,3 +103,52 @@ def test_digits_example_is_as_accurate_as_the_reference() -> None:
     print(f"digits on spinnaker2: exact {acc_exact:.4f}, reference {acc_ref:.4f}")
     assert lag == 2  # one tick per layer: the chip's minimum delay
     assert acc_exact >= acc_ref - 0.02
+
+
+def refractory_graph(tau_refrac_s: float) -> Graph:
+    """One lif_cur_exp neuron driven by its bias hard enough to fire every step."""
+    params = {"tau_mem_s": 0.01, "tau_syn_exc_s": 5e-3, "tau_syn_inh_s": 5e-3,
+              "v_threshold": 1.0, "bias": 30.0, "tau_refrac_s": tau_refrac_s}
+    pops = {"in": Population("in", "input", (1,)),
+            "n": Population("n", "lif_cur_exp", (1,), params, "to_value")}
+    proj = Projection("w", "in", "n", np.array([[0.5]]), receptor="excitatory")
+    return Graph(DT_S, pops, {"w": proj}, ("in",), ("n",))
+
+
+@pytest.mark.parametrize(("tau_refrac_s", "period"), [(0.0, 1), (0.1e-3, 2), (2e-3, 3)])
+def test_refractory_period_freezes_v_for_whole_ticks(tau_refrac_s: float, period: int) -> None:
+    steps = 10
+    artifact = neurocc.compile(refractory_graph(tau_refrac_s), "spinnaker1")
+    silent = np.zeros((1, steps, 1), dtype=np.uint8)
+    exact = neurocc.simulate(artifact, silent, engine="exact", record_states=True)
+    ref = neurocc.simulate(artifact, silent, engine="reference", record_states=True)
+    # by hand: V = alpha - exp_TC (alpha - V) with alpha = 30 (983040) and exp_TC = 29650 gives
+    # 93540 >= 32769 in the first free tick; then V = 0 and the timer holds it for
+    # ceil(tau_refrac / dt) ticks (0.1 ms: PyNN's default, one tick)
+    v_free = 983040 - ((29650 * 983040) >> 15)
+    assert v_free == 93540
+    fired = [int(t % period == 0) for t in range(steps)]
+    assert exact.spikes["n"][0, :, 0].tolist() == fired
+    assert exact.states["v/n"][0, :, 0].tolist() == [0] * steps  # reset every spike, frozen
+    assert ref.spikes["n"][0, :, 0].tolist() == fired  # the reference's Euler: v = 3.0 > 1
+
+
+def test_refractory_period_holds_v_between_spikes_in_the_reference() -> None:
+    # bias 12: v = 1.2 after one step (fires), frozen 2 steps at 0, then 1.2 again
+    graph = refractory_graph(2e-3)
+    n = graph.populations["n"]
+    params = {**n.params, "bias": np.array([12.0])}
+    graph = Graph(DT_S, {**graph.populations, "n": Population("n", "lif_cur_exp", (1,),
+                                                               params, "to_value")},
+                  graph.projections, ("in",), ("n",))
+    ref = neurocc.simulate(neurocc.compile(graph, "spinnaker1"), np.zeros((1, 7, 1), np.uint8),
+                           engine="reference", record_states=True)
+    assert ref.spikes["n"][0, :, 0].tolist() == [1, 0, 0, 1, 0, 0, 1]
+    assert "refractory_steps/n" not in ref.states  # the counter is hidden, v is recorded
+    assert ref.states["v/n"][0, :, 0].tolist() == [0.0] * 7
+
+
+def test_negative_refractory_period_is_refused() -> None:
+    from neurocc.compiler.errors import GraphError
+    with pytest.raises(GraphError, match="tau_refrac_s' must be >= 0"):
+        refractory_graph(-1e-3)
