@@ -152,3 +152,37 @@ def test_negative_refractory_period_is_refused() -> None:
     from neurocc.compiler.errors import GraphError
     with pytest.raises(GraphError, match="tau_refrac_s' must be >= 0"):
         refractory_graph(-1e-3)
+
+
+def rounding_errors(rounding: str, seed: int = 0) -> np.ndarray:
+    """Errors in LSBs of s16.15 x s16.15 products rounded by the engine's arithmetic."""
+    from neurocc.backends import load_target
+    from neurocc.sim.spinnaker.engine import Arithmetic
+    rng = np.random.default_rng(7)
+    a = rng.integers(-2 ** 20, 2 ** 20, 200_000)
+    b = rng.integers(0, 2 ** 15, 200_000)
+    math_ = Arithmetic.of(load_target("spinnaker1"), rounding, seed)
+    return math_.multiply(a, b, 15) - a * b / 2 ** 15
+
+
+def test_stochastic_rounding_is_unbiased_where_floor_loses_half_an_lsb() -> None:
+    floor, nearest = rounding_errors("floor"), rounding_errors("nearest")
+    stochastic = rounding_errors("stochastic", seed=1)
+    assert floor.mean() == pytest.approx(-0.5, abs=0.01)
+    assert abs(nearest.mean()) < 0.01 and abs(stochastic.mean()) < 0.01
+    assert floor.min() > -1 and floor.max() <= 0  # floor: always down, less than one LSB
+    assert stochastic.min() > -1 and stochastic.max() < 1  # one of the two neighbours
+    assert np.abs(stochastic).max() > 0.5  # ...not always the nearest one
+
+
+def test_stochastic_rounding_is_deterministic_for_a_seed() -> None:
+    same = rounding_errors("stochastic", seed=5), rounding_errors("stochastic", seed=5)
+    assert np.array_equal(*same)
+    assert not np.array_equal(same[0], rounding_errors("stochastic", seed=6))
+    graph = fast_synapse_graph(6.0)
+    spikes = np.zeros((2, 20, 1), np.uint8)
+    spikes[:, ::3] = 1
+    runs = [neurocc.simulate(neurocc.compile(graph, "spinnaker1", rounding="stochastic",
+                                             rounding_seed=seed), spikes, engine="exact",
+                             record_states=True).states["v/n"] for seed in (3, 3, 4)]
+    assert np.array_equal(runs[0], runs[1]) and not np.array_equal(runs[0], runs[2])
