@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.artifact import Artifact
-from neurocc.backends.spinnaker import routing
-from neurocc.backends.spinnaker.mapping import Core, partition, resources
+from neurocc.backends.spinnaker import delays, routing
+from neurocc.backends.spinnaker.mapping import Core, partition, resources, total_cores
 from neurocc.backends.spinnaker.quantize import (
     RULES,
     SynapseTable,
@@ -29,6 +29,7 @@ from neurocc.backends.spinnaker.quantize import (
 )
 from neurocc.backends.spinnaker.section import INPUT_MODEL, SECTION, proj_key
 from neurocc.backends.targets import TargetSpec
+from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph
 
 
@@ -66,7 +67,36 @@ def _projection_arrays(name: str, table: SynapseTable, words: np.ndarray
     return {proj_key(name, "post"): table.post[keep], proj_key(name, "pre"): table.pre[keep],
             proj_key(name, "weight"): words[keep],
             proj_key(name, "type"): table.synapse_type[keep],
-            proj_key(name, "delay"): table.delay[keep]}
+            proj_key(name, "delay"): table.delay[keep],
+            proj_key(name, "stage"): table.stage[keep]}
+
+
+def _with_extensions(graph: Graph, cores: list[Core], arrays: Mapping[str, np.ndarray],
+                     spec: TargetSpec) -> tuple[list[Core], dict[str, tuple[str, str]],
+                                                dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The cores with the delay-extension cores added, and the (pseudo-)projections to route:
+    a delayed synapse goes source -> extension (same atoms) -> target."""
+    routes = {n: (p.source, p.target) for n, p in graph.projections.items()}
+    synapses = {}
+    delayed: dict[str, int] = {}
+    for name, proj in graph.projections.items():
+        pre, post, stage = (arrays[proj_key(name, k)] for k in ("pre", "post", "stage"))
+        late = stage > 0
+        synapses[name] = (pre[~late], post[~late])
+        if late.any():
+            delayed[proj.source] = max(delayed.get(proj.source, 0), int(stage.max()))
+            extension = delays.extension_name(proj.source)
+            routes[f"{name}{delays.EXTENSION_SUFFIX}"] = (extension, proj.target)
+            synapses[f"{name}{delays.EXTENSION_SUFFIX}"] = (pre[late], post[late])
+            routes[f"{extension}/in/{name}"] = (proj.source, extension)
+            synapses[f"{extension}/in/{name}"] = (np.unique(pre[late]), np.unique(pre[late]))
+    added = delays.extension_cores(delayed, cores, spec)
+    if len(cores) + len(added) > total_cores(spec):
+        raise MappingError(f"target '{spec.name}'", f"the network needs {len(cores)} neuron "
+                           f"cores and {len(added)} delay-extension cores, above the limit of "
+                           f"{total_cores(spec)}.", "Shorten the long delays, or compile for "
+                           "a larger target (a copy of the target file with a bigger mesh).")
+    return cores + added, routes, synapses
 
 
 def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor",
@@ -86,15 +116,15 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
         words = weight_words(table, shift, spec)
         arrays.update(_projection_arrays(name, table, words))
         proj_records[name] = weight_record(table, words, shift, spec)
-    cores = partition(graph, tables, spec)
-    routes = routing.route(cores, {n: (p.source, p.target) for n, p in graph.projections.items()},
-                           {n: (arrays[proj_key(n, "pre")], arrays[proj_key(n, "post")])
-                            for n in tables}, spec)
+    cores, pairs, synapses = _with_extensions(graph, partition(graph, tables, spec), arrays,
+                                              spec)
+    routes = routing.route(cores, pairs, synapses, spec)
     offsets = latency_offsets(graph, spec)
     layout: dict[str, Any] = {"populations": _population_layout(graph, found, cores),
               "projections": {n: {"source": p.source, "target": p.target}
                               for n, p in graph.projections.items()},
               "step_order": graph.step_order(),
+              "delay_stage_steps": int(spec.delay_max_on_core_steps),
               "cores": [dataclasses.asdict(c) for c in cores],
               "routing": routes,
               "resources": {**resources(cores, spec), **routing.resources(routes, spec)},
@@ -103,6 +133,8 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
                               rounding_seed=rounding_seed,
                               shifts=found, populations=pop_records, projections=proj_records)
     graph = graph.with_record("spinnaker.map", latency_offsets=offsets,
+                              delay_extension_cores=sum(c.population.endswith(
+                                  delays.EXTENSION_SUFFIX) for c in cores),
                               **{k: v["used"] for k, v in layout["resources"].items()})
     graph = graph.with_record("spinnaker.route", **routing.summary(routes))
     return Artifact(spec.name, "spinnaker", graph, layout, {SECTION: arrays})

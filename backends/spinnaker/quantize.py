@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from neurocc.backends.spinnaker import chip_math
+from neurocc.backends.spinnaker import chip_math, delays
 from neurocc.backends.spinnaker.section import SYNAPSE_TYPES, pop_key
 from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.errors import MappingError
@@ -144,7 +144,8 @@ class SynapseTable:
     pre: np.ndarray
     magnitude: np.ndarray
     synapse_type: np.ndarray
-    delay: np.ndarray
+    delay: np.ndarray  # on-core (residual) delay in ticks, 1..delay_max_on_core_steps
+    stage: np.ndarray  # delay-extension stage (0: straight from the source), see delays.py
 
 
 def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
@@ -162,7 +163,8 @@ def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
 
 
 def synapse_table(graph: Graph, proj: Projection, spec: TargetSpec) -> SynapseTable:
-    """Nonzero synapses, signs split into types, gains folded, delays at least the minimum."""
+    """Nonzero synapses, signs split into types, gains folded, delays at least the minimum
+    and split into delay-extension stages and on-core residuals."""
     post, pre, weight, delay = proj.coo()
     keep = weight != 0
     post, pre, weight, delay = post[keep], pre[keep], weight[keep], delay[keep]
@@ -171,8 +173,8 @@ def synapse_table(graph: Graph, proj: Projection, spec: TargetSpec) -> SynapseTa
     gains = np.stack([weight_gain(target, graph.dt_s, t) * np.ones(target.size)
                       for t in range(len(SYNAPSE_TYPES))])
     magnitude = np.abs(weight) * gains[types, post]
-    return SynapseTable(post, pre, magnitude, types,
-                        np.maximum(delay, spec.delay_min_steps).astype(np.int64))
+    stage, residual = delays.split(proj.name, np.maximum(delay, spec.delay_min_steps), spec)
+    return SynapseTable(post, pre, magnitude, types, residual, stage)
 
 
 def ring_shift(worst_sum: float) -> int:

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from neurocc.backends import target_of
 from neurocc.backends.artifact import Artifact
+from neurocc.backends.spinnaker.delays import stage_masks
 from neurocc.backends.spinnaker.section import (
     POP_KEYS,
     SECTION,
@@ -87,12 +88,13 @@ class Neurons:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One projection's words per (delay, type) as dense (pre, post) matrices."""
+    """One projection's words per (stage, on-core delay, type) as dense (pre, post) matrices."""
 
     source: str
     target: str
-    blocks: dict[tuple[int, int], np.ndarray]
+    blocks: dict[tuple[int, int, int], np.ndarray]
     fan_out: np.ndarray  # nonzero synapses per presynaptic neuron
+    resent: dict[int, np.ndarray]  # stage -> source neurons the delay extension re-sends
 
 
 @dataclass
@@ -104,12 +106,13 @@ class Run:
     deliveries: list[Delivery]
     spikes: dict[str, np.ndarray]
     states: dict[str, np.ndarray]
+    stage_steps: int  # D: the ticks of one delay-extension stage
     counters: dict[str, int] = field(default_factory=dict)
 
 
 def _slots(deliveries: list[Delivery], name: str) -> int:
-    """Ring-buffer slots: a power of two above the longest delay into ``name``."""
-    delays = [d for dl in deliveries if dl.target == name for d, _ in dl.blocks]
+    """Ring-buffer slots: a power of two above the longest on-core delay into ``name``."""
+    delays = [d for dl in deliveries if dl.target == name for _, d, _ in dl.blocks]
     return 1 << int(max(delays, default=1)).bit_length()
 
 
@@ -117,16 +120,19 @@ def _delivery(artifact: Artifact, name: str, arrays: Mapping[str, np.ndarray]) -
     entry = artifact.layout["projections"][name]
     sizes = artifact.layout["populations"]
     n_pre, n_post = sizes[entry["source"]]["size"], sizes[entry["target"]]["size"]
-    post, pre, weight, kind, delay = (arrays[proj_key(name, k)] for k in
-                                      ("post", "pre", "weight", "type", "delay"))
+    post, pre, weight, kind, delay, stage = (arrays[proj_key(name, k)] for k in
+                                             ("post", "pre", "weight", "type", "delay",
+                                              "stage"))
     blocks = {}
-    for d, k in sorted({(int(a), int(b)) for a, b in zip(delay, kind, strict=True)}):
+    for s, d, k in sorted({(int(a), int(b), int(c)) for a, b, c in zip(stage, delay, kind,
+                                                                        strict=True)}):
         block = np.zeros((n_pre, n_post))
-        pick = (delay == d) & (kind == k)
+        pick = (stage == s) & (delay == d) & (kind == k)
         np.add.at(block, (pre[pick], post[pick]), weight[pick])
-        blocks[(d, k)] = block
+        blocks[(s, d, k)] = block
     return Delivery(entry["source"], entry["target"], blocks,
-                    np.bincount(pre, minlength=n_pre).astype(np.float64))
+                    np.bincount(pre, minlength=n_pre).astype(np.float64),
+                    stage_masks(n_pre, pre, stage))
 
 
 def _neurons(name: str, entry: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
@@ -193,22 +199,39 @@ def _tick(run: Run, n: Neurons, t: int) -> None:
 
 
 def _deliver(run: Run, t: int) -> None:
-    """Every spike of tick t adds its words to slot t + delay, saturating."""
+    """Every spike of tick t adds its words to slot t + delay, saturating; a synapse of
+    delay-extension stage s takes the spikes of tick t - s * D, which the extension re-sends
+    now."""
     for dl in run.deliveries:
-        fired = run.spikes[dl.source][:, t].astype(np.float64)
-        if not fired.any():
-            continue
-        run.counters["synops"] += int((fired @ dl.fan_out).sum())
         ring = run.neurons[dl.target].ring
-        for (delay, kind), block in dl.blocks.items():
+        for (stage, delay, kind), block in dl.blocks.items():
+            sent = t - stage * run.stage_steps
+            if sent < 0:
+                continue
+            fired = run.spikes[dl.source][:, sent].astype(np.float64)
+            if not fired.any():
+                continue
             slot = ring[(t + delay) % ring.shape[0]]
             slot[:, kind] = np.minimum(slot[:, kind] + (fired @ block).astype(np.int64),
                                        run.math.slot_max)
+        fired = run.spikes[dl.source][:, t].astype(np.float64)
+        run.counters["synops"] += int((fired @ dl.fan_out).sum())
 
 
 def _packets(run: Run, t: int, senders: Mapping[str, np.ndarray]) -> int:
-    """One multicast packet per spike of a neuron with targets (routers replicate it)."""
-    return sum(int(run.spikes[name][:, t][:, mask].sum()) for name, mask in senders.items())
+    """One multicast packet per spike of a neuron with targets (routers replicate it), and
+    one per re-sent spike of a delay-extension stage."""
+    sent = sum(int(run.spikes[name][:, t][:, mask].sum()) for name, mask in senders.items())
+    resent: dict[tuple[str, int], np.ndarray] = {}
+    for dl in run.deliveries:
+        for stage, mask in dl.resent.items():
+            key = (dl.source, stage)
+            resent[key] = resent[key] | mask if key in resent else mask
+    for (source, stage), mask in resent.items():
+        tick = t - stage * run.stage_steps
+        if tick >= 0:
+            sent += int(run.spikes[source][:, tick][:, mask].sum())
+    return sent
 
 
 def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
@@ -225,7 +248,7 @@ def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
     math = Arithmetic.of(target_of(artifact), options.get("rounding", "floor"),
                          int(options.get("rounding_seed", 0)))
     return Run(math, neurons, deliveries, all_spikes, states,
-               {"synops": 0, "packets": 0})
+               int(artifact.layout["delay_stage_steps"]), {"synops": 0, "packets": 0})
 
 
 def _fill_inputs(run: Run, artifact: Artifact, spikes: np.ndarray) -> None:
