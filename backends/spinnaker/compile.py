@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.artifact import Artifact
-from neurocc.backends.spinnaker import delays, routing
+from neurocc.backends.spinnaker import delays, graded, routing
 from neurocc.backends.spinnaker.mapping import Core, partition, resources, total_cores
 from neurocc.backends.spinnaker.quantize import (
     RULES,
@@ -54,6 +54,7 @@ def _population_layout(graph: Graph, found: Mapping[str, list[int]], cores: list
     for name, pop in graph.populations.items():
         rule = RULES.get(pop.model)
         layout[name] = {"model": pop.model, "size": pop.size, "reset": pop.reset,
+                        "kind": pop.model if graded.is_graded(pop) else "lif",
                         "input": pop.model == INPUT_MODEL, "shifts": found[name],
                         "leaky": bool(rule and rule.tau_mem),
                         "synapse": "exp" if rule and rule.tau_syn else "delta",
@@ -99,16 +100,47 @@ def _with_extensions(graph: Graph, cores: list[Core], arrays: Mapping[str, np.nd
     return cores + added, routes, synapses
 
 
+def _graded_tables(graph: Graph, spec: TargetSpec, arrays: dict[str, np.ndarray],
+                   found: dict[str, list[int]]) -> tuple[dict[str, SynapseTable],
+                                                         dict[str, Any]]:
+    """Words of the projections into egru / integrator cores (``graded.py``), their tables
+    for the partitioner and their history records."""
+    targets = [n for n, p in graph.populations.items() if graded.is_graded(p)]
+    tables, records = {}, {}
+    for name in targets:
+        weights = {j: p.coo()[2] for j, p in graph.projections.items() if p.target == name}
+        found[name] = graded.receptor_shifts(graph, name, weights, spec)
+        for j in weights:
+            words = graded.weight_words(graph.projections[j], graph, found[name], spec)
+            arrays.update({proj_key(j, k): v for k, v in words.items()})
+            tables[j] = SynapseTable(words["post"], words["pre"], np.abs(words["weight"]),
+                                     words["type"], words["delay"], words["stage"])
+            receptor = graph.receptor_of(graph.projections[j])
+            shift = found[name][int(words["type"][0])] if words["type"].size else 0
+            records[j] = {"synapses": int(words["weight"].size),
+                          "lost_to_zero": int(np.count_nonzero(weights[j])
+                                              - words["weight"].size),
+                          "resolution": {receptor: 2.0 ** (shift - spec.fraction_bits)}}
+    if any(graph.populations[n].model == "egru" for n in targets):
+        arrays[graded.TABLE_KEY] = graded.gate_table(spec)
+    return tables, records
+
+
 def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor",
                       rounding_seed: int = 0) -> Artifact:
     """Compile ``graph`` for the SpiNNaker target ``spec`` (validated by the family schema)."""
+    graded.check_targets(graph)
     arrays: dict[str, np.ndarray] = {}
     pop_records: dict[str, Any] = {}
     for name, pop in graph.populations.items():
         if pop.model != INPUT_MODEL:
-            params, pop_records[name] = population_words(pop, graph.dt_s, spec)
+            words = graded.population_words if graded.is_graded(pop) else population_words
+            params, pop_records[name] = words(pop, graph.dt_s, spec)
             arrays.update(params)
-    tables = {n: synapse_table(graph, p, spec) for n, p in graph.projections.items()}
+    into_graded = {n for n, p in graph.projections.items()
+                   if graded.is_graded(graph.populations[p.target])}
+    tables = {n: synapse_table(graph, p, spec) for n, p in graph.projections.items()
+              if n not in into_graded}
     found = shifts(graph, tables, spec)
     proj_records = {}
     for name, table in tables.items():
@@ -116,6 +148,9 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
         words = weight_words(table, shift, spec)
         arrays.update(_projection_arrays(name, table, words))
         proj_records[name] = weight_record(table, words, shift, spec)
+    graded_tables, graded_records = _graded_tables(graph, spec, arrays, found)
+    tables = {n: {**tables, **graded_tables}[n] for n in graph.projections}
+    proj_records.update(graded_records)
     cores, pairs, synapses = _with_extensions(graph, partition(graph, tables, spec), arrays,
                                               spec)
     routes = routing.route(cores, pairs, synapses, spec)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from neurocc.backends.family import Family
+from neurocc.backends.spinnaker.graded import GRADED_MODELS
 from neurocc.backends.spinnaker.quantize import MODELS
 from neurocc.backends.spinnaker.section import SECTION
 from neurocc.backends.spinnaker.spec import SCHEMA, TARGETS_DIR
@@ -34,6 +35,6 @@ FAMILY = Family(
     energy_model="neurocc.backends.spinnaker.energy:energy_for_artifact",
     sections=(SECTION,),
     lowering=("spinnaker.quantize", "spinnaker.map", "spinnaker.route"),
-    models=MODELS,
+    models=MODELS + GRADED_MODELS,
     demo_target="spinnaker2",
 )
