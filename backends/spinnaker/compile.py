@@ -33,6 +33,11 @@ from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph
 
 
+def _shortest(delay_steps: np.ndarray) -> int:
+    """The shortest delay of a projection (min(initial=0) would always give 0)."""
+    return int(delay_steps.min()) if delay_steps.size else 0
+
+
 def latency_offsets(graph: Graph, spec: TargetSpec) -> dict[str, int]:
     """Ticks each population runs behind the float reference.
 
@@ -42,7 +47,7 @@ def latency_offsets(graph: Graph, spec: TargetSpec) -> dict[str, int]:
     offsets: dict[str, int] = {}
     for name in graph.step_order():
         late = [offsets.get(p.source, 0)
-                + max(spec.delay_min_steps - int(p.delay_steps.min(initial=0)), 0)
+                + max(spec.delay_min_steps - _shortest(p.delay_steps), 0)
                 for p in graph.incoming(name)]
         offsets[name] = max(late, default=0)
     return offsets
@@ -155,7 +160,10 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
                                               spec)
     routes = routing.route(cores, pairs, synapses, spec)
     offsets = latency_offsets(graph, spec)
-    layout: dict[str, Any] = {"populations": _population_layout(graph, found, cores),
+    populations = _population_layout(graph, found, cores)
+    for name, entry in populations.items():
+        entry["start_tick"] = offsets[name]  # the core starts when its first input can arrive
+    layout: dict[str, Any] = {"populations": populations,
               "projections": {n: {"source": p.source, "target": p.target}
                               for n, p in graph.projections.items()},
               "step_order": graph.step_order(),

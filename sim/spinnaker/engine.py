@@ -12,6 +12,8 @@ from tqdm import tqdm
 from neurocc.backends import target_of
 from neurocc.backends.artifact import Artifact
 from neurocc.backends.spinnaker.delays import stage_masks
+from neurocc.backends.spinnaker.graded import GRADED_MODELS as GRADED
+from neurocc.backends.spinnaker.graded import TABLE_KEY
 from neurocc.backends.spinnaker.section import (
     POP_KEYS,
     SECTION,
@@ -22,6 +24,13 @@ from neurocc.backends.spinnaker.section import (
 from neurocc.backends.targets import TargetSpec
 from neurocc.sim.reference.engine import validate_spikes
 from neurocc.sim.result import SimResult
+from neurocc.sim.spinnaker.graded import (
+    Gates,
+    GradedNeurons,
+    deliver,
+    tick_egru,
+    tick_integrator,
+)
 
 N_TYPES = len(SYNAPSE_TYPES)
 RANDOM_BITS = 32  # round.h draws one 32-bit word per rounded product
@@ -80,6 +89,7 @@ class Neurons:
     leaky: bool
     exp_synapse: bool
     reset: str
+    start_tick: int  # the first tick the core updates (its latency offset)
     v: np.ndarray  # (batch, size)
     refract: np.ndarray  # (batch, size): ticks left frozen after a spike
     current: np.ndarray  # (batch, types, size)
@@ -107,6 +117,9 @@ class Run:
     spikes: dict[str, np.ndarray]
     states: dict[str, np.ndarray]
     stage_steps: int  # D: the ticks of one delay-extension stage
+    graded: dict[str, GradedNeurons] = field(default_factory=dict)
+    gates: Gates | None = None
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # egru payloads (batch, T, n)
     counters: dict[str, int] = field(default_factory=dict)
 
 
@@ -141,7 +154,7 @@ def _neurons(name: str, entry: Mapping[str, Any], arrays: Mapping[str, np.ndarra
     params = {k: arrays[pop_key(name, k)] for k in keys}
     size = entry["size"]
     return Neurons(name, params, np.asarray(entry["shifts"], dtype=np.int64), entry["leaky"],
-                   entry["synapse"] == "exp", entry["reset"],
+                   entry["synapse"] == "exp", entry["reset"], int(entry.get("start_tick", 0)),
                    np.zeros((batch, size), dtype=np.int64),
                    np.zeros((batch, size), dtype=np.int64),
                    np.zeros((batch, N_TYPES, size), dtype=np.int64),
@@ -188,6 +201,9 @@ def _fire(n: Neurons) -> np.ndarray:
 
 
 def _tick(run: Run, n: Neurons, t: int) -> None:
+    if t < n.start_tick:  # not started: the slot is consumed, nothing integrates or fires
+        n.ring[t % n.ring.shape[0]] = 0
+        return
     _membrane(run, n, _transfer(run, n, t))
     spiked = _fire(n)
     if n.exp_synapse:  # step 4: the decay comes after the neuron update
@@ -203,10 +219,15 @@ def _deliver(run: Run, t: int) -> None:
     delay-extension stage s takes the spikes of tick t - s * D, which the extension re-sends
     now."""
     for dl in run.deliveries:
-        ring = run.neurons[dl.target].ring
+        graded = run.graded.get(dl.target)
+        ring = graded.ring if graded is not None else run.neurons[dl.target].ring
         for (stage, delay, kind), block in dl.blocks.items():
             sent = t - stage * run.stage_steps
             if sent < 0:
+                continue
+            if graded is not None:
+                deliver(run.math, ring, graded.shifts, _payload(run, dl.source, sent),
+                        t + delay, kind, block)
                 continue
             fired = run.spikes[dl.source][:, sent].astype(np.float64)
             if not fired.any():
@@ -216,6 +237,14 @@ def _deliver(run: Run, t: int) -> None:
                                        run.math.slot_max)
         fired = run.spikes[dl.source][:, t].astype(np.float64)
         run.counters["synops"] += int((fired @ dl.fan_out).sum())
+
+
+def _payload(run: Run, source: str, t: int) -> np.ndarray:
+    """What the packets of ``source`` at tick ``t`` carry: an egru's s16.15 values, or 1.0
+    (``2**fraction_bits``) per 0/1 spike."""
+    if source in run.values:
+        return run.values[source][:, t]
+    return run.spikes[source][:, t].astype(np.int64) << run.math.fraction_bits
 
 
 def _packets(run: Run, t: int, senders: Mapping[str, np.ndarray]) -> int:
@@ -239,16 +268,60 @@ def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
     options = artifact.layout.get("options", {})
     deliveries = [_delivery(artifact, n, arrays) for n in artifact.layout["projections"]]
     batch, steps, _ = spikes.shape
+    populations = artifact.layout["populations"]
     neurons = {name: _neurons(name, entry, arrays, batch, _slots(deliveries, name))
-               for name, entry in artifact.layout["populations"].items() if not entry["input"]}
+               for name, entry in populations.items()
+               if not entry["input"] and entry.get("kind", "lif") == "lif"}
+    graded = {name: _graded(name, entry, arrays, batch, _slots(deliveries, name))
+              for name, entry in populations.items() if entry.get("kind", "lif") in GRADED}
     all_spikes = {name: np.zeros((batch, steps, entry["size"]), dtype=np.uint8)
-                  for name, entry in artifact.layout["populations"].items()}
+                  for name, entry in populations.items() if entry.get("kind") != "integrator"}
     states = {f"v/{n}": np.zeros((batch, steps, nn.v.shape[1]), dtype=np.int64)
               for n, nn in neurons.items()} if record_states else {}
-    math = Arithmetic.of(target_of(artifact), options.get("rounding", "floor"),
+    for name, g in graded.items():  # an egru's values and an integrator's v are its output
+        trace = "y" if g.kind == "egru" else "v"
+        states[f"{trace}/{name}"] = np.zeros((batch, steps, g.state.shape[1]), dtype=np.int64)
+        if record_states and g.kind == "egru":
+            states[f"c/{name}"] = np.zeros_like(states[f"{trace}/{name}"])
+    spec = target_of(artifact)
+    math = Arithmetic.of(spec, options.get("rounding", "floor"),
                          int(options.get("rounding_seed", 0)))
+    gates = (Gates(arrays[TABLE_KEY], int(spec.gate_table_step_bits), int(spec.fraction_bits),
+                   int(spec.state_bits)) if TABLE_KEY in arrays else None)
+    values = {name: states[f"y/{name}"] for name, g in graded.items() if g.kind == "egru"}
     return Run(math, neurons, deliveries, all_spikes, states,
-               int(artifact.layout["delay_stage_steps"]), {"synops": 0, "packets": 0})
+               int(artifact.layout["delay_stage_steps"]), graded, gates, values,
+               {"synops": 0, "packets": 0, "payload_packets": 0})
+
+
+def _graded(name: str, entry: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
+            batch: int, slots: int) -> GradedNeurons:
+    prefix = pop_key(name, "")
+    params = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    shifts = np.asarray(entry["shifts"], dtype=np.int64)
+    size = entry["size"]
+    return GradedNeurons(name, entry["kind"], params, shifts, int(entry.get("start_tick", 0)),
+                         np.zeros((batch, size), dtype=np.int64),
+                         np.zeros((slots, batch, shifts.size, size), dtype=np.int64))
+
+
+def _tick_graded(run: Run, n: GradedNeurons, t: int) -> None:
+    """Take this tick's input words, zero the slot, step the egru or integrator."""
+    slot = n.ring[t % n.ring.shape[0]]
+    words = slot.copy()
+    slot[...] = 0
+    if t < n.start_tick:  # not started: nothing integrates or fires
+        return
+    if n.kind == "integrator":
+        tick_integrator(run.math, n, words)
+        run.states[f"v/{n.name}"][:, t] = n.state
+        return
+    assert run.gates is not None  # compile stores the table with every egru population
+    fired, y = tick_egru(run.math, run.gates, n, words)
+    run.spikes[n.name][:, t] = fired
+    run.values[n.name][:, t] = y
+    if f"c/{n.name}" in run.states:
+        run.states[f"c/{n.name}"][:, t] = n.state
 
 
 def _fill_inputs(run: Run, artifact: Artifact, spikes: np.ndarray) -> None:
@@ -268,8 +341,10 @@ def _senders(run: Run) -> dict[str, np.ndarray]:
 
 def _counters(run: Run, artifact: Artifact, spikes: np.ndarray) -> dict[str, int]:
     batch, steps, _ = spikes.shape
-    neurons = sum(n.v.shape[1] for n in run.neurons.values())
-    return {**run.counters, "spikes": sum(int(run.spikes[n].sum()) for n in run.neurons),
+    neurons = (sum(n.v.shape[1] for n in run.neurons.values())
+               + sum(n.state.shape[1] for n in run.graded.values()))
+    spiking = [*run.neurons, *(n for n, g in run.graded.items() if g.kind == "egru")]
+    return {**run.counters, "spikes": sum(int(run.spikes[n].sum()) for n in spiking),
             "input_spikes": int(spikes.sum()), "neuron_updates": neurons * batch * steps,
             "steps": batch * steps}
 
@@ -285,7 +360,11 @@ def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool 
                   disable=not progress):
         for n in run.neurons.values():
             _tick(run, n, t)
+        for g in run.graded.values():
+            _tick_graded(run, g, t)
         _deliver(run, t)
         run.counters["packets"] += _packets(run, t, senders)
+        run.counters["payload_packets"] += _packets(run, t, {
+            k: v for k, v in senders.items() if k in run.values})
     return SimResult(run.spikes, tuple(artifact.graph.outputs), run.states,
                      _counters(run, artifact, spikes), int(artifact.layout["latency_steps"]))

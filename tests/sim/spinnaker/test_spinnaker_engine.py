@@ -111,7 +111,8 @@ def refractory_graph(tau_refrac_s: float) -> Graph:
               "v_threshold": 1.0, "bias": 30.0, "tau_refrac_s": tau_refrac_s}
     pops = {"in": Population("in", "input", (1,)),
             "n": Population("n", "lif_cur_exp", (1,), params, "to_value")}
-    proj = Projection("w", "in", "n", np.array([[0.5]]), receptor="excitatory")
+    # delay 1: no latency offset, the chip's neuron starts at tick 0 like the reference's
+    proj = Projection("w", "in", "n", np.array([[0.5]]), np.asarray(1), receptor="excitatory")
     return Graph(DT_S, pops, {"w": proj}, ("in",), ("n",))
 
 
