@@ -106,3 +106,26 @@ def test_egru_example_on_the_exact_engine_tracks_the_reference() -> None:
     assert clean.sum() >= 420 and c_error[clean].max() < 0.005
     assert np.abs(chip_readout - ref_readout)[clean].max() < 0.03
     assert exact.counters["payload_packets"] == exact.spikes["egru"].sum()
+
+
+def test_payload_packets_cost_the_72_bit_figure() -> None:
+    from neurocc.report import simulation_report
+    artifact = neurocc.compile(one_unit_graph(1.0), "spinnaker1")
+    spikes = np.ones((2, 6, 1), dtype=np.uint8)
+    result = neurocc.simulate(artifact, spikes, engine="exact")
+    assert result.counters["payload_packets"] == 0  # the egru unit has no targets
+    artifact = neurocc.compile(self_loop_graph(), "spinnaker1")
+    result = neurocc.simulate(artifact, spikes, engine="exact")
+    payloads = result.counters["payload_packets"]
+    assert payloads == result.spikes["g"].sum() > 0
+    energy = simulation_report(artifact, result, n_inferences=2)["energy"]
+    spec = load_target("spinnaker1")
+    # 25 pJ/bit: a 40-bit packet 1000 pJ, a 72-bit one 1800 pJ, so 800 pJ more per payload
+    assert energy["breakdown"]["payloads"]["energy_pj"] == pytest.approx(payloads / 2 * 800.0)
+    assert spec.energy_per_payload_packet_pj - spec.energy_per_packet_pj == 800.0
+
+
+def self_loop_graph() -> Graph:
+    graph = one_unit_graph(1.0)
+    loop = Projection("loop", "g", "g", np.array([[0.5]]), np.asarray(1), receptor="update")
+    return Graph(1e-3, graph.populations, {**graph.projections, "loop": loop}, ("in",), ("g",))
