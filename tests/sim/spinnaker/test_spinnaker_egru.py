@@ -129,3 +129,21 @@ def self_loop_graph() -> Graph:
     graph = one_unit_graph(1.0)
     loop = Projection("loop", "g", "g", np.array([[0.5]]), np.asarray(1), receptor="update")
     return Graph(1e-3, graph.populations, {**graph.projections, "loop": loop}, ("in",), ("g",))
+
+
+def test_egru_and_delay_artifacts_are_byte_identical(tmp_path: Path) -> None:
+    graph = self_loop_graph()
+    long = Projection("long", "in", "g", np.array([[0.5]]), np.asarray(100), receptor="reset")
+    graph = Graph(1e-3, graph.populations, {**graph.projections, "long": long}, ("in",),
+                  ("g",))
+    first = neurocc.compile(graph, "spinnaker1", out=tmp_path / "one").path
+    second = neurocc.compile(graph, "spinnaker1", out=tmp_path / "two").path
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in second.iterdir())
+    for file in names:
+        assert (first / file).read_bytes() == (second / file).read_bytes(), file
+    spikes = np.ones((1, 110, 1), dtype=np.uint8)  # the saved artifact runs as the compiled one
+    saved = neurocc.simulate(neurocc.read_artifact(first), spikes, engine="exact")
+    fresh = neurocc.simulate(neurocc.compile(graph, "spinnaker1"), spikes, engine="exact")
+    assert np.array_equal(saved.spikes["g"], fresh.spikes["g"])
+    assert np.array_equal(saved.states["y/g"], fresh.states["y/g"])
