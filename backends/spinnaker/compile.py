@@ -139,8 +139,8 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
     pop_records: dict[str, Any] = {}
     for name, pop in graph.populations.items():
         if pop.model != INPUT_MODEL:
-            words = graded.population_words if graded.is_graded(pop) else population_words
-            params, pop_records[name] = words(pop, graph.dt_s, spec)
+            encode = graded.population_words if graded.is_graded(pop) else population_words
+            params, pop_records[name] = encode(pop, graph.dt_s, spec)
             arrays.update(params)
     into_graded = {n for n, p in graph.projections.items()
                    if graded.is_graded(graph.populations[p.target])}
