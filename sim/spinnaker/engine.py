@@ -104,6 +104,7 @@ class Delivery:
     target: str
     blocks: dict[tuple[int, int, int], np.ndarray]
     fan_out: np.ndarray  # nonzero synapses per presynaptic neuron
+    counts: dict[tuple[int, int, int], np.ndarray]  # per block: its synapses per pre neuron
     resent: dict[int, np.ndarray]  # stage -> source neurons the delay extension re-sends
 
 
@@ -117,6 +118,7 @@ class Run:
     spikes: dict[str, np.ndarray]
     states: dict[str, np.ndarray]
     stage_steps: int  # D: the ticks of one delay-extension stage
+    steps: int  # ticks in the run
     graded: dict[str, GradedNeurons] = field(default_factory=dict)
     gates: Gates | None = None
     values: dict[str, np.ndarray] = field(default_factory=dict)  # egru payloads (batch, T, n)
@@ -136,15 +138,16 @@ def _delivery(artifact: Artifact, name: str, arrays: Mapping[str, np.ndarray]) -
     post, pre, weight, kind, delay, stage = (arrays[proj_key(name, k)] for k in
                                              ("post", "pre", "weight", "type", "delay",
                                               "stage"))
-    blocks = {}
+    blocks, counts = {}, {}
     for s, d, k in sorted({(int(a), int(b), int(c)) for a, b, c in zip(stage, delay, kind,
                                                                         strict=True)}):
         block = np.zeros((n_pre, n_post))
         pick = (stage == s) & (delay == d) & (kind == k)
         np.add.at(block, (pre[pick], post[pick]), weight[pick])
         blocks[(s, d, k)] = block
+        counts[(s, d, k)] = np.bincount(pre[pick], minlength=n_pre).astype(np.float64)
     return Delivery(entry["source"], entry["target"], blocks,
-                    np.bincount(pre, minlength=n_pre).astype(np.float64),
+                    np.bincount(pre, minlength=n_pre).astype(np.float64), counts,
                     stage_masks(n_pre, pre, stage))
 
 
@@ -225,18 +228,18 @@ def _deliver(run: Run, t: int) -> None:
             sent = t - stage * run.stage_steps
             if sent < 0:
                 continue
+            fired = (run.spikes[dl.source][:, sent] != 0).astype(np.float64)
+            if t + delay < run.steps:  # synaptic events delivered within the run
+                run.counters["synops"] += int((fired @ dl.counts[(stage, delay, kind)]).sum())
             if graded is not None:
                 deliver(run.math, ring, graded.shifts, _payload(run, dl.source, sent),
                         t + delay, kind, block)
                 continue
-            fired = run.spikes[dl.source][:, sent].astype(np.float64)
             if not fired.any():
                 continue
             slot = ring[(t + delay) % ring.shape[0]]
             slot[:, kind] = np.minimum(slot[:, kind] + (fired @ block).astype(np.int64),
                                        run.math.slot_max)
-        fired = run.spikes[dl.source][:, t].astype(np.float64)
-        run.counters["synops"] += int((fired @ dl.fan_out).sum())
 
 
 def _payload(run: Run, source: str, t: int) -> np.ndarray:
@@ -290,7 +293,7 @@ def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
                    int(spec.state_bits)) if TABLE_KEY in arrays else None)
     values = {name: states[f"y/{name}"] for name, g in graded.items() if g.kind == "egru"}
     return Run(math, neurons, deliveries, all_spikes, states,
-               int(artifact.layout["delay_stage_steps"]), graded, gates, values,
+               int(artifact.layout["delay_stage_steps"]), steps, graded, gates, values,
                {"synops": 0, "packets": 0, "payload_packets": 0})
 
 
