@@ -79,9 +79,15 @@ def population_words(pop: Population, dt_s: float, spec: TargetSpec
 
 
 def check_targets(graph: Graph) -> None:
-    """Graded events only go to cores that take payloads (egru, integrator)."""
+    """Packets start at spiking cores; graded events only go to cores that take payloads
+    (egru, integrator)."""
     for proj in graph.projections.values():
         source, target = graph.populations[proj.source], graph.populations[proj.target]
+        if not source.neuron_model.spiking:
+            raise MappingError(f"projection '{proj.name}' ({proj.source} -> {proj.target})",
+                               f"starts at the non-spiking '{source.model}' population "
+                               f"'{proj.source}', which sends no packets.",
+                               "End the network at the integrator (its v is the output).")
         if is_graded(source) and not is_graded(target):
             raise MappingError(f"projection '{proj.name}' ({proj.source} -> {proj.target})",
                                f"carries graded events of '{source.model}' into a "

@@ -76,6 +76,16 @@ def test_graded_events_into_a_spiking_core_are_refused() -> None:
         neurocc.compile(Graph(1e-3, pops, proj, ("in",), ("lif",)), "spinnaker2")
 
 
+def test_projection_from_an_integrator_is_refused() -> None:
+    graph = one_unit_graph(1.0)
+    pops = {**graph.populations, "acc": Population("acc", "integrator", (1,)),
+            "acc2": Population("acc2", "integrator", (1,))}
+    proj = {**graph.projections, "a": Projection("a", "g", "acc", np.ones((1, 1))),
+            "b": Projection("b", "acc", "acc2", np.ones((1, 1)))}
+    with pytest.raises(MappingError, match=r"projection 'b'.*non-spiking"):
+        neurocc.compile(Graph(1e-3, pops, proj, ("in",), ("acc2",)), "spinnaker2")
+
+
 def test_egru_example_on_the_exact_engine_tracks_the_reference() -> None:
     sys.path.insert(0, str(EXAMPLE))
     from run import test_split  # type: ignore[import-not-found]
