@@ -18,7 +18,14 @@ target; every integer parameter from its ``spinnaker`` section. The tick (timer 
 4. exponential synapses decay: ``I_s = I_s * decay >> 32``.
 
 Then every spike of tick ``t`` (the given input spikes included) adds its synapses' 16-bit
-words to the target's slot ``(t + delay) mod S``, saturating at ``2**weight_bits - 1``.
+words to the target's slot ``(t + delay) mod S``, saturating at ``2**weight_bits - 1``; a
+synapse of delay-extension stage ``s`` takes the spikes of tick ``t - s * D`` instead (the
+extension re-sends them, ``D = delay_stage_steps``). A core does nothing before its
+``start_tick`` (its latency offset). ``egru`` and ``integrator`` cores (``graded.py``) keep
+32-bit s16.15 input words per receptor instead, add ``mul(w, payload)`` per synapse, and an
+egru event's payload is its cell value. Counters: ``synops`` (at delivery, within the run),
+``spikes``, ``input_spikes``, ``neuron_updates``, ``steps``, ``packets`` and
+``payload_packets``.
 """
 
 from neurocc.sim.spinnaker.engine import run_artifact
