@@ -21,16 +21,19 @@ from neurocc.backends.spinnaker.mapping import Core, partition, resources, total
 from neurocc.backends.spinnaker.quantize import (
     RULES,
     SynapseTable,
+    observed_sums,
     population_words,
     shifts,
     synapse_table,
     weight_record,
     weight_words,
+    worst_case_sums,
 )
 from neurocc.backends.spinnaker.section import INPUT_MODEL, SECTION, proj_key
 from neurocc.backends.targets import TargetSpec
-from neurocc.compiler.errors import MappingError
+from neurocc.compiler.errors import MappingError, SimulationError
 from neurocc.compiler.graph import Graph
+from neurocc.sim.reference import run_graph
 
 
 def _shortest(delay_steps: np.ndarray) -> int:
@@ -125,14 +128,40 @@ def _graded_tables(graph: Graph, spec: TargetSpec, arrays: dict[str, np.ndarray]
             records[j] = {"synapses": int(words["weight"].size),
                           "lost_to_zero": int(np.count_nonzero(weights[j])
                                               - words["weight"].size),
-                          "resolution": {receptor: 2.0 ** (shift - spec.fraction_bits)}}
+                          "resolution": {receptor: 2.0 ** -graded.word_fraction_bits(spec,
+                                                                                      shift)}}
     if any(graph.populations[n].model == "egru" for n in targets):
         arrays[graded.TABLE_KEY] = graded.gate_table(spec)
     return tables, records
 
 
+def _slot_sums(graph: Graph, tables: Mapping[str, SynapseTable], weight_scaling: str,
+               calibration_spikes: np.ndarray | None, spec: TargetSpec
+               ) -> dict[str, np.ndarray]:
+    """The slot sums the shifts are sized for: worst case, or observed on sample spikes."""
+    if weight_scaling == "max":
+        return worst_case_sums(graph, tables)
+    if weight_scaling != "calibrated":
+        raise MappingError("option weight_scaling", f"is {weight_scaling!r}.",
+                           "Use 'max' or 'calibrated'.")
+    if calibration_spikes is None:
+        raise MappingError("option weight_scaling", "is 'calibrated' but no "
+                           "calibration_spikes were given.",
+                           "Pass sample input spikes (--calibration-spikes FILE.npz).")
+    try:
+        result = run_graph(graph, np.asarray(calibration_spikes))
+    except SimulationError as exc:
+        raise MappingError(f"option calibration_spikes: {exc.where}", exc.what,
+                           exc.hint) from exc
+    # the observed sums need each synapse's whole delay: extension stages plus on-core residual
+    whole = {n: dataclasses.replace(t, delay=t.delay + t.stage * spec.delay_max_on_core_steps,
+                                    stage=np.zeros_like(t.stage)) for n, t in tables.items()}
+    return observed_sums(graph, whole, result.spikes)
+
+
 def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor",
-                      rounding_seed: int = 0) -> Artifact:
+                      rounding_seed: int = 0, weight_scaling: str = "max",
+                      calibration_spikes: np.ndarray | None = None) -> Artifact:
     """Compile ``graph`` for the SpiNNaker target ``spec`` (validated by the family schema)."""
     graded.check_targets(graph)
     arrays: dict[str, np.ndarray] = {}
@@ -146,7 +175,8 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
                    if graded.is_graded(graph.populations[p.target])}
     tables = {n: synapse_table(graph, p, spec) for n, p in graph.projections.items()
               if n not in into_graded}
-    found = shifts(graph, tables, spec)
+    found = shifts(graph, _slot_sums(graph, tables, weight_scaling, calibration_spikes, spec),
+                   spec)
     proj_records = {}
     for name, table in tables.items():
         shift = found[graph.projections[name].target]
@@ -173,7 +203,7 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
               "resources": {**resources(cores, spec), **routing.resources(routes, spec)},
               "latency_steps": max((offsets[n] for n in graph.outputs), default=0)}
     graph = graph.with_record("spinnaker.quantize", target=spec.name, rounding=rounding,
-                              rounding_seed=rounding_seed,
+                              rounding_seed=rounding_seed, weight_scaling=weight_scaling,
                               shifts=found, populations=pop_records, projections=proj_records)
     graph = graph.with_record("spinnaker.map", latency_offsets=offsets,
                               delay_extension_cores=sum(c.population.endswith(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from neurocc.backends.family import Family
 from neurocc.backends.spinnaker.graded import GRADED_MODELS
 from neurocc.backends.spinnaker.quantize import MODELS
@@ -22,6 +24,11 @@ class SpinnakerOptions:
                 "'stochastic' as spinn_common's round.h (up with probability dropped/2**n)"})
     rounding_seed: int = field(default=0, metadata={
         "help": "seed of the random words of rounding=stochastic (same seed, same run)"})
+    weight_scaling: Literal["max", "calibrated"] = field(default="max", metadata={
+        "help": "ring-buffer shifts: 'max' from the worst-case slot sum (every source at "
+                "once), 'calibrated' from the largest sum seen on calibration_spikes"})
+    calibration_spikes: np.ndarray | None = field(default=None, metadata={
+        "help": "sample input spikes (batch, T, n_in) for calibrated weight scaling"})
 
 
 FAMILY = Family(

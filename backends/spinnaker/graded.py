@@ -6,7 +6,8 @@ value ``y`` there as an s16.15 word (and a 0/1 spike is the payload 1.0). A core
 s16.15 input word instead of sPyNNaker's 16-bit slot; each arriving synapse adds
 ``(w * y) >> (15 - r)``: ``w`` a signed 16-bit weight word ``rint(weight * 2**(15 - r))``
 with one shift ``r >= 0`` per (post population, receptor), the smallest with ``2**r >
-max |weight|`` (so every word fits 16 signed bits). Delays work as for spikes (``delays.py``).
+max |weight|`` (so every word fits 16 signed bits; ``weight_bits - 1`` replaces 15 on a
+target with other words). Delays work as for spikes (``delays.py``).
 
 The gate nonlinearities are a lookup table with linear interpolation, the form an ARM core
 without a divider uses (``gate_table_step_bits``, ``gate_table_range`` in the target file):
@@ -105,11 +106,17 @@ def receptor_shifts(graph: Graph, name: str, weights: Mapping[str, np.ndarray],
                        if graph.projections[p].target == name
                        and graph.receptor_of(graph.projections[p]) == receptor), default=0.0)
         found.append(max(math.floor(math.log2(largest)) + 1, 0) if largest > 0 else 0)
-    limit = spec.state_bits - spec.weight_bits
+    limit = spec.weight_bits - 1  # the word keeps at least its integer bits and a sign
     if max(found) > limit:
         raise MappingError(f"population '{name}'", f"needs a weight shift of {max(found)}, "
-                           f"above {limit} (state_bits - weight_bits).", "Scale weights down.")
+                           f"above {limit} (weight_bits - 1).", "Scale weights down.")
     return found
+
+
+def word_fraction_bits(spec: TargetSpec, shift: int) -> int:
+    """Fraction bits of a weight word of shift ``r``: ``weight_bits - 1 - r`` (15 - r for
+    16-bit words); a product with an s16.15 payload is shifted right by as many."""
+    return int(spec.weight_bits) - 1 - shift
 
 
 def weight_words(proj: Projection, graph: Graph, shift: list[int], spec: TargetSpec
@@ -120,7 +127,7 @@ def weight_words(proj: Projection, graph: Graph, shift: list[int], spec: TargetS
     target = graph.populations[proj.target]
     receptor = target.neuron_model.receptors.index(graph.receptor_of(proj))
     scaled = weight * np.asarray(gain(target, graph.dt_s) * np.ones(target.size))[post]
-    words = np.rint(scaled * 2.0 ** (spec.fraction_bits - shift[receptor])).astype(np.int64)
+    words = np.rint(scaled * 2.0 ** word_fraction_bits(spec, shift[receptor])).astype(np.int64)
     keep = words != 0  # a weight rounded to zero is no synapse (counted in the record)
     stage, residual = delays.split(proj.name, np.maximum(delay[keep], spec.delay_min_steps),
                                    spec)

@@ -41,6 +41,9 @@ def _check(path: str, spec: TargetSpec) -> None:
     if spec.gate_table_step_bits > spec.fraction_bits:
         raise key_error(path, "format.gate_table_step_bits", f"at most fraction_bits = "
                         f"{spec.fraction_bits} (the table step is a power of two of the LSB).")
+    if spec.weight_bits > spec.fraction_bits + 1:
+        raise key_error(path, "format.weight_bits", f"at most fraction_bits + 1 = "
+                        f"{spec.fraction_bits + 1} (a slot's top bit lines up with 2**r).")
     if spec.links_per_chip % 2:
         raise key_error(path, "mesh.links_per_chip", "even (every link has an opposite one, "
                         "which default routing sends a packet out of).")

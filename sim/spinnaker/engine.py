@@ -14,6 +14,7 @@ from neurocc.backends.artifact import Artifact
 from neurocc.backends.spinnaker.delays import stage_masks
 from neurocc.backends.spinnaker.graded import GRADED_MODELS as GRADED
 from neurocc.backends.spinnaker.graded import TABLE_KEY
+from neurocc.backends.spinnaker.quantize import word_shift
 from neurocc.backends.spinnaker.section import (
     POP_KEYS,
     SECTION,
@@ -53,13 +54,14 @@ class Arithmetic:
     state_bits: int
     slot_max: int
     rounding: str
+    word_shift: int  # fraction_bits + 1 - weight_bits: 0 for sPyNNaker's 16-bit words
     rng: np.random.Generator | None = None
 
     @classmethod
     def of(cls, spec: TargetSpec, rounding: str, seed: int = 0) -> Arithmetic:
         rng = np.random.Generator(np.random.PCG64(seed)) if rounding == "stochastic" else None
         return cls(int(spec.fraction_bits), int(spec.decay_bits), int(spec.state_bits),
-                   2 ** int(spec.weight_bits) - 1, rounding, rng)
+                   2 ** int(spec.weight_bits) - 1, rounding, word_shift(spec), rng)
 
     def wrap(self, x: np.ndarray) -> np.ndarray:
         """Two's-complement wrap-around of a state_bits word (accum adds do not saturate)."""
@@ -167,7 +169,7 @@ def _neurons(name: str, entry: Mapping[str, Any], arrays: Mapping[str, np.ndarra
 def _transfer(run: Run, n: Neurons, t: int) -> np.ndarray:
     """Step 1: this tick's slot, shifted into s16.15; returns the input of a delta synapse."""
     slot = n.ring[t % n.ring.shape[0]]
-    arrived = slot << n.shifts[None, :, None]
+    arrived = slot << (n.shifts[None, :, None] + run.math.word_shift)
     slot[...] = 0
     if not n.exp_synapse:
         return arrived
@@ -275,7 +277,9 @@ def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
     neurons = {name: _neurons(name, entry, arrays, batch, _slots(deliveries, name))
                for name, entry in populations.items()
                if not entry["input"] and entry.get("kind", "lif") == "lif"}
-    graded = {name: _graded(name, entry, arrays, batch, _slots(deliveries, name))
+    spec = target_of(artifact)
+    graded = {name: _graded(name, entry, arrays, batch, _slots(deliveries, name),
+                            int(spec.weight_bits))
               for name, entry in populations.items() if entry.get("kind", "lif") in GRADED}
     all_spikes = {name: np.zeros((batch, steps, entry["size"]), dtype=np.uint8)
                   for name, entry in populations.items() if entry.get("kind") != "integrator"}
@@ -286,7 +290,6 @@ def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
         states[f"{trace}/{name}"] = np.zeros((batch, steps, g.state.shape[1]), dtype=np.int64)
         if record_states and g.kind == "egru":
             states[f"c/{name}"] = np.zeros_like(states[f"{trace}/{name}"])
-    spec = target_of(artifact)
     math = Arithmetic.of(spec, options.get("rounding", "floor"),
                          int(options.get("rounding_seed", 0)))
     gates = (Gates(arrays[TABLE_KEY], int(spec.gate_table_step_bits), int(spec.fraction_bits),
@@ -298,10 +301,10 @@ def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
 
 
 def _graded(name: str, entry: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
-            batch: int, slots: int) -> GradedNeurons:
+            batch: int, slots: int, word_bits: int) -> GradedNeurons:
     prefix = pop_key(name, "")
     params = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-    shifts = np.asarray(entry["shifts"], dtype=np.int64)
+    shifts = word_bits - 1 - np.asarray(entry["shifts"], dtype=np.int64)
     size = entry["size"]
     return GradedNeurons(name, entry["kind"], params, shifts, int(entry.get("start_tick", 0)),
                          np.zeros((batch, size), dtype=np.int64),

@@ -36,7 +36,7 @@ class GradedNeurons:
     name: str
     kind: str  # "egru" or "integrator"
     params: Mapping[str, np.ndarray]
-    shifts: np.ndarray  # (receptors,)
+    shifts: np.ndarray  # (receptors,): fraction bits of the weight words, weight_bits - 1 - r
     start_tick: int  # the first tick the core updates (its latency offset)
     state: np.ndarray  # (batch, size): the cell c (egru) or v (integrator)
     ring: np.ndarray  # (slots, batch, receptors, size), s16.15 words that wrap
@@ -98,16 +98,17 @@ def tick_integrator(math: Arithmetic, n: GradedNeurons, words: np.ndarray) -> No
     n.state = math.wrap(n.state + words[:, 0] + n.params["bias"][None])
 
 
-def deliver(math: Arithmetic, ring: np.ndarray, shifts: np.ndarray, payload: np.ndarray,
-            slot: int, kind: int, block: np.ndarray) -> None:
-    """Add ``sum over senders of mul(w, payload) >> (15 - r)`` to one slot's receptor words.
+def deliver(math: Arithmetic, ring: np.ndarray, word_fraction_bits: np.ndarray,
+            payload: np.ndarray, slot: int, kind: int, block: np.ndarray) -> None:
+    """Add ``sum over senders of mul(w, payload) >> (15 - r)`` to one slot's receptor words
+    (``15 - r`` is the word's fraction bits, ``weight_bits - 1 - r``).
 
     ``payload`` (batch, pre) holds s16.15 values (1.0 for a 0/1 spike); each product is
     rounded on its own, as the core processes one synapse at a time."""
     active = np.flatnonzero(payload.any(axis=0))
     if not active.size:
         return
-    shift = math.fraction_bits - int(shifts[kind])
+    shift = int(word_fraction_bits[kind])
     product = math.multiply(payload[:, active, None], block[None, active].astype(np.int64),
                             shift)
     target = ring[slot % ring.shape[0]]
