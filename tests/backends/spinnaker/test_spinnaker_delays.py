@@ -127,3 +127,19 @@ def test_on_core_range_below_the_minimum_delay_is_refused(tmp_path: Path) -> Non
     from neurocc.compiler.errors import TargetError
     with pytest.raises(TargetError, match="delay_max_on_core_steps"):
         load_target(core_copy(tmp_path, delay_min_steps=2, delay_max_on_core_steps=1))
+
+
+def test_calibrated_scaling_sees_whole_delays_through_the_stages() -> None:
+    # delays 40 and 72: stages 1 and 2 with the same on-core residual 8; one input spike
+    # reaches the neuron at ticks 40 and 72, never together, so the observed slot sum is one
+    # weight (1.5: shift 1), not two (3.0: shift 2)
+    pops = {"in": Population("in", "input", (2,)),
+            "out": Population("out", "if", (1,), {"v_threshold": 1e3}, "subtract")}
+    proj = Projection("w", "in", "out", np.full((1, 2), 1.5e3), np.array([[40, 72]]))
+    graph = Graph(1e-3, pops, {"w": proj}, ("in",), ("out",))
+    spikes = np.zeros((1, 80, 2), dtype=np.uint8)
+    spikes[0, 0, :] = 1
+    artifact = neurocc.compile(graph, "spinnaker1", weight_scaling="calibrated",
+                               calibration_spikes=spikes)
+    assert set(artifact.sections["spinnaker"]["proj/w/delay"].tolist()) == {8}
+    assert artifact.graph.history[-3].details["shifts"]["out"][0] == 1
