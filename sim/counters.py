@@ -37,6 +37,8 @@ COUNTERS: dict[str, Counter] = {c.name: c for c in (
             "(spike, distinct destination core)"),
     Counter("packets", "packets", "multicast packets a source core sends: one per spike of a "
             "neuron with at least one synapse (routers replicate it to every target core)"),
+    Counter("payload_packets", "packets", "of packets, those carrying a 32-bit payload (graded "
+            "events: an EGRU event sends its value)"),
     Counter("hops_eastwest", "hops", "east-west mesh link traversals of those messages"),
     Counter("hops_northsouth", "hops", "north-south mesh link traversals of those messages"),
     Counter("steps", "steps", "time steps x batch (one barrier synchronisation each)"),
