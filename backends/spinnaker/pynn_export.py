@@ -55,12 +55,19 @@ from neurocc.backends.spinnaker.section import SECTION, SYNAPSE_TYPES, pop_key, 
 from neurocc.compiler.errors import MappingError, SimulationError
 
 SIMULATORS = ("brian2", "spiNNaker")
+LIF_KIND = "lif"  # layout "kind" of the populations on sPyNNaker's LIF (others are graded)
 MS_PER_S = 1e3  # PyNN's times are in ms
 PYNN_VERSION = "0.13.0"
 
 
 def _refuse(name: str, entry: dict[str, Any]) -> None:
     """Refuse a population PyNN's standard cells (and sPyNNaker's LIF) cannot express."""
+    if entry.get("kind", LIF_KIND) != LIF_KIND:
+        raise MappingError(f"population '{name}'", f"has the graded model '{entry['model']}' "
+                           "(events carrying values); PyNN's standard cells and sPyNNaker's "
+                           "LIF send plain spikes.",
+                           "Run this artifact with the exact engine (`neurocc simulate DIR "
+                           "--engine exact`), or export a network of spiking models.")
     if entry["reset"] == "subtract":
         raise MappingError(f"population '{name}'", "resets by subtracting the threshold; "
                            "PyNN's standard cells (IF_curr_exp, IF_curr_delta) and sPyNNaker's "
@@ -90,7 +97,9 @@ def _population_entry(name: str, entry: dict[str, Any], arrays: Mapping[str, np.
                            "membrane time constant gives it.",
                            "Compile again from a model with 0 < tau_mem.")
     tau_m = -dt_ms / np.log(exp_tc)
-    params = {"tau_m": tau_m, "cm": tau_m, "tau_refrac": np.zeros_like(tau_m),
+    refract_key = pop_key(name, "t_refract")
+    ticks = arrays[refract_key] if refract_key in arrays else np.zeros(tau_m.shape)
+    params = {"tau_m": tau_m, "cm": tau_m, "tau_refrac": ticks * dt_ms,
               "v_rest": arrays[pop_key(name, "v_leak")] * scale,
               "v_thresh": arrays[pop_key(name, "v_threshold")] * scale,
               "v_reset": arrays[pop_key(name, "v_reset")] * scale,
@@ -107,11 +116,18 @@ def _population_entry(name: str, entry: dict[str, Any], arrays: Mapping[str, np.
 
 
 def _projection_entries(name: str, entry: dict[str, Any], shifts: list[int],
-                        arrays: Mapping[str, np.ndarray], fraction_bits: int
+                        arrays: Mapping[str, np.ndarray], fraction_bits: int, stage_steps: int
                         ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
-    """One PyNN projection per synapse type the artifact's projection uses."""
+    """One PyNN projection per synapse type the artifact's projection uses.
+
+    A synapse behind delay-extension stages gets its whole delay, ``delay + stage x
+    stage_steps``: sPyNNaker builds its own extensions from the delay.
+    """
     kind = arrays[proj_key(name, "type")]
     words = arrays[proj_key(name, "weight")].astype(np.float64)
+    delay = arrays[proj_key(name, "delay")].astype(np.int64)
+    if proj_key(name, "stage") in arrays:
+        delay = delay + arrays[proj_key(name, "stage")].astype(np.int64) * stage_steps
     described, out = [], {}
     for index, receptor in enumerate(SYNAPSE_TYPES):
         pick = kind == index
@@ -123,7 +139,7 @@ def _projection_entries(name: str, entry: dict[str, Any], shifts: list[int],
         out[keys["pre"]] = arrays[proj_key(name, "pre")][pick].astype(np.int64)
         out[keys["post"]] = arrays[proj_key(name, "post")][pick].astype(np.int64)
         out[keys["weight"]] = sign * words[pick] * 2.0 ** (shifts[index] - fraction_bits)
-        out[keys["delay"]] = arrays[proj_key(name, "delay")][pick].astype(np.int64)
+        out[keys["delay"]] = delay[pick]
         described.append({"name": f"{name}.{receptor}", "source": entry["source"],
                           "target": entry["target"], "receptor": receptor, **keys})
     return described, out
@@ -154,7 +170,8 @@ def pynn_description(artifact: Artifact) -> tuple[dict[str, Any], dict[str, np.n
     projections: list[dict[str, Any]] = []
     for name, entry in layout["projections"].items():
         shifts = layout["populations"][entry["target"]]["shifts"]
-        split, proj_arrays = _projection_entries(name, entry, shifts, arrays, spec.fraction_bits)
+        split, proj_arrays = _projection_entries(name, entry, shifts, arrays, spec.fraction_bits,
+                                                 int(layout.get("delay_stage_steps", 0)))
         projections.extend(split)
         out.update(proj_arrays)
     desc = {"dt_ms": dt_ms, "target": artifact.target, "populations": populations,
@@ -199,6 +216,11 @@ def pynn_build(sim, simulator, desc, arrays, sample):
                 pop["size"], sim.SpikeSourceArray(spike_times=times), label=pop["name"])
             continue
         params = {key: arrays[ref] for key, ref in pop["params"].items()}
+        if simulator == "brian2":
+            # the chip freezes a neuron for T_refract ticks after the tick of its spike;
+            # Brian2 counts the spike's own step, so it gets one step more
+            params["tau_refrac"] = np.where(params["tau_refrac"] > 0,
+                                            params["tau_refrac"] + dt, 0.0)
         cell = getattr(sim, pop["cell"])(**params)
         neurons[pop["name"]] = sim.Population(pop["size"], cell, label=pop["name"])
         neurons[pop["name"]].initialize(v=0.0)
@@ -230,10 +252,10 @@ def pynn_brian2_chip_order(sim, dt):
     A pathway at the start of the step with delay d - 1 delivers the spike of step t before
     the update of step t + d, as the chip does, and never between a spike and its reset.
 
-    A spike also leaves ``not_refractory`` False until the next state update, even with
-    ``tau_refrac = 0``, and Brian2 drops a synaptic write to ``v`` while it is False; the
-    chip (``T_refract = ceil(0 / dt) = 0``) takes that input, so a neuron without a
-    refractory period is released at the start of each step, before the synapses.
+    Brian2 recomputes ``not_refractory`` only in the state update, and drops a synaptic write
+    to ``v`` while it is False; the chip takes the input of the first tick it updates a
+    neuron in again (``refract_timer`` is 0 then). So ``not_refractory`` is recomputed at the
+    start of each step, before the synapses, with the state update's own rule.
     """
     import brian2
 
@@ -242,8 +264,9 @@ def pynn_brian2_chip_order(sim, dt):
             obj.pre.when = "start"
             obj.pre.delay = np.asarray(obj.pre.delay[:] / brian2.ms) * brian2.ms - dt * brian2.ms
         elif isinstance(obj, brian2.NeuronGroup) and "not_refractory" in obj.variables:
-            if float(obj._refractory / brian2.ms) == 0.0:
-                obj.run_regularly("not_refractory = True", when="start", order=-1)
+            steps = round(float(obj._refractory / brian2.ms) / dt)
+            obj.run_regularly(f"not_refractory = timestep(t - lastspike, dt) >= {steps}",
+                              when="start", order=-1)
 
 
 def pynn_spike_times(sim, desc, sample, name):
