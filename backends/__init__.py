@@ -134,8 +134,9 @@ def compile_graph(graph: Graph, target: str | Path, *,
     """Compile ``graph`` for ``target`` (name or target-file path) with family options.
 
     ``passes`` (spec strings ``NAME:key=value,...`` or (name, options) pairs) run
-    in order on the float graph first, seeing the target's facts (``spec.facts()``); then the family's lowering runs, and
-    must leave one history record per stage it declares.
+    in order on the float graph first, seeing the target's facts (``spec.facts()``);
+    then the family's lowering runs, and must leave one history record per stage it
+    declares.
     """
     spec = load_target(target)
     family = get_family(spec.family)

@@ -117,7 +117,7 @@ class Neurons(nn.Module):
         for t in range(steps):
             v = v + self.leak - self.decay * v + self.gain * (current[:, t] + self.bias)
             if self.spiking:
-                s = SpikeFunction.apply(((v - self.threshold) / scale))
+                s = SpikeFunction.apply((v - self.threshold) / scale)
                 fired = s.detach()  # no gradient through the reset (usual for surrogates)
                 if self.reset == "subtract":
                     v = v - fired * self.threshold

@@ -139,7 +139,7 @@ def check_data(graph: Graph, spikes: Any, labels: Any, where: str
                            f"shape (batch, T, {graph.n_inputs}).",
                            "Save the training set as np.savez(path, spikes=..., labels=...).")
     if (labels.shape != (len(spikes),) or labels.dtype.kind not in "iu"
-            or labels.size and not 0 <= labels.min() <= labels.max() < n_out):
+            or (labels.size and not 0 <= labels.min() <= labels.max() < n_out)):
         raise NeuroccError(f"{where}: 'labels'", f"has shape {labels.shape} and dtype "
                            f"{labels.dtype}; expected {len(spikes)} integers in 0..{n_out - 1} "
                            "(one class per output neuron).", "Give one class index per sample.")

@@ -64,7 +64,7 @@ def _rounded(graph: Graph, proj: Projection) -> tuple[Projection, dict[str, floa
     if DELAY_S not in proj.metadata:
         return proj, {}
     seconds = np.asarray(proj.metadata[DELAY_S], dtype=np.float64)
-    if not np.all(np.isfinite(seconds)) or seconds.size and seconds.min() < 0:
+    if not np.all(np.isfinite(seconds)) or (seconds.size and seconds.min() < 0):
         raise _error(f"projection '{proj.name}': metadata '{DELAY_S}'", "holds negative or "
                      "non-finite delays.", "Give delays in seconds, >= 0.")
     steps = np.floor(seconds / graph.dt_s + 0.5).astype(np.int64)
