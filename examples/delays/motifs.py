@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurocc.compiler.graph import Graph, Population, Projection
+
 
 @dataclass(frozen=True)
 class MotifTask:
@@ -49,3 +51,39 @@ class MotifTask:
         times = np.clip(starts[:, None] + offsets[labels] + jitter, 0, self.steps - 1)
         spikes[np.arange(n)[:, None], times, np.arange(self.n_channels)[None, :]] = 1
         return spikes, labels.astype(np.int64)
+
+
+# -- a task whose right delays are known -------------------------------------------------
+KNOWN_MOTIF = np.array([6, 2, 9, 0])  # channel i of the motif fires at start + KNOWN_MOTIF[i]
+
+
+def known_delay_task(n: int, seed: int, steps: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Class 1: the motif; class 0: its offsets shuffled over the channels (same spikes).
+
+    A coincidence detector (``v = I``: ``li`` with ``tau_s = dt``) fed with delays
+    ``d_i`` peaks on class 1 exactly when ``d_i + KNOWN_MOTIF[i]`` is one constant:
+    the right delays are known up to a common shift.
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(2, size=n)
+    shuffled = np.stack([rng.permutation(KNOWN_MOTIF) for _ in range(n)])
+    offsets = np.where(labels[:, None] == 1, KNOWN_MOTIF, shuffled)
+    spikes = np.zeros((n, steps, len(KNOWN_MOTIF)), np.uint8)
+    starts = rng.integers(0, steps - KNOWN_MOTIF.max(), n)
+    spikes[np.arange(n)[:, None], starts[:, None] + offsets, np.arange(len(KNOWN_MOTIF))] = 1
+    return spikes, labels
+
+
+def recovery_error_steps(delays: np.ndarray) -> int:
+    """Largest distance, in steps, of ``delays + KNOWN_MOTIF`` from its median (0: exact)."""
+    arrival = np.asarray(delays) + KNOWN_MOTIF
+    return int(np.abs(arrival - np.median(arrival)).max())
+
+
+def detector(dt_s: float = 1e-3) -> Graph:
+    """4 inputs -> 2 ``li`` neurons with ``tau_s = dt``: ``v = I``, a pure coincidence
+    detector; weights 0.5, delays 0 (the untrained network of the known-delay task)."""
+    pops = {"in": Population("in", "input", (len(KNOWN_MOTIF),)),
+            "out": Population("out", "li", (2,), {"tau_s": dt_s})}
+    proj = Projection("w", "in", "out", np.full((2, len(KNOWN_MOTIF)), 0.5))
+    return Graph(dt_s, pops, {"w": proj}, ("in",), ("out",))

@@ -3,7 +3,9 @@ determinism for a seed, the input graph untouched, target facts, errors named.""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import nir
 import numpy as np
@@ -17,27 +19,19 @@ from neurocc.compiler.passes import run_pass
 from neurocc.compiler.passes.delays.learn import learn_delays
 from neurocc.sim.reference import run_graph
 
-MOTIF = np.array([6, 2, 9, 0])  # channel i of the motif fires at start + MOTIF[i]
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "delays" / "motifs.py"
 
 
-def motif_data(n: int, seed: int, steps: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """Class 1: the motif; class 0: its offsets shuffled over the channels (same spikes)."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(2, size=n)
-    shuffled = np.stack([rng.permutation(MOTIF) for _ in range(n)])
-    offsets = np.where(labels[:, None] == 1, MOTIF, shuffled)
-    spikes = np.zeros((n, steps, len(MOTIF)), np.uint8)
-    starts = rng.integers(0, steps - MOTIF.max(), n)
-    spikes[np.arange(n)[:, None], starts[:, None] + offsets, np.arange(len(MOTIF))] = 1
-    return spikes, labels
+def _example() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("delay_motifs", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def detector() -> Graph:
-    """4 inputs -> 2 li neurons with tau = dt: v = I, a pure coincidence detector."""
-    pops = {"in": Population("in", "input", (4,)),
-            "out": Population("out", "li", (2,), {"tau_s": 1e-3})}
-    proj = Projection("w", "in", "out", np.full((2, 4), 0.5))
-    return Graph(1e-3, pops, {"w": proj}, ("in",), ("out",))
+motifs = _example()
+motif_data, MOTIF, detector = motifs.known_delay_task, motifs.KNOWN_MOTIF, motifs.detector
 
 
 def test_recovers_the_delays_that_align_a_motif() -> None:
@@ -50,6 +44,8 @@ def test_recovers_the_delays_that_align_a_motif() -> None:
     # constant (delays are identifiable up to a common shift).
     arrival = delays[1] + MOTIF
     assert np.all(arrival == arrival[0]), arrival
+    assert motifs.recovery_error_steps(delays[1]) == 0
+    assert motifs.recovery_error_steps(delays[1] + [1, 0, 0, 0]) == 1
     assert delays.max() <= 12
     effect = learned.history[-1].details["effect"]
     assert effect["train_accuracy"] > 0.75  # chance is 0.5

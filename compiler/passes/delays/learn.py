@@ -10,7 +10,9 @@ target that has one), learned as in DCLS (see :mod:`.kernel`): the Gaussian
 width ``sigma`` anneals geometrically from ``sigma_start_steps`` to
 ``sigma_end_steps`` over ``epochs``, the positions are rounded, then
 ``finetune_epochs`` train the weights with the rounded delays (the network the
-graph will hold). Loss: cross-entropy of the readout against the labels.
+graph will hold). With ``train_delays=false`` the initial delays (rounded)
+stay fixed and only the weights train, on the one-tap kernel from the start.
+Loss: cross-entropy of the readout against the labels.
 
 Data: ``data=FILE.npz`` with ``spikes`` (batch, T, n_in) of 0/1, the layout
 ``neurocc simulate`` reads, and ``labels`` (batch,) class indices. In Python,

@@ -59,7 +59,11 @@ def build(graph: Graph, layers: list[Any], options: Any, max_delay: int,
         else:
             delay = (torch.rand(weight.shape, generator=generator, dtype=torch.float64)
                      * max_delay).numpy()
-        synapses.append(DelayedLinear(weight, delay, max_delay, options.train_delays))
+        synapse = DelayedLinear(weight, delay, max_delay, options.train_delays)
+        # Fixed delays are integer steps from the start (no Gaussian blur while the weights
+        # train): the network trained is the one the graph will hold.
+        synapse.hard = not options.train_delays
+        synapses.append(synapse)
         neurons.append(Neurons(pop.model, pop.reset, pop.params, graph.dt_s))
     return Chain(synapses, neurons, options.readout)
 
@@ -100,8 +104,9 @@ def fit(net: Chain, spikes: np.ndarray, labels: np.ndarray, options: Any, max_de
             history.append(_epoch(net, optimizer, x, y, options.batch_size, generator))
             bar.update()
         for synapse in net.synapses:
-            synapse.rounding_error = float((synapse.delay.detach()
-                                            - synapse.rounded()).abs().mean())
+            if not synapse.hard:  # fixed delays were never anything but integers
+                synapse.rounding_error = float((synapse.delay.detach()
+                                                - synapse.rounded()).abs().mean())
             synapse.hard = True
             synapse.delay.requires_grad_(False)
         optimizer = torch.optim.Adam(weights, lr=options.lr)
