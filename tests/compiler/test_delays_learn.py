@@ -4,6 +4,7 @@ determinism for a seed, the input graph untouched, target facts, errors named.""
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -26,6 +27,7 @@ def _example() -> ModuleType:
     spec = importlib.util.spec_from_file_location("delay_motifs", EXAMPLE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up while being built
     spec.loader.exec_module(module)
     return module
 
