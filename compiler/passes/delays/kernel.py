@@ -39,12 +39,12 @@ class SpikeFunction(torch.autograd.Function):
     """Forward: ``v > threshold`` (strict, as the engine); backward: fast sigmoid."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
         return (x > 0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         return grad / (1 + SURROGATE_SLOPE * x.abs()) ** 2
 

@@ -99,8 +99,9 @@ def _with_delays(proj: Projection, keep: np.ndarray, delays: np.ndarray) -> Proj
 
 def _relay_population(graph: Graph, name: str, size: int, proj: Projection, level: int
                       ) -> Population:
-    params = {"tau_s": graph.dt_s, "r": 1.0, "v_leak": 0.0, "v_threshold": RELAY_THRESHOLD,
+    values = {"tau_s": graph.dt_s, "r": 1.0, "v_leak": 0.0, "v_threshold": RELAY_THRESHOLD,
               "v_reset": 0.0, "bias": 0.0}
+    params = {key: np.full(size, value) for key, value in values.items()}
     return Population(name, RELAY_MODEL, (size,), params, RELAY_RESET,
                       {"relay_of": proj.name, "level": level})
 
@@ -179,14 +180,14 @@ def legalize(graph: Graph, options: LegalizeOptions) -> tuple[Graph, dict[str, A
                          f"limit of {limit} steps ({int(over.sum())} synapses over it).",
                          "Use overflow=relay (relay-neuron chains) or overflow=clip, or learn "
                          f"delays with max_delay_steps={limit}.")
-        clip_error = np.where(over, delay - limit, 0) if options.overflow == "clip" else None
+        timing = np.zeros(len(delay), dtype=np.int64)  # per synapse: relays are exact
         if over.any() and options.overflow == "clip":
             projs[name] = _with_delays(proj, np.ones_like(over), np.minimum(delay, limit))
-            record["clip_error_max_steps"] = int(clip_error.max())
+            timing = np.where(over, delay - limit, 0)
+            record["clip_error_max_steps"] = int(timing.max())
         elif over.any():
             record.update(_relay(graph, proj, limit, pops, projs))
-        errors.append(clip_error[weight != 0] if clip_error is not None
-                      else np.zeros(int(np.count_nonzero(weight))))
+        errors.append(timing[weight != 0])
         effect[name] = record
     timing = np.concatenate(errors or [np.zeros(0)])
     summary = {"max_delay_steps": limit, "overflow": options.overflow,

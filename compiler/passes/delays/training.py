@@ -25,7 +25,8 @@ class Chain(nn.Module):
     def __init__(self, synapses: list[DelayedLinear], neurons: list[Neurons], readout: str
                  ) -> None:
         super().__init__()
-        self.synapses = nn.ModuleList(synapses)
+        self.registered = nn.ModuleList(synapses)  # so PyTorch sees the parameters
+        self.synapses = list(synapses)  # the same modules, typed
         self.neurons = neurons
         self.readout = readout
 
