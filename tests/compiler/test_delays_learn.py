@@ -155,6 +155,8 @@ def _sparse(graph: Graph) -> Graph:
     (lambda g: g, {}, "max_delay_steps.*not given.*no 'delay_max_steps'"),
     (lambda g: g, {"max_delay_steps": 3, "readout": "count"}, "readout.*non-spiking"),
     (lambda g: g, {"max_delay_steps": -1}, "max_delay_steps.*-1"),
+    (lambda g: g, {"max_delay_steps": 3, "batch_size": 0}, "batch_size.*expected >= 1"),
+    (lambda g: g, {"max_delay_steps": 3, "sigma_end_steps": 0.0}, "sigma_end_steps.*> 0"),
     (_sparse, {"max_delay_steps": 3}, "projection 'w'.*only, dense projection"),
     (lambda g: g.replace(outputs=("in", "out")), {"max_delay_steps": 3}, "one of each"),
 ])

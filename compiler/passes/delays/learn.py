@@ -120,6 +120,18 @@ def _check_readout(graph: Graph, options: LearnOptions) -> None:
                      "Use readout=count for a spiking output, max or mean for an li output.")
 
 
+def _check_counts(options: LearnOptions) -> None:
+    for name, lowest in (("epochs", 0), ("finetune_epochs", 0), ("batch_size", 1)):
+        if getattr(options, name) < lowest:
+            raise _error(f"option '{name}'", f"is {getattr(options, name)}; expected >= "
+                         f"{lowest}.", "Give a count.")
+    for name in ("sigma_start_steps", "sigma_end_steps"):
+        value = getattr(options, name)
+        if value is not None and not value > 0:
+            raise _error(f"option '{name}'", f"is {value}; expected a width > 0 steps.",
+                         "The Gaussian needs a positive width; it anneals towards 0.")
+
+
 def _max_delay(options: LearnOptions) -> int:
     if options.max_delay_steps is None:
         raise _error("option 'max_delay_steps'", "is not given and the target has no "
@@ -200,6 +212,7 @@ def train(graph: Graph, spikes: np.ndarray, labels: np.ndarray, options: LearnOp
 
     layers = chain(graph)
     _check_readout(graph, options)
+    _check_counts(options)
     max_delay = _max_delay(options)
     with deterministic_torch(options.seed) as generator:
         net = training.build(graph, layers, options, max_delay, generator)
