@@ -70,8 +70,9 @@ def accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
 def run_variant(graph: Graph, target: str, data: Path, test: tuple[np.ndarray, np.ndarray],
                 options: dict[str, Any]) -> dict[str, Any]:
     start, cpu = time.perf_counter(), time.process_time()
+    limit = {k: v for k, v in options.items() if k == "max_delay_steps"}
     artifact = neurocc.compile(graph, target, passes=[
-        ("delays.learn", {"data": str(data), **options}), "delays.legalize"])
+        ("delays.learn", {"data": str(data), **options}), ("delays.legalize", limit)])
     train_s, train_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     history = {r.name: r.details for r in artifact.graph.history}
     spikes, labels = test
