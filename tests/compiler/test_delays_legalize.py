@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import neurocc
 from neurocc.backends import compile_graph
 from neurocc.compiler.errors import NeuroccError
 from neurocc.compiler.graph import Graph, Population, Projection
@@ -117,3 +118,22 @@ def test_compiling_for_a_target_takes_its_delay_max_steps() -> None:
     assert record.details["options"]["max_delay_steps"] == 63
     assert record.details["from_target"] == ["max_delay_steps"]
     assert int(artifact.graph.projections["p.via1"].delay_steps[0]) == 7
+
+
+def test_relay_chains_keep_the_timing_on_loihi2s_exact_engine() -> None:
+    """A coincidence neuron (v = I, two unit inputs needed) over delays of 70..200 steps, three
+    relays deep on loihi2 (max 63): the bit-exact engine fires exactly where the reference
+    engine fires on the unlegalized graph (the values quantize exactly, so any difference
+    would be timing)."""
+    pops = {"in": Population("in", "input", (3,)),
+            "o": Population("o", "lif", (2,), {"tau_s": 1e-3, "v_threshold": 1.5}, "to_value")}
+    delays = np.array([[70, 1, 130], [130, 200, 2]])
+    graph = Graph(1e-3, pops, {"p": Projection("p", "in", "o", np.ones((2, 3)), delays)},
+                  ("in",), ("o",))
+    spikes = (np.random.default_rng(0).random((2, 300, 3)) < 0.2).astype(np.uint8)
+    artifact = compile_graph(graph, "loihi2", passes=["delays.legalize"])
+    assert "p.relay3" in artifact.graph.populations
+    expected = run_graph(graph, spikes).spikes["o"]
+    assert expected.sum() > 20
+    exact = neurocc.simulate(artifact, spikes, engine="exact", align=True).spikes["o"]
+    np.testing.assert_array_equal(exact, expected)
