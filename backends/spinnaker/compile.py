@@ -21,15 +21,19 @@ from neurocc.backends.spinnaker.mapping import Core, partition, resources
 from neurocc.backends.spinnaker.quantize import (
     RULES,
     SynapseTable,
+    observed_sums,
     population_words,
     shifts,
     synapse_table,
     weight_record,
     weight_words,
+    worst_case_sums,
 )
 from neurocc.backends.spinnaker.section import INPUT_MODEL, SECTION, proj_key
 from neurocc.backends.targets import TargetSpec
+from neurocc.compiler.errors import MappingError, SimulationError
 from neurocc.compiler.graph import Graph
+from neurocc.sim.reference import run_graph
 
 
 def latency_offsets(graph: Graph, spec: TargetSpec) -> dict[str, int]:
@@ -69,7 +73,29 @@ def _projection_arrays(name: str, table: SynapseTable, words: np.ndarray
             proj_key(name, "delay"): table.delay[keep]}
 
 
-def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor") -> Artifact:
+def _slot_sums(graph: Graph, tables: Mapping[str, SynapseTable], weight_scaling: str,
+               calibration_spikes: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The slot sums the shifts are sized for: worst case, or observed on sample spikes."""
+    if weight_scaling == "max":
+        return worst_case_sums(graph, tables)
+    if weight_scaling != "calibrated":
+        raise MappingError("option weight_scaling", f"is {weight_scaling!r}.",
+                           "Use 'max' or 'calibrated'.")
+    if calibration_spikes is None:
+        raise MappingError("option weight_scaling", "is 'calibrated' but no "
+                           "calibration_spikes were given.",
+                           "Pass sample input spikes (--calibration-spikes FILE.npz).")
+    try:
+        result = run_graph(graph, np.asarray(calibration_spikes))
+    except SimulationError as exc:
+        raise MappingError(f"option calibration_spikes: {exc.where}", exc.what,
+                           exc.hint) from exc
+    return observed_sums(graph, tables, result.spikes)
+
+
+def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor",
+                      weight_scaling: str = "max",
+                      calibration_spikes: np.ndarray | None = None) -> Artifact:
     """Compile ``graph`` for the SpiNNaker target ``spec`` (validated by the family schema)."""
     arrays: dict[str, np.ndarray] = {}
     pop_records: dict[str, Any] = {}
@@ -78,7 +104,7 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
             params, pop_records[name] = population_words(pop, graph.dt_s, spec)
             arrays.update(params)
     tables = {n: synapse_table(graph, p, spec) for n, p in graph.projections.items()}
-    found = shifts(graph, tables, spec)
+    found = shifts(graph, _slot_sums(graph, tables, weight_scaling, calibration_spikes), spec)
     proj_records = {}
     for name, table in tables.items():
         shift = found[graph.projections[name].target]
@@ -99,6 +125,7 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
               "resources": {**resources(cores, spec), **routing.resources(routes, spec)},
               "latency_steps": max((offsets[n] for n in graph.outputs), default=0)}
     graph = graph.with_record("spinnaker.quantize", target=spec.name, rounding=rounding,
+                              weight_scaling=weight_scaling,
                               shifts=found, populations=pop_records, projections=proj_records)
     graph = graph.with_record("spinnaker.map", latency_offsets=offsets,
                               **{k: v["used"] for k, v in layout["resources"].items()})

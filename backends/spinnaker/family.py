@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from neurocc.backends.family import Family
 from neurocc.backends.spinnaker.quantize import MODELS
 from neurocc.backends.spinnaker.section import SECTION
@@ -18,6 +20,11 @@ class SpinnakerOptions:
     rounding: Literal["floor", "nearest"] = field(default="floor", metadata={
         "help": "how the engine rounds fixed-point products: 'floor' truncates as sPyNNaker's "
                 "mainline LIF does (ARM smull >> 15), 'nearest' as its round-to-nearest branch"})
+    weight_scaling: Literal["max", "calibrated"] = field(default="max", metadata={
+        "help": "ring-buffer shifts: 'max' from the worst-case slot sum (every source at "
+                "once), 'calibrated' from the largest sum seen on calibration_spikes"})
+    calibration_spikes: np.ndarray | None = field(default=None, metadata={
+        "help": "sample input spikes (batch, T, n_in) for calibrated weight scaling"})
 
 
 FAMILY = Family(

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from neurocc.backends.spinnaker.section import SYNAPSE_TYPES, pop_key
 from neurocc.backends.targets import TargetSpec
@@ -167,35 +168,84 @@ def ring_shift(worst_sum: float) -> int:
     return max(shift, 0)
 
 
-def shifts(graph: Graph, tables: Mapping[str, SynapseTable], spec: TargetSpec
-           ) -> dict[str, list[int]]:
-    """One shift per (post population, synapse type), from the worst-case summed weight."""
+def word_shift(spec: TargetSpec) -> int:
+    """The left shift a slot gets beyond ``r`` on its way into s16.15:
+    ``fraction_bits + 1 - weight_bits`` (0 for 16-bit words, sPyNNaker's; a target with
+    narrower words keeps ``r`` as the slot's range and loses the low bits)."""
+    return int(spec.fraction_bits) + 1 - int(spec.weight_bits)
+
+
+def worst_case_sums(graph: Graph, tables: Mapping[str, SynapseTable]) -> dict[str, np.ndarray]:
+    """Per (post population, synapse type): the largest slot sum, every source spiking."""
     sums = {n: np.zeros((len(SYNAPSE_TYPES), p.size)) for n, p in graph.populations.items()}
     for name, table in tables.items():
         np.add.at(sums[graph.projections[name].target], (table.synapse_type, table.post),
                   table.magnitude)
-    found = {n: [ring_shift(float(s.max(initial=0.0))) for s in sums[n]] for n in sums}
-    limit = spec.state_bits - 1 - spec.weight_bits  # a shifted slot stays a positive s16.15 word
+    return {n: s.max(axis=1, initial=0.0) for n, s in sums.items()}
+
+
+def observed_sums(graph: Graph, tables: Mapping[str, SynapseTable],
+                  spikes: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per (post population, synapse type): the largest slot sum on sample ``spikes``
+    (per source population, (batch, T, size) of a reference run), delays included.
+    sPyNNaker sizes shifts from expected input statistics in the same spirit."""
+    found = {n: np.zeros(len(SYNAPSE_TYPES)) for n in graph.populations}
+    for target, pop in graph.populations.items():
+        for kind in range(len(SYNAPSE_TYPES)):
+            total: np.ndarray | None = None
+            for name, table in tables.items():
+                proj = graph.projections[name]
+                if proj.target != target:
+                    continue
+                fired = spikes[proj.source].astype(np.float64)
+                batch, steps, n_pre = fired.shape
+                for delay in np.unique(table.delay[table.synapse_type == kind]):
+                    pick = (table.synapse_type == kind) & (table.delay == delay)
+                    matrix = sp.csr_array((table.magnitude[pick], (table.post[pick],
+                                                                   table.pre[pick])),
+                                          shape=(pop.size, n_pre))
+                    arriving = (fired.reshape(-1, n_pre) @ matrix.T).reshape(batch, steps, -1)
+                    if total is None:
+                        total = np.zeros((batch, steps + int(table.delay.max()) + 1, pop.size))
+                    elif total.shape[1] < steps + delay:
+                        total = np.pad(total, ((0, 0), (0, steps + delay - total.shape[1]),
+                                               (0, 0)))
+                    total[:, delay:delay + steps] += arriving
+            found[target][kind] = 0.0 if total is None else float(total.max(initial=0.0))
+    return found
+
+
+def shifts(graph: Graph, sums: Mapping[str, np.ndarray], spec: TargetSpec
+           ) -> dict[str, list[int]]:
+    """One shift per (post population, synapse type), from its largest slot sum."""
+    found = {n: [ring_shift(float(value)) for value in sums[n]] for n in graph.populations}
+    # a shifted slot (< 2**weight_bits) stays a positive state word
+    limit = spec.state_bits - 1 - spec.weight_bits - word_shift(spec)
     for name, values in found.items():
         if max(values) > limit:
             raise MappingError(f"population '{name}'", f"its summed input needs a ring-buffer "
                                f"shift of {max(values)}, above the limit of {limit} "
-                               "(state_bits - 1 - weight_bits).",
+                               "(state_bits - 2 - fraction_bits).",
                                "Scale the weights down or split the fan-in.")
     return found
 
 
 def weight_words(table: SynapseTable, shift: list[int], spec: TargetSpec) -> np.ndarray:
-    """``rint(|w| * 2**(15 - r))``: the unsigned ring-buffer words."""
-    scale = 2.0 ** (spec.fraction_bits - np.asarray(shift, dtype=np.float64)[table.synapse_type])
-    return np.rint(table.magnitude * scale).astype(np.int64)
+    """``rint(|w| * 2**(weight_bits - 1 - r))`` (``2**(15 - r)`` for 16-bit words): the
+    unsigned ring-buffer words, at most ``2**weight_bits - 1`` (a larger one, possible only
+    with calibrated shifts, saturates: ``weight_record`` counts it)."""
+    exponent = spec.fraction_bits - word_shift(spec)
+    scale = 2.0 ** (exponent - np.asarray(shift, dtype=np.float64)[table.synapse_type])
+    words = np.rint(table.magnitude * scale).astype(np.int64)
+    return np.minimum(words, 2 ** int(spec.weight_bits) - 1)
 
 
 def weight_record(table: SynapseTable, words: np.ndarray, shift: list[int],
                   spec: TargetSpec) -> dict[str, Any]:
-    """Resolution per type, weights lost to zero, and the largest rounding error."""
-    step = 2.0 ** (np.asarray(shift, dtype=np.float64) - spec.fraction_bits)
+    """Resolution per type, weights lost to zero or saturated, and the largest error."""
+    step = 2.0 ** (np.asarray(shift, dtype=np.float64) + word_shift(spec) - spec.fraction_bits)
     error = np.abs(words * step[table.synapse_type] - table.magnitude)
     return {"synapses": int(words.size), "lost_to_zero": int(np.count_nonzero(words == 0)),
+            "saturated": int(np.count_nonzero(words == 2 ** int(spec.weight_bits) - 1)),
             "max_abs_error": float(error.max(initial=0.0)),
             "resolution": {t: float(step[i]) for i, t in enumerate(SYNAPSE_TYPES)}}

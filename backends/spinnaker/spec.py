@@ -32,6 +32,9 @@ def _check(path: str, spec: TargetSpec) -> None:
     if spec.weight_bits >= spec.state_bits:
         raise key_error(path, "format.weight_bits", f"fewer than state_bits = "
                         f"{spec.state_bits} (a ring-buffer slot is shifted into the state).")
+    if spec.weight_bits > spec.fraction_bits + 1:
+        raise key_error(path, "format.weight_bits", f"at most fraction_bits + 1 = "
+                        f"{spec.fraction_bits + 1} (a slot's top bit lines up with 2**r).")
     if spec.links_per_chip % 2:
         raise key_error(path, "mesh.links_per_chip", "even (every link has an opposite one, "
                         "which default routing sends a packet out of).")

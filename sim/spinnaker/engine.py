@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from neurocc.backends import target_of
 from neurocc.backends.artifact import Artifact
+from neurocc.backends.spinnaker.quantize import word_shift
 from neurocc.backends.spinnaker.section import (
     POP_KEYS,
     SECTION,
@@ -34,11 +35,12 @@ class Arithmetic:
     state_bits: int
     slot_max: int
     nearest: bool
+    word_shift: int  # fraction_bits + 1 - weight_bits: 0 for sPyNNaker's 16-bit words
 
     @classmethod
     def of(cls, spec: TargetSpec, rounding: str) -> Arithmetic:
         return cls(int(spec.fraction_bits), int(spec.decay_bits), int(spec.state_bits),
-                   2 ** int(spec.weight_bits) - 1, rounding == "nearest")
+                   2 ** int(spec.weight_bits) - 1, rounding == "nearest", word_shift(spec))
 
     def wrap(self, x: np.ndarray) -> np.ndarray:
         """Two's-complement wrap-around of a state_bits word (accum adds do not saturate)."""
@@ -127,7 +129,7 @@ def _neurons(name: str, entry: Mapping[str, Any], arrays: Mapping[str, np.ndarra
 def _transfer(run: Run, n: Neurons, t: int) -> np.ndarray:
     """Step 1: this tick's slot, shifted into s16.15; returns the input of a delta synapse."""
     slot = n.ring[t % n.ring.shape[0]]
-    arrived = slot << n.shifts[None, :, None]
+    arrived = slot << (n.shifts[None, :, None] + run.math.word_shift)
     slot[...] = 0
     if not n.exp_synapse:
         return arrived
