@@ -9,7 +9,8 @@ float reference, on the 450-sample digits test set with each family's bit-exact 
    derived with ``weight_bits`` = 8/6/4/2 and the family's native width), max-scaling
    against calibrated scaling (the family's ``weight_scaling`` option, with
    ``calibration_spikes`` where it takes them);
-3. structured pruning (``prune.activity``, ``prune.neurons``): accuracy, neurons, synapses
+3. structured pruning (``prune.activity``, ``prune.neurons`` without and with threshold
+   re-calibration): accuracy, neurons, synapses
    and the resource the family's demo reports (cores, or a crossbar's tiles), on the demo
    target and, where the target has ``neurons_per_core``, on a copy with 16 (the digits
    model's 100 hidden neurons fit one core of any demo target);
@@ -159,6 +160,8 @@ def structured(graph: Graph, targets: list[str], data: tuple[np.ndarray, np.ndar
     for fraction in NEURON_FRACTIONS:
         variants[f"neurons {fraction:.0%}"] = run_pass(
             graph, "prune.neurons", {"fraction": fraction, "data": calib})
+        variants[f"neurons {fraction:.0%} recal."] = run_pass(
+            graph, "prune.neurons", {"fraction": fraction, "data": calib, "recalibrate": True})
     rows = []
     for target in targets:
         spec = load_target(target)
