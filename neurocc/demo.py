@@ -1,9 +1,10 @@
 """The main job: compile the shipped example for each target, simulate, compare.
 
 Prints, per target, the test-set accuracy of its exact engine next to the
-float reference, spikes and synaptic operations per inference, cores used
-and energy per inference; writes the artifacts and ``demo.json`` to the
-output directory.
+float reference, spikes per inference, cores used and energy per inference;
+writes the artifacts, ``demo.json`` and the side-by-side report of every target
+(``report/report.html`` and ``report.json``, see ``docs/reports.md``) to the
+output directory, and prints the report's path.
 """
 
 from __future__ import annotations
@@ -15,21 +16,14 @@ from typing import Any
 import numpy as np
 
 import neurocc
+from neurocc.compare import compare_artifacts
 from neurocc.compiler.errors import NeuroccError
-from neurocc.report import simulation_report
+from neurocc.figures import all_figures
+from neurocc.report_page import write_report
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "examples" / "digits"
 EXAMPLE_MODEL = EXAMPLE_DIR / "digits_lif.nir"
 EXAMPLE_DATA = EXAMPLE_DIR / "digits_test.npz"
-
-
-def predict(output_spikes: np.ndarray) -> np.ndarray:
-    """Class with the most output spikes per sample (ties: lowest index, like argmax)."""
-    return np.argmax(output_spikes.sum(axis=1), axis=1)
-
-
-def accuracy(output_spikes: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(predict(output_spikes) == labels))
 
 
 def _load_example() -> tuple[Any, np.ndarray, np.ndarray]:
@@ -41,17 +35,15 @@ def _load_example() -> tuple[Any, np.ndarray, np.ndarray]:
     return neurocc.load(EXAMPLE_MODEL), spikes, labels
 
 
-def _run_target(graph: Any, target: str, spikes: np.ndarray, labels: np.ndarray,
-                out_dir: Path) -> dict[str, Any]:
-    artifact = neurocc.compile(graph, target, out=out_dir / target)
-    result = neurocc.simulate(artifact, spikes, engine="exact", align=True, progress=True)
-    report = simulation_report(artifact, result, n_inferences=len(labels))
+def _row(target: dict[str, Any], graph: Any, n_inferences: int) -> dict[str, Any]:
+    """One demo.json row from a target of the comparison record."""
+    report = target["run"]
     energy = report["energy"] or {}
     return {
-        "target": target,
-        "accuracy": accuracy(result.output, labels),
+        "target": target["target"],
+        "accuracy": target["fidelity"]["accuracy"],
         "spikes_per_inference": sum(report["spike_counts"].get(n, 0) for n in graph.populations
-                                    if n not in graph.inputs) / len(labels),
+                                    if n not in graph.inputs) / n_inferences,
         "cores_used": report["resources"].get("cores", {}).get("used"),
         "energy_per_inference_uj": energy.get("energy_per_inference_uj"),
         "report": report,
@@ -66,7 +58,9 @@ def run_demo(out_dir: Path, targets: list[str]) -> int:
     graph, spikes, labels = _load_example()
     print(f"example: {EXAMPLE_MODEL.name}, {len(labels)} test samples x {spikes.shape[1]} steps"
           f", dt {graph.dt_s:g} s")
-    rows = [_run_target(graph, target, spikes, labels, out_dir) for target in targets]
+    dirs = [neurocc.compile(graph, target, out=out_dir / target).path for target in targets]
+    record, runs = compare_artifacts(dirs, spikes, labels, input_name=str(EXAMPLE_DATA))
+    rows = [_row(target, graph, len(labels)) for target in record["targets"]]
     print(f"\n{'target':<12}{'accuracy':>10}{'spikes/inf':>12}{'cores':>7}{'energy/inf':>14}")
     for row in rows:
         print(f"{row['target']:<12}{row['accuracy']:>10.2%}{row['spikes_per_inference']:>12.1f}"
@@ -75,4 +69,6 @@ def run_demo(out_dir: Path, targets: list[str]) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "demo.json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
     print(f"\nartifacts and demo.json in {out_dir}/")
+    written = write_report(record, all_figures(record, runs), out_dir / "report")
+    print(f"report (every target side by side): {written / 'report.html'}")
     return 0
