@@ -155,9 +155,9 @@ def run_exact_aligned(artifact: Artifact, spikes: np.ndarray) -> SimResult:
         states={k: v[:, latency:latency + steps] for k, v in raw.states.items()})
 
 
-def _run_one(directory: str, spikes: np.ndarray, labels: np.ndarray | None,
-             references: dict[str, SimResult], bar: tqdm) -> TargetRun:
-    artifact = neurocc.read_artifact(directory)
+def _run_one(directory: str, artifact: Artifact, spikes: np.ndarray,
+             labels: np.ndarray | None, references: dict[str, SimResult], bar: tqdm
+             ) -> TargetRun:
     family = get_family(artifact.family)
     notes = []
     key = read_manifest(directory)["files"].get("graph.npz", directory)
@@ -186,12 +186,12 @@ def _run_one(directory: str, spikes: np.ndarray, labels: np.ndarray | None,
     return TargetRun(str(directory), artifact, engine, result, reference, record)
 
 
-def _check_same_model(runs: Sequence[TargetRun]) -> None:
-    first = runs[0].artifact.graph
-    for run in runs[1:]:
-        if run.artifact.graph.n_inputs != first.n_inputs:
-            raise SimulationError(run.directory, f"takes {run.artifact.graph.n_inputs} inputs, "
-                                  f"{runs[0].directory} takes {first.n_inputs}.",
+def _check_same_model(directories: Sequence[str], artifacts: Sequence[Artifact]) -> None:
+    first = artifacts[0].graph
+    for directory, artifact in zip(directories[1:], artifacts[1:], strict=True):
+        if artifact.graph.n_inputs != first.n_inputs:
+            raise SimulationError(directory, f"takes {artifact.graph.n_inputs} inputs, "
+                                  f"{directories[0]} takes {first.n_inputs}.",
                                   "Report artifacts of one model side by side.")
 
 
@@ -202,16 +202,18 @@ def compare_artifacts(directories: Sequence[str | os.PathLike[str]], spikes: np.
     if not directories:
         raise SimulationError("report", "was given no artifact directory.",
                               "Give one or more directories written by `neurocc compile`.")
-    first = neurocc.read_artifact(directories[0])
-    data = check_spikes(spikes, first.graph.n_inputs)
+    names = [str(d) for d in directories]
+    artifacts = [neurocc.read_artifact(d) for d in names]
+    _check_same_model(names, artifacts)
+    data = check_spikes(spikes, artifacts[0].graph.n_inputs)
     if labels is not None and labels.shape != (data.shape[0],):
         raise SimulationError("labels", f"have shape {labels.shape}; expected one label per "
                               f"sample, ({data.shape[0]},).", "Save labels as a 1-D array.")
     references: dict[str, SimResult] = {}
     with tqdm(total=2 * len(directories), desc="report: simulating", unit="run",
               disable=not progress) as bar:
-        runs = [_run_one(str(d), data, labels, references, bar) for d in directories]
-    _check_same_model(runs)
+        runs = [_run_one(d, a, data, labels, references, bar)
+                for d, a in zip(names, artifacts, strict=True)]
     base = runs[0]
     acs = neurobench_metrics(base.artifact.graph, base.reference, data.shape[0])
     record = {

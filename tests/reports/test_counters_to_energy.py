@@ -32,7 +32,7 @@ from neurocc.compiler.graph import Graph, Population, Projection
 from neurocc.report import simulation_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-import toyfamily  # noqa: E402
+import toyfamily
 
 DT_S, STEPS = 1e-3, 8
 COUNTS = {"input_spikes": 2, "spikes": 4, "synops": 4, "neuron_updates": 16, "steps": 8,
