@@ -58,7 +58,9 @@ def run_demo(out_dir: Path, targets: list[str]) -> int:
     graph, spikes, labels = _load_example()
     print(f"example: {EXAMPLE_MODEL.name}, {len(labels)} test samples x {spikes.shape[1]} steps"
           f", dt {graph.dt_s:g} s")
-    dirs = [neurocc.compile(graph, target, out=out_dir / target).path for target in targets]
+    dirs = [out_dir / target for target in targets]
+    for target, directory in zip(targets, dirs, strict=True):
+        neurocc.compile(graph, target, out=directory)
     record, runs = compare_artifacts(dirs, spikes, labels, input_name=str(EXAMPLE_DATA))
     rows = [_row(target, graph, len(labels)) for target in record["targets"]]
     print(f"\n{'target':<12}{'accuracy':>10}{'spikes/inf':>12}{'cores':>7}{'energy/inf':>14}")

@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 
 from neurocc.compare import TargetRun
 
-STYLE = {"svg.hashsalt": "neurocc-report", "font.size": 9, "axes.spines.top": False,
-         "axes.spines.right": False}
+STYLE: Any = {"svg.hashsalt": "neurocc-report", "font.size": 9,
+             "axes.spines.top": False, "axes.spines.right": False}  # matplotlib rc keys
 HATCH_BOUND = "///"  # an energy total or term that is a bound, not an estimate
 RASTER_SAMPLE = 0
 
@@ -170,7 +170,7 @@ def rasters(runs: Sequence[TargetRun]) -> str:
             spikes = run.result.spikes.get(name)
             if spikes is not None:
                 steps, neurons = np.nonzero(spikes[RASTER_SAMPLE])
-                ax.scatter(steps, neurons, s=1.5, marker="|", color="black", linewidths=0.6)
+                ax.scatter(steps, neurons, s=4, marker="|", color="black", linewidths=0.6)
             ax.set_title(f"{run.artifact.target}: {name}", fontsize=8)
         row[0].set_ylabel("neuron")
     for ax in axes[-1]:
