@@ -61,7 +61,8 @@ def run_demo(out_dir: Path, targets: list[str]) -> int:
     dirs = [out_dir / target for target in targets]
     for target, directory in zip(targets, dirs, strict=True):
         neurocc.compile(graph, target, out=directory)
-    record, runs = compare_artifacts(dirs, spikes, labels, input_name=str(EXAMPLE_DATA))
+    record, runs = compare_artifacts(dirs, spikes, labels,
+                                     input_name=f"examples/digits/{EXAMPLE_DATA.name}")
     rows = [_row(target, graph, len(labels)) for target in record["targets"]]
     print(f"\n{'target':<12}{'accuracy':>10}{'spikes/inf':>12}{'cores':>7}{'energy/inf':>14}")
     for row in rows:
