@@ -135,3 +135,7 @@ def test_cli_markdown_and_files(example_report, tmp_path: Path, capsys) -> None:
     printed = capsys.readouterr()
     assert printed.out.startswith("| target |") and str(out / "report.html") in printed.err
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json"]
+    first = (out / "report.html").read_bytes()
+    assert main(["report", *dirs, "--input", str(tmp_path / "in.npz"), "-o", str(out),
+                 "--quiet"]) == 0  # replaces the report, byte for byte the same
+    assert (out / "report.html").read_bytes() == first
