@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from neurocc.backends.artifact import staged_directory
 from neurocc.compiler.errors import NeuroccError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -100,16 +99,9 @@ def write_report(record: Mapping[str, Any], figures: Mapping[str, str],
             p.name not in REPORT_FILES for p in target.iterdir())):
         raise NeuroccError(str(target), "exists and is not a report directory.",
                            "Choose a new or empty output directory (-o).")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with staged_directory(target) as staging:
         staging.chmod(0o755)  # mkdtemp's 0700 would make the report private to its writer
         (staging / "report.json").write_text(json.dumps(record, indent=2, sort_keys=True)
                                              + "\n")
         (staging / "report.html").write_text(render_html(record, figures))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
