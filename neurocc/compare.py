@@ -178,8 +178,9 @@ def _run_one(directory: str, artifact: Artifact, spikes: np.ndarray,
     if family.energy_model is None:
         notes.append(f"family '{family.name}' has no energy model")
     record = {"directory": str(directory), "target": artifact.target, "family": family.name,
-              "engine": engine, "run": run, "fidelity": fidelity(artifact, result, reference,
-                                                                  labels),
+              "engine": engine,
+              "pipeline_latency_steps": int(artifact.layout.get("latency_steps", 0)),
+              "run": run, "fidelity": fidelity(artifact, result, reference, labels),
               "neurobench": neurobench_metrics(artifact.graph, result, n),
               "rates_hz": rates_hz(artifact, result), "history": pass_history(artifact),
               "notes": notes}

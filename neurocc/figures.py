@@ -76,6 +76,31 @@ def energy_totals(record: dict[str, Any]) -> str:
     return svg(fig)
 
 
+def latency(record: dict[str, Any]) -> str:
+    """Time per inference of each target with an energy model, log scale.
+
+    A time that is a bound (operations serialized, a figure given as a maximum) is
+    hatched and arrowed toward where the true value lies."""
+    targets = [t for t in record["targets"] if t["run"]["energy"] is not None]
+    fig, ax = _subplots(figsize=(7.5, 0.45 * max(len(targets), 1) + 1.2))
+    for i, target in enumerate(targets):
+        energy = target["run"]["energy"]
+        value, bound = energy["time_per_inference_ns"], energy["time_bound"]
+        bounded = "upper bound" in bound or "lower bound" in bound
+        ax.barh(i, value, color="#c44e52", hatch=HATCH_BOUND if bounded else "",
+                edgecolor="black", linewidth=0.5)
+        if bounded:
+            arrow = "$\\leftarrow$ upper bound" if "upper" in bound else \
+                "$\\rightarrow$ lower bound"
+            ax.annotate(arrow, (value, i), xytext=(4, 0), textcoords="offset points",
+                        va="center", fontsize=8)
+    ax.set_yticks(range(len(targets)), [_label(t) for t in targets])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("time per inference (ns, log scale)")
+    return svg(fig)
+
+
 def energy_breakdown(record: dict[str, Any]) -> str:
     """Per target, each operation's share of the energy per inference (stacked bars).
 
@@ -182,6 +207,6 @@ def all_figures(record: dict[str, Any], runs: Sequence[TargetRun]) -> dict[str, 
     """Every figure of the page, by its id."""
     with matplotlib.rc_context(STYLE):
         return {"energy-totals": energy_totals(record),
-                "energy-breakdown": energy_breakdown(record),
+                "energy-breakdown": energy_breakdown(record), "latency": latency(record),
                 "utilization": utilization(record), "spike-counts": spike_counts(record),
                 "rates": rates(record), "rasters": rasters(runs)}

@@ -15,8 +15,8 @@ import pytest
 from neurocc.report_page import energy_text, percent
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
-FIGURES = ("energy-totals", "energy-breakdown", "utilization", "spike-counts", "rates",
-           "rasters")
+FIGURES = ("energy-totals", "latency", "energy-breakdown", "utilization", "spike-counts",
+           "rates", "rasters")
 CHROMIUM = shutil.which("chromium")
 
 
