@@ -30,6 +30,7 @@ BUILTIN_FAMILIES = (
     "neurocc.backends.reference.family",
     "neurocc.backends.loihi.family",
     "neurocc.backends.spinnaker.family",
+    "neurocc.backends.crossbar.family",
 )
 for _module in BUILTIN_FAMILIES:
     register_family(importlib.import_module(_module).FAMILY)
@@ -88,13 +89,43 @@ def resolve_target(target: str | Path) -> TargetInfo:
                       f"Known targets: {names}; or give a path to a target .yaml file.")
 
 
-def load_target(target: str | Path) -> TargetSpec:
-    """The validated spec of a target (name or path), read by its family's schema."""
+def load_target(target: str | Path | TargetSpec) -> TargetSpec:
+    """The validated spec of a target (name, path or an already loaded spec)."""
+    if isinstance(target, TargetSpec):
+        return target
     info = resolve_target(target)
     family = get_family(info.family)
     if info.content is None or family.schema is None:
         return TargetSpec(info.name, info.family, info.description, "<built-in>")
     return parse_target(info.content, family.schema, str(info.path))
+
+
+def target_from_content(content: Mapping[str, Any], label: str) -> TargetSpec:
+    """The validated spec of a target file's parsed ``content`` (``label`` names it in
+    errors): a user's target sent to another machine as data rather than as a path."""
+    data = check_header(label, content)
+    family = get_family_for_file(Path(label), data["family"])
+    if family.schema is None:
+        return TargetSpec(data["name"], data["family"], data["description"], label)
+    return parse_target(data, family.schema, label)
+
+
+WEIGHT_BITS_KEY = "weight_bits"  # the entry every family names its stored weight width by
+
+
+def with_weight_bits(spec: TargetSpec, bits: int) -> TargetSpec:
+    """A copy of ``spec`` whose stored weights are ``bits`` wide (its ``weight_bits``
+    entry), named ``<target>-w<bits>``, validated again by the family's schema."""
+    family = get_family(spec.family)
+    if WEIGHT_BITS_KEY not in spec.entries or family.schema is None:
+        raise TargetError(f"target '{spec.name}'", f"has no '{WEIGHT_BITS_KEY}' entry to "
+                          "change.", "Sweep bit widths only on targets that have one.")
+    data = spec.to_dict()
+    section = next(name for name, keys in spec.sections.items() if WEIGHT_BITS_KEY in keys)
+    data[section][WEIGHT_BITS_KEY] = {**data[section][WEIGHT_BITS_KEY], "value": bits,
+                                      "note": f"set to {bits} by a bit-width sweep"}
+    data["name"] = f"{spec.name}-w{bits}"
+    return parse_target(data, family.schema, f"{spec.path} with weight_bits = {bits}")
 
 
 def target_of(artifact: Artifact) -> TargetSpec:
@@ -128,10 +159,10 @@ def _check_lowering(family: Family, graph: Graph) -> None:
                            "Record each stage with graph.with_record(stage, ...).")
 
 
-def compile_graph(graph: Graph, target: str | Path, *,
+def compile_graph(graph: Graph, target: str | Path | TargetSpec, *,
                   passes: Sequence[str | tuple[str, Mapping[str, Any]]] = (),
                   **options: Any) -> Artifact:
-    """Compile ``graph`` for ``target`` (name or target-file path) with family options.
+    """Compile ``graph`` for ``target`` (name, target-file path or loaded spec) with options.
 
     ``passes`` (spec strings ``NAME:key=value,...`` or (name, options) pairs) run
     in order on the float graph first; then the family's lowering runs, and

@@ -1,16 +1,14 @@
 """The ``neurocc`` command line.
 
 Exit codes: 0 success, 1 a verification found a difference, 2 bad input
-(one-paragraph message, no traceback unless ``--debug``).
+(one-paragraph message, no traceback unless ``--debug``), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import traceback
 import zipfile
 from collections.abc import Callable, Sequence
@@ -22,23 +20,16 @@ import numpy as np
 from neurocc.backends.family import FAMILIES, Family, get_family, resolve, tool
 from neurocc.compiler.errors import NeuroccError, SimulationError
 from neurocc.compiler.options import describe_options
+from neurocc.files import write_atomic
 from neurocc.frontends import FRONTENDS
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 OPTION_PREFIX = "option_"  # argparse dest of the generated family-option flags
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary sibling, so nothing is half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, data)
 
 
 def read_input_spikes(path: str) -> np.ndarray:
@@ -69,9 +60,11 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _family_options(args: argparse.Namespace, family: Family) -> dict[str, Any]:
-    """The compile flags given on the command line, checked against ``family``'s options."""
-    mine = {info.name for info in describe_options(family.options)}
+def _family_options(args: argparse.Namespace, family: Family, kind: str = "options"
+                    ) -> dict[str, Any]:
+    """The flags given on the command line, checked against ``family``'s options (``kind``:
+    ``options`` for compile, ``engine_options`` for simulate)."""
+    mine = {info.name for info in describe_options(getattr(family, kind))}
     given = {name: value for name, value in vars(args).items()
              if name.startswith(OPTION_PREFIX) and value is not None}
     chosen = {}
@@ -79,7 +72,7 @@ def _family_options(args: argparse.Namespace, family: Family) -> dict[str, Any]:
         name = dest[len(OPTION_PREFIX):]
         if name not in mine:
             owners = [f.name for f in FAMILIES.values()
-                      if name in {i.name for i in describe_options(f.options)}]
+                      if name in {i.name for i in describe_options(getattr(f, kind))}]
             raise NeuroccError(f"--{name.replace('_', '-')}", f"is an option of family "
                                f"{', '.join(owners)}, not of '{family.name}' (the target's).",
                                f"Options of '{family.name}': "
@@ -112,8 +105,16 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     artifact = neurocc.read_artifact(args.artifact)
     spikes = read_input_spikes(args.input)
-    result = neurocc.simulate(artifact, spikes, engine=args.engine, align=args.align,
-                              record_states=args.states, progress=not args.quiet)
+    chosen = _family_options(args, get_family(artifact.family), "engine_options")
+    options = {"engine": args.engine, "align": args.align, "record_states": args.states}
+    if args.scheduler is None:
+        result = neurocc.simulate(artifact, spikes, progress=not args.quiet, **options,
+                                  **chosen)
+    else:
+        from neurocc.sweep.dataset import simulate_on_cluster
+
+        result = simulate_on_cluster(artifact, spikes, args.scheduler,
+                                     progress=not args.quiet, **options, **chosen)
     output = Path(args.output)
     _atomic_write(output, npz_bytes(_result_arrays(result)))
     report = simulation_report(artifact, result, n_inferences=spikes.shape[0],
@@ -122,6 +123,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     _atomic_write(report_path, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
     print(f"simulated {spikes.shape[0]} input(s) x {spikes.shape[1]} steps on "
           f"{args.engine} engine -> {output} (report: {report_path})")
+    return EXIT_OK
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from neurocc.sweep import describe, run_sweep
+
+    summary = run_sweep(args.sweep, args.output, args.scheduler, progress=not args.quiet,
+                        retry_errors=args.retry_errors, n_workers=args.workers)
+    print(describe(summary))
     return EXIT_OK
 
 
@@ -234,14 +244,16 @@ def _tool_help(kind: str) -> str:
                      for name, t in sorted(getattr(family, kind).items()))
 
 
-def _add_family_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per option of every family's options dataclass (generated, never by hand)."""
+def _add_family_options(parser: argparse.ArgumentParser, kind: str = "options") -> None:
+    """One flag per option of every family's options dataclass (generated, never by hand);
+    ``kind``: ``options`` (compile) or ``engine_options`` (simulate)."""
     seen: dict[str, str] = {}
+    what = "engine options" if kind == "engine_options" else "options"
     for family in sorted(FAMILIES.values(), key=lambda f: f.name):
-        infos = describe_options(family.options)
+        infos = describe_options(getattr(family, kind))
         if not infos:
             continue
-        group = parser.add_argument_group(f"options of family '{family.name}'")
+        group = parser.add_argument_group(f"{what} of family '{family.name}'")
         for info in infos:
             if info.name in seen:
                 continue
@@ -290,7 +302,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--states", action="store_true", help="also record state traces (v, u, ...)")
     p.add_argument("--report", help="report JSON path (default: OUTPUT with .report.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="split the batch over a Dask "
+                   "cluster: 'local' (one worker per core here), or a scheduler address "
+                   "such as tcp://host:8786 (default: run in this process)")
+    _add_family_options(p, "engine_options")
     p.set_defaults(run=_cmd_simulate)
+
+    p = sub.add_parser("sweep", help="run every combination of a sweep file on Dask "
+                                     "(docs/sweeps.md)")
+    p.add_argument("sweep", help="sweep .yaml file (kind: sweep)")
+    p.add_argument("-o", "--output", required=True, help="results directory (re-running "
+                   "with the same one runs only what is missing)")
+    p.add_argument("--scheduler", default="local", metavar="ADDRESS",
+                   help="'local' (default: a LocalCluster, one worker process per core), "
+                        "'none' (serially here) or a Dask scheduler address tcp://host:8786")
+    p.add_argument("--workers", type=int, help="LocalCluster workers (default: one per core)")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="run again the tasks whose record is an error")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_sweep)
 
     p = sub.add_parser("targets", help="list targets, or show one target file")
     p.add_argument("name", nargs="?")
@@ -348,6 +378,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"neurocc: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("neurocc: interrupted; finished work is kept, nothing is half-written",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -40,6 +40,16 @@ COUNTERS: dict[str, Counter] = {c.name: c for c in (
     Counter("hops_eastwest", "hops", "east-west mesh link traversals of those messages"),
     Counter("hops_northsouth", "hops", "north-south mesh link traversals of those messages"),
     Counter("steps", "steps", "time steps x batch (one barrier synchronisation each)"),
+    Counter("array_reads", "reads", "crossbar array reads: one per (array, step, sample) with "
+            "at least one active input row"),
+    Counter("tiles_skipped", "reads", "crossbar array reads skipped: (array, step, sample) "
+            "with no active input row, so no drive, read or conversion"),
+    Counter("conversions", "conversions", "ADC conversions: per array read, its used output "
+            "columns x weight slices (a differential pair is one conversion)"),
+    Counter("dac_drives", "drives", "input rows driven: active (nonzero) input rows per array "
+            "read"),
+    Counter("cell_reads", "cells", "devices conducting in a read: active rows x used device "
+            "columns (both devices of each differential pair) per array read"),
 )}
 
 
