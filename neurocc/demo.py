@@ -49,7 +49,7 @@ def _run_target(graph: Any, target: str, spikes: np.ndarray, labels: np.ndarray,
                 out_dir: Path) -> dict[str, Any]:
     artifact = neurocc.compile(graph, target, out=out_dir / target)
     family = get_family(artifact.family)
-    seeds = [{"seed": k} for k in range(family.device_seeds)] or [{}]
+    seeds: list[dict[str, Any]] = [{"seed": k} for k in range(family.device_seeds)] or [{}]
     results = [neurocc.simulate(artifact, spikes, engine="exact", align=True, progress=True,
                                 **seed) for seed in seeds]
     report = simulation_report(artifact, results[0], n_inferences=len(labels))
