@@ -196,6 +196,18 @@ def _check_same_model(directories: Sequence[str], artifacts: Sequence[Artifact])
                                   "Report artifacts of one model side by side.")
 
 
+def _label(runs: Sequence[TargetRun]) -> None:
+    """Each target's ``label``, unique: its name, else with its directory, else its position."""
+    candidates = [
+        [run.record["target"] for run in runs],
+        [f"{run.record['target']} ({os.path.basename(run.directory)})" for run in runs],
+        [f"{run.record['target']} [{i + 1}]" for i, run in enumerate(runs)],
+    ]
+    for i, run in enumerate(runs):
+        run.record["label"] = next(names[i] for names in candidates
+                                   if names.count(names[i]) == 1)
+
+
 def compare_artifacts(directories: Sequence[str | os.PathLike[str]], spikes: np.ndarray,
                       labels: np.ndarray | None = None, *, input_name: str = "",
                       progress: bool = True) -> tuple[dict[str, Any], list[TargetRun]]:
@@ -215,6 +227,7 @@ def compare_artifacts(directories: Sequence[str | os.PathLike[str]], spikes: np.
               disable=not progress) as bar:
         runs = [_run_one(d, a, data, labels, references, bar)
                 for d, a in zip(names, artifacts, strict=True)]
+    _label(runs)
     base = runs[0]
     acs = neurobench_metrics(base.artifact.graph, base.reference, data.shape[0])
     record = {

@@ -39,7 +39,7 @@ def svg(fig: Figure) -> str:
 
 
 def _label(target: dict[str, Any]) -> str:
-    return f"{target['target']} ({target['family']})"
+    return f"{target['label']} ({target['family']})"
 
 
 def energy_totals(record: dict[str, Any]) -> str:
@@ -133,7 +133,7 @@ def energy_breakdown(record: dict[str, Any]) -> str:
 
 def utilization(record: dict[str, Any]) -> str:
     """Each limited resource's utilization (used / limit) per target."""
-    rows = [(f"{t['target']}: {name}", use["utilization"]) for t in record["targets"]
+    rows = [(f"{t['label']}: {name}", use["utilization"]) for t in record["targets"]
             for name, use in t["run"]["resources"].items() if use.get("utilization") is not None]
     fig, ax = _subplots(figsize=(7.5, 0.28 * max(len(rows), 1) + 1.0))
     if rows:
@@ -176,7 +176,7 @@ def rates(record: dict[str, Any]) -> str:
     for ax, name in zip(axes[0], names, strict=True):
         for target in targets:
             if name in target["rates_hz"]:
-                ax.plot(target["rates_hz"][name], label=target["target"], linewidth=1)
+                ax.plot(target["rates_hz"][name], label=target["label"], linewidth=1)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("step")
     axes[0][0].set_ylabel("rate (Hz)")
@@ -196,7 +196,7 @@ def rasters(runs: Sequence[TargetRun]) -> str:
             if spikes is not None:
                 steps, neurons = np.nonzero(spikes[RASTER_SAMPLE])
                 ax.scatter(steps, neurons, s=4, marker="|", color="black", linewidths=0.6)
-            ax.set_title(f"{run.artifact.target}: {name}", fontsize=8)
+            ax.set_title(f"{run.record['label']}: {name}", fontsize=8)
         row[0].set_ylabel("neuron")
     for ax in axes[-1]:
         ax.set_xlabel("step")

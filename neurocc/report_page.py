@@ -60,7 +60,7 @@ def render_html(record: Mapping[str, Any], figures: Mapping[str, str]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
-    title = " vs ".join(t["target"] for t in record["targets"])
+    title = " vs ".join(t["label"] for t in record["targets"])
     return env.get_template("report.html.j2").render(
         record=record, figures=figures, title=title, pct=percent, num=number, opt=_none,
         energy=energy_text, duration=duration_text)
@@ -76,7 +76,7 @@ def render_markdown(record: Mapping[str, Any]) -> str:
         energy = t["run"]["energy"] or {}
         ops = t["neurobench"]["synaptic_operations"]
         lines.append(" | ".join([
-            f"| {t['target']}", t["family"], t["engine"], percent(t["fidelity"]["accuracy"]),
+            f"| {t['label']}", t["family"], t["engine"], percent(t["fidelity"]["accuracy"]),
             percent(t["fidelity"]["prediction_agreement"]),
             _none(t["fidelity"]["first_divergence_step"]),
             energy_text(energy.get("energy_per_inference_pj")),

@@ -69,7 +69,7 @@ def test_markdown_table(example_report) -> None:
     lines = render_markdown(record).splitlines()
     assert len(lines) == 2 + len(record["targets"]) + len(record["baseline"]["rows"])
     assert all(line.startswith("|") and line.endswith("|") for line in lines)
-    assert lines[2].split("|")[1].strip() == record["targets"][0]["target"]
+    assert lines[2].split("|")[1].strip() == record["targets"][0]["label"]
 
 
 def test_family_without_exact_engine_is_reported_on_the_reference(tmp_path: Path) -> None:
@@ -84,6 +84,18 @@ def test_family_without_exact_engine_is_reported_on_the_reference(tmp_path: Path
     target = record["targets"][0]
     assert target["engine"] == "reference" and target["run"]["energy"] is None
     assert "no exact engine" in target["notes"][0]
+
+
+def test_labels_tell_targets_of_one_name_apart(example_report, tmp_path: Path) -> None:
+    _, record = example_report
+    first = Path(record["targets"][1]["directory"])
+    copy = tmp_path / "again"
+    copy.symlink_to(first)
+    spikes = np.zeros((1, 4, 64), dtype=np.uint8)
+    labels = [t["label"] for t in compare_artifacts([first, copy, first], spikes,
+                                                    progress=False)[0]["targets"]]
+    name = record["targets"][1]["target"]
+    assert labels == [f"{name} [1]", f"{name} (again)", f"{name} [3]"]
 
 
 def test_failed_write_leaves_nothing(example_report, tmp_path: Path, monkeypatch) -> None:

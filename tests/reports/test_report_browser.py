@@ -42,15 +42,15 @@ def test_page_in_chromium(example_report) -> None:
                  for f in FIGURES}
         cells = {}
         for target in record["targets"]:
-            row = page.locator(f"#summary-table tr[data-target='{target['target']}']")
-            cells[target["target"]] = {key: row.locator(f"td[data-key='{key}']").inner_text()
+            row = page.locator(f"#summary-table tr[data-target='{target['label']}']")
+            cells[target["label"]] = {key: row.locator(f"td[data-key='{key}']").inner_text()
                                        for key in ("accuracy", "energy")}
         browser.close()
     assert messages == []  # no console error, no network request: the page is self-contained
     assert figures == dict.fromkeys(FIGURES, 1)
     assert all(box and box["width"] > 100 and box["height"] > 50 for box in sizes.values())
     for target in record["targets"]:
-        shown = cells[target["target"]]
+        shown = cells[target["label"]]
         assert shown["accuracy"] == percent(target["fidelity"]["accuracy"])
         energy = target["run"]["energy"]
         if energy is not None:
