@@ -90,7 +90,7 @@ def resolve_target(target: str | Path) -> TargetInfo:
 
 
 def load_target(target: str | Path | TargetSpec) -> TargetSpec:
-    """The validated spec of a target (name, path or an already loaded spec)."""
+    """The validated spec of a target (name, path, or a spec, returned as it is)."""
     if isinstance(target, TargetSpec):
         return target
     info = resolve_target(target)
@@ -110,22 +110,38 @@ def target_from_content(content: Mapping[str, Any], label: str) -> TargetSpec:
     return parse_target(data, family.schema, label)
 
 
+def derive_target(target: str | Path | TargetSpec, **values: float) -> TargetSpec:
+    """A copy of ``target`` with some entries' values replaced, validated again by its
+    family's schema (for sweeps: ``derive_target("loihi2", weight_bits=4)``). The copy is
+    named ``NAME+key=value,...`` and each changed entry's source says it was derived."""
+    spec = load_target(target)
+    family = get_family(spec.family)
+    if family.schema is None:
+        raise TargetError(f"target '{spec.name}'", "has no target file whose entries could "
+                          "be changed.", "Derive from a target of a family with target files.")
+    data = spec.to_dict()
+    for key, value in values.items():
+        section = next((s for s, keys in spec.sections.items() if key in keys), None)
+        if section is None:
+            raise TargetError(f"target '{spec.name}': key '{key}'", "is not an entry of this "
+                              "target.", f"Entries: {', '.join(sorted(spec.entries))}.")
+        data[section][key] = {"value": value, "source": f"derived from {spec.name}: "
+                              f"{key} = {value} (was {spec.entries[key].value})",
+                              "status": "derived"}
+    data["name"] = spec.name + "+" + ",".join(f"{k}={v}" for k, v in values.items())
+    return parse_target(data, family.schema, f"{spec.path} (derived)")
+
+
 WEIGHT_BITS_KEY = "weight_bits"  # the entry every family names its stored weight width by
 
 
 def with_weight_bits(spec: TargetSpec, bits: int) -> TargetSpec:
     """A copy of ``spec`` whose stored weights are ``bits`` wide (its ``weight_bits``
-    entry), named ``<target>-w<bits>``, validated again by the family's schema."""
-    family = get_family(spec.family)
-    if WEIGHT_BITS_KEY not in spec.entries or family.schema is None:
+    entry; :func:`derive_target`)."""
+    if WEIGHT_BITS_KEY not in spec.entries:
         raise TargetError(f"target '{spec.name}'", f"has no '{WEIGHT_BITS_KEY}' entry to "
                           "change.", "Sweep bit widths only on targets that have one.")
-    data = spec.to_dict()
-    section = next(name for name, keys in spec.sections.items() if WEIGHT_BITS_KEY in keys)
-    data[section][WEIGHT_BITS_KEY] = {**data[section][WEIGHT_BITS_KEY], "value": bits,
-                                      "note": f"set to {bits} by a bit-width sweep"}
-    data["name"] = f"{spec.name}-w{bits}"
-    return parse_target(data, family.schema, f"{spec.path} with weight_bits = {bits}")
+    return derive_target(spec, **{WEIGHT_BITS_KEY: bits})
 
 
 def target_of(artifact: Artifact) -> TargetSpec:
@@ -162,7 +178,7 @@ def _check_lowering(family: Family, graph: Graph) -> None:
 def compile_graph(graph: Graph, target: str | Path | TargetSpec, *,
                   passes: Sequence[str | tuple[str, Mapping[str, Any]]] = (),
                   **options: Any) -> Artifact:
-    """Compile ``graph`` for ``target`` (name, target-file path or loaded spec) with options.
+    """Compile ``graph`` for ``target`` (name, target-file path or spec) with family options.
 
     ``passes`` (spec strings ``NAME:key=value,...`` or (name, options) pairs) run
     in order on the float graph first; then the family's lowering runs, and

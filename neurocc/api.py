@@ -14,6 +14,7 @@ from neurocc.backends import compile_graph
 from neurocc.backends.artifact import Artifact, read_artifact, write_artifact
 from neurocc.backends.family import get_family, require, resolve
 from neurocc.backends.reference import compile_reference
+from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.errors import SimulationError
 from neurocc.compiler.graph import Graph
 from neurocc.compiler.options import build_options
@@ -26,8 +27,9 @@ from neurocc.sim.result import SimResult
 ENGINES = ("exact", "reference")
 
 
-def compile(model: Any, target: str | Path = "reference", *, out: str | os.PathLike[str] | None
-            = None, passes: Sequence[str | tuple[str, Mapping[str, Any]]] = (),
+def compile(model: Any, target: str | Path | TargetSpec = "reference", *,
+            out: str | os.PathLike[str] | None = None,
+            passes: Sequence[str | tuple[str, Mapping[str, Any]]] = (),
             **options: Any) -> Artifact:
     """Compile ``model`` (a Graph, a path or a model object) for ``target``.
 

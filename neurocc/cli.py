@@ -10,7 +10,6 @@ import argparse
 import json
 import sys
 import traceback
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.family import FAMILIES, Family, get_family, resolve, tool
-from neurocc.compiler.errors import NeuroccError, SimulationError
-from neurocc.compiler.options import describe_options
+from neurocc.compiler.errors import NeuroccError
+from neurocc.compiler.options import describe_options, read_spikes_file
 from neurocc.files import write_atomic
 from neurocc.frontends import FRONTENDS
 
@@ -32,29 +31,20 @@ def _atomic_write(path: Path, data: bytes) -> None:
     write_atomic(path, data)
 
 
-def read_input_spikes(path: str) -> np.ndarray:
-    """The ``spikes`` array of an input ``.npz`` file, or a clear error."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if "spikes" not in data.files:
-                raise SimulationError(path, f"has no array 'spikes' (found {data.files}).",
-                                      "Save the input as np.savez(path, spikes=array).")
-            return data["spikes"]
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise SimulationError(path, f"cannot be read as an .npz file ({exc}).",
-                              "Give an .npz file with an array 'spikes' (batch, T, n_in).") from exc
-
-
 def _cmd_compile(args: argparse.Namespace) -> int:
     import neurocc
     from neurocc.backends import resolve_target
+    from neurocc.compiler.passes.pipeline import load_pipeline
 
     options = {"dt_s": args.dt} if args.dt is not None else {}
-    family = get_family(resolve_target(args.target).family)
+    info = resolve_target(args.target)
+    family = get_family(info.family)
     chosen = _family_options(args, family)
+    steps: list[Any] = [] if args.pipeline is None else load_pipeline(args.pipeline, info.name,
+                                                                      info.family)
     graph = neurocc.load(args.model, frontend=args.frontend, **options)
-    artifact = neurocc.compile(graph, args.target, out=args.output, passes=args.passes or (),
-                               **chosen)
+    artifact = neurocc.compile(graph, args.target, out=args.output,
+                               passes=[*steps, *(args.passes or ())], **chosen)
     print(f"compiled {args.model} for {artifact.target} -> {artifact.path}")
     _print_resources(artifact.layout.get("resources", {}))
     return EXIT_OK
@@ -77,7 +67,7 @@ def _family_options(args: argparse.Namespace, family: Family, kind: str = "optio
                                f"{', '.join(owners)}, not of '{family.name}' (the target's).",
                                f"Options of '{family.name}': "
                                f"{', '.join(sorted(mine)) or 'none'}.")
-        chosen[name] = read_input_spikes(value) if _is_array(family, name) else value
+        chosen[name] = read_spikes_file(value) if _is_array(family, name) else value
     return chosen
 
 
@@ -104,7 +94,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from neurocc.report import simulation_report
 
     artifact = neurocc.read_artifact(args.artifact)
-    spikes = read_input_spikes(args.input)
+    spikes = read_spikes_file(args.input)
     chosen = _family_options(args, get_family(artifact.family), "engine_options")
     options = {"engine": args.engine, "align": args.align, "record_states": args.states}
     if args.scheduler is None:
@@ -149,7 +139,7 @@ def _cmd_targets(args: argparse.Namespace) -> int:
 
 
 def _cmd_passes(args: argparse.Namespace) -> int:
-    from neurocc.compiler.passes import load_builtin_passes
+    from neurocc.compiler.passes import ALIAS_HELP, load_builtin_passes
 
     for name, spec in sorted(load_builtin_passes().items()):
         facts = (f" requires {', '.join(spec.requires)};" if spec.requires else "") + \
@@ -157,6 +147,8 @@ def _cmd_passes(args: argparse.Namespace) -> int:
         print(f"{name}: {spec.description}.{facts}")
         for info in describe_options(spec.options):
             print(f"  {info.describe()}")
+    for name, description in sorted(ALIAS_HELP.items()):
+        print(f"{name}: {description}.")
     return EXIT_OK
 
 
@@ -173,7 +165,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     artifact = neurocc.read_artifact(args.artifact)
     verifier = tool(get_family(artifact.family), "verifiers", args.against)
-    spikes = check_spikes(read_input_spikes(args.input), artifact.graph.n_inputs)
+    spikes = check_spikes(read_spikes_file(args.input), artifact.graph.n_inputs)
     report = resolve(verifier.function)(artifact, spikes)
     print(report.summary())
     return EXIT_OK if report.identical else EXIT_DIFFERENT
@@ -289,6 +281,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pass", dest="passes", action="append", metavar="NAME[:KEY=VALUE,...]",
                    help="run a compiler pass before the family's lowering (repeatable, in "
                         "order; `neurocc passes` lists them)")
+    p.add_argument("--pipeline", metavar="PIPELINE.yaml",
+                   help="a YAML file listing passes with options; they run before any --pass")
     _add_family_options(p)
     p.add_argument("-o", "--output", required=True, help="artifact directory to write")
     p.set_defaults(run=_cmd_compile)

@@ -23,7 +23,8 @@ from neurocc.compiler.graph import Graph
 from neurocc.compiler.options import build_options, describe_options, options_record
 
 PassFunction = Callable[[Graph, Any], tuple[Graph, dict[str, Any]]]
-BUILTIN_PASS_MODULES = ("neurocc.compiler.passes.prune",)
+BUILTIN_PASS_MODULES = ("neurocc.compiler.passes.prune", "neurocc.compiler.passes.structured",
+                        "neurocc.compiler.passes.schedule", "neurocc.compiler.passes.reset")
 SPEC_HELP = "Write a pass as NAME or NAME:key=value,key=value (see `neurocc passes`)."
 
 
@@ -40,6 +41,17 @@ class Pass:
 
 
 PASSES: dict[str, Pass] = {}
+# A short spelling and how it expands: ``prune:method=magnitude,sparsity=0.8`` is
+# ``prune.magnitude:fraction=0.8``. ``expand(options) -> (pass name, options)``.
+Expand = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]
+ALIASES: dict[str, Expand] = {}
+ALIAS_HELP: dict[str, str] = {}
+
+
+def register_alias(name: str, expand: Expand, description: str) -> None:
+    """Let ``name`` (not itself a pass) stand for the pass ``expand(options)`` chooses."""
+    ALIASES[name] = expand
+    ALIAS_HELP[name] = description
 
 
 def register_pass(name: str, options: type, description: str, requires: Iterable[str] = (),
@@ -65,8 +77,9 @@ def load_builtin_passes() -> dict[str, Pass]:
 def get_pass(name: str) -> Pass:
     passes = load_builtin_passes()
     if name not in passes:
+        known = sorted(passes) + [f"{a} (short form)" for a in sorted(ALIASES)]
         raise NeuroccError(f"pass '{name}'", "is not a registered pass.",
-                           f"Known passes: {', '.join(sorted(passes)) or 'none'}.")
+                           f"Known passes: {', '.join(known) or 'none'}.")
     return passes[name]
 
 
@@ -92,6 +105,9 @@ def provided_facts(graph: Graph) -> set[str]:
 def run_pass(graph: Graph, name: str, options: Mapping[str, Any] | None = None,
              available: Iterable[str] = ()) -> Graph:
     """Run one pass with ``options`` (values or text) and record it in the history."""
+    load_builtin_passes()
+    if name in ALIASES:
+        name, options = ALIASES[name](dict(options or {}))
     spec = get_pass(name)
     missing = [f for f in spec.requires if f not in provided_facts(graph) | set(available)]
     if missing:

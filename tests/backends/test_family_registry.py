@@ -72,7 +72,8 @@ def test_the_artifact_carries_the_resolved_target_and_options() -> None:
     artifact = neurocc.compile(small_graph(), "loihi2", reset_policy="approximate")
     assert target_of(artifact).to_dict() == load_target("loihi2").to_dict()
     assert artifact.layout["options"] == {"reset_policy": "approximate",
-                                          "calibration_spikes": None}
+                                          "calibration_spikes": None,
+                                          "weight_scaling": "max"}
     broken = dataclasses.replace(artifact, layout={**artifact.layout, "target": {
         **artifact.layout["target"], "synapse": {}}})
     with pytest.raises(TargetError, match=r"artifact 'loihi2' target: key 'synapse.weight_bits'"):
