@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.family import FAMILIES, Family, get_family, resolve, tool
-from neurocc.compiler.errors import NeuroccError
+from neurocc.compiler.errors import NeuroccError, SimulationError
 from neurocc.compiler.options import describe_options, read_spikes_file
 from neurocc.files import write_atomic
 from neurocc.frontends import FRONTENDS
@@ -209,7 +209,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.format == "html" and not args.output:
         raise NeuroccError("neurocc report", "--format html writes a directory.",
                            "Give -o REPORT_DIR (or --format md / json to print).")
-    spikes = read_input_spikes(args.input)
+    spikes = read_spikes_file(args.input)
     labels = read_labels(args.labels) if args.labels else None
     record, runs = compare_artifacts(args.artifacts, spikes, labels, input_name=args.input,
                                      progress=not args.quiet)
