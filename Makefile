@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.neurocc-setup
 
-.PHONY: setup demo test test-slow lint typecheck bench clean spynnaker
+.PHONY: setup demo test test-slow lint typecheck bench clean browser spynnaker
 
 setup: $(STAMP)
 
@@ -37,7 +37,13 @@ lint: setup
 typecheck: setup
 	$(BIN)/python tools/typecheck.py
 
-test: lint typecheck
+# Debian's chromium for the report page's browser test (tests/reports): installed with apt-get
+# (as root, as CI runs) only when missing, so it costs nothing once there.
+browser:
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: lint typecheck browser
 	$(BIN)/python -m pytest -m "not slow"
 
 test-slow: setup
