@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.neurocc-setup
 
-.PHONY: setup demo test test-slow lint typecheck bench clean browser
+.PHONY: setup demo test test-slow lint typecheck bench clean browser spynnaker
 
 setup: $(STAMP)
 
@@ -15,6 +15,18 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml tools/patch_la
 	$(BIN)/python tools/patch_lava.py
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# sPyNNaker (PyNN on SpiNNaker) in its own venv: it needs numpy 2. Not needed by `make test`;
+# the tests that map with it are skipped without it.
+SPY_VENV := build/spynnaker-venv
+SPY_STAMP := $(SPY_VENV)/.neurocc-spynnaker
+
+spynnaker: $(SPY_STAMP)
+
+$(SPY_STAMP): requirements-spynnaker.txt
+	test -x $(SPY_VENV)/bin/python || $(PYTHON) -m venv $(SPY_VENV)
+	$(SPY_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-spynnaker.txt
+	touch $(SPY_STAMP)
 
 demo: setup
 	$(BIN)/neurocc demo

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from neurocc.backends.family import Family
+from neurocc.backends.family import Family, Tool
 from neurocc.backends.spinnaker.graded import GRADED_MODELS
 from neurocc.backends.spinnaker.quantize import MODELS
 from neurocc.backends.spinnaker.section import SECTION
@@ -40,6 +40,9 @@ FAMILY = Family(
     targets_dir=TARGETS_DIR,
     exact_engine="neurocc.sim.spinnaker:run_artifact",
     energy_model="neurocc.backends.spinnaker.energy:energy_for_artifact",
+    exporters={"pynn": Tool("neurocc.backends.spinnaker.pynn_export:write_pynn_script",
+                            "a standalone PyNN script (IF_curr_exp / IF_curr_delta, dequantized "
+                            "words) for sPyNNaker or pyNN.brian2, and its parameters")},
     sections=(SECTION,),
     lowering=("spinnaker.quantize", "spinnaker.map", "spinnaker.route"),
     models=MODELS + GRADED_MODELS,
