@@ -46,7 +46,7 @@ browser:
 test: lint typecheck browser
 	$(BIN)/python -m pytest -m "not slow"
 
-test-slow: setup
+test-slow: setup spynnaker
 	$(BIN)/python -m pytest -m slow
 
 bench: setup
