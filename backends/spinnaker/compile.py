@@ -3,8 +3,8 @@
 The artifact's section ``spinnaker`` holds the integer words (keys in ``section.py``); the
 layout holds each population's model form, ring-buffer shifts and cores, the resources and
 ``latency_steps``, and the routing keys and per-chip table sizes (``routing.py``). The float
-graph is returned with three history records, ``spinnaker.quantize``, ``spinnaker.map`` and
-``spinnaker.route``.
+graph is returned with three history records, ``spinnaker.quantize``, ``spinnaker.map`` (with
+the mapping's multicast traffic) and ``spinnaker.route`` (with the spike-hops).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from neurocc.backends.artifact import Artifact
 from neurocc.backends.spinnaker import routing
-from neurocc.backends.spinnaker.mapping import Core, partition, resources
+from neurocc.backends.spinnaker.mapping import Core, Placement, partition, resources, traffic
 from neurocc.backends.spinnaker.quantize import (
     RULES,
     SynapseTable,
@@ -27,7 +27,7 @@ from neurocc.backends.spinnaker.quantize import (
     weight_record,
     weight_words,
 )
-from neurocc.backends.spinnaker.section import INPUT_MODEL, SECTION, proj_key
+from neurocc.backends.spinnaker.section import INPUT_MODEL, SECTION, map_key, proj_key
 from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.graph import Graph
 
@@ -69,7 +69,29 @@ def _projection_arrays(name: str, table: SynapseTable, words: np.ndarray
             proj_key(name, "delay"): table.delay[keep]}
 
 
-def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor") -> Artifact:
+def _map_arrays(placement: Placement) -> dict[str, np.ndarray]:
+    arrays = {}
+    for name, core in placement.core_of.items():
+        arrays[map_key(name, "core")] = core
+        arrays[map_key(name, "slot")] = placement.slot_of[name]
+    return arrays
+
+
+def _unit_rate_costs(graph: Graph, arrays: Mapping[str, np.ndarray], placement: Placement,
+                     routes: Mapping[str, Any]) -> dict[str, int]:
+    """What one spike of every neuron with targets costs: core deliveries and spike-hops."""
+    sends = {n: np.zeros(p.size, dtype=bool) for n, p in graph.populations.items()}
+    for name, proj in graph.projections.items():
+        sends[proj.source][arrays[proj_key(name, "pre")]] = True
+    reach, links = np.asarray(routes["destinations"]), np.asarray(routes["tree_links"])
+    cores = [placement.core_of[n][s] for n, s in sends.items()]
+    sender_cores = np.concatenate(cores) if cores else np.zeros(0, dtype=np.int64)
+    return {"core_deliveries": int(reach[sender_cores].sum()),
+            "spike_hops": int(links[sender_cores].sum())}
+
+
+def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor",
+                      mapping: str = "traffic") -> Artifact:
     """Compile ``graph`` for the SpiNNaker target ``spec`` (validated by the family schema)."""
     arrays: dict[str, np.ndarray] = {}
     pop_records: dict[str, Any] = {}
@@ -85,10 +107,12 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
         words = weight_words(table, shift, spec)
         arrays.update(_projection_arrays(name, table, words))
         proj_records[name] = weight_record(table, words, shift, spec)
-    cores = partition(graph, tables, spec)
-    routes = routing.route(cores, {n: (p.source, p.target) for n, p in graph.projections.items()},
-                           {n: (arrays[proj_key(n, "pre")], arrays[proj_key(n, "post")])
-                            for n in tables}, spec)
+    placement = partition(graph, tables, spec, mapping)
+    cores = placement.cores
+    arrays.update(_map_arrays(placement))
+    synapses = {n: (arrays[proj_key(n, "pre")], arrays[proj_key(n, "post")]) for n in tables}
+    routes = routing.route(placement, {n: (p.source, p.target)
+                                       for n, p in graph.projections.items()}, synapses, spec)
     offsets = latency_offsets(graph, spec)
     layout: dict[str, Any] = {"populations": _population_layout(graph, found, cores),
               "projections": {n: {"source": p.source, "target": p.target}
@@ -100,7 +124,9 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
               "latency_steps": max((offsets[n] for n in graph.outputs), default=0)}
     graph = graph.with_record("spinnaker.quantize", target=spec.name, rounding=rounding,
                               shifts=found, populations=pop_records, projections=proj_records)
-    graph = graph.with_record("spinnaker.map", latency_offsets=offsets,
+    graph = graph.with_record("spinnaker.map", mapping=mapping, latency_offsets=offsets,
+                              multicast_traffic=traffic(graph, synapses, placement),
                               **{k: v["used"] for k, v in layout["resources"].items()})
-    graph = graph.with_record("spinnaker.route", **routing.summary(routes))
+    graph = graph.with_record("spinnaker.route", **routing.summary(routes),
+                              **_unit_rate_costs(graph, arrays, placement, routes))
     return Artifact(spec.name, "spinnaker", graph, layout, {SECTION: arrays})

@@ -18,6 +18,11 @@ class SpinnakerOptions:
     rounding: Literal["floor", "nearest"] = field(default="floor", metadata={
         "help": "how the engine rounds fixed-point products: 'floor' truncates as sPyNNaker's "
                 "mainline LIF does (ARM smull >> 15), 'nearest' as its round-to-nearest branch"})
+    mapping: Literal["traffic", "sequential"] = field(default="traffic", metadata={
+        "help": "how neurons go to cores and cores to chips: 'traffic' partitions each "
+                "population with a hypergraph partitioner (Mt-KaHyPar) to minimise multicast "
+                "traffic and places the cores to minimise spike-hops; 'sequential' is "
+                "PACMAN's baseline (contiguous slices, chips in order)"})
 
 
 FAMILY = Family(

@@ -15,6 +15,7 @@ from neurocc.backends.spinnaker.section import (
     POP_KEYS,
     SECTION,
     SYNAPSE_TYPES,
+    map_key,
     pop_key,
     proj_key,
 )
@@ -183,9 +184,13 @@ def _deliver(run: Run, t: int) -> None:
                                        run.math.slot_max)
 
 
-def _packets(run: Run, t: int, senders: Mapping[str, np.ndarray]) -> int:
-    """One multicast packet per spike of a neuron with targets (routers replicate it)."""
-    return sum(int(run.spikes[name][:, t][:, mask].sum()) for name, mask in senders.items())
+def _packets(run: Run, t: int, senders: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """One multicast packet per spike of a neuron with targets (routers replicate it), and
+    the links of its core's multicast tree as hops."""
+    for name, (mask, links) in senders.items():
+        fired = run.spikes[name][:, t]
+        run.counters["packets"] += int(fired[:, mask].sum())
+        run.counters["packet_hops"] += int((fired.astype(np.int64) @ links).sum())
 
 
 def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
@@ -201,7 +206,7 @@ def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
               for n, nn in neurons.items()} if record_states else {}
     math = Arithmetic.of(target_of(artifact), options.get("rounding", "floor"))
     return Run(math, neurons, deliveries, all_spikes, states,
-               {"synops": 0, "packets": 0})
+               {"synops": 0, "packets": 0, "packet_hops": 0})
 
 
 def _fill_inputs(run: Run, artifact: Artifact, spikes: np.ndarray) -> None:
@@ -212,11 +217,16 @@ def _fill_inputs(run: Run, artifact: Artifact, spikes: np.ndarray) -> None:
         start += size
 
 
-def _senders(run: Run) -> dict[str, np.ndarray]:
+def _senders(run: Run, artifact: Artifact) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per source population: which neurons send packets, and the tree links of each one's
+    core (``layout["routing"]["tree_links"]`` through ``map/P/core``)."""
     fan: dict[str, np.ndarray] = {}
     for dl in run.deliveries:
         fan[dl.source] = fan.get(dl.source, 0) + dl.fan_out
-    return {name: value > 0 for name, value in fan.items()}
+    links = np.asarray(artifact.layout["routing"]["tree_links"], dtype=np.int64)
+    arrays = artifact.sections[SECTION]
+    return {name: (value > 0, np.where(value > 0, links[arrays[map_key(name, "core")]], 0))
+            for name, value in fan.items()}
 
 
 def _counters(run: Run, artifact: Artifact, spikes: np.ndarray) -> dict[str, int]:
@@ -233,12 +243,12 @@ def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool 
     spikes = validate_spikes(artifact.graph, spikes)
     run = _start(artifact, spikes, record_states)
     _fill_inputs(run, artifact, spikes)
-    senders = _senders(run)
+    senders = _senders(run, artifact)
     for t in tqdm(range(spikes.shape[1]), desc="spinnaker sim", unit="step",
                   disable=not progress):
         for n in run.neurons.values():
             _tick(run, n, t)
         _deliver(run, t)
-        run.counters["packets"] += _packets(run, t, senders)
+        _packets(run, t, senders)
     return SimResult(run.spikes, tuple(artifact.graph.outputs), run.states,
                      _counters(run, artifact, spikes), int(artifact.layout["latency_steps"]))
