@@ -61,9 +61,14 @@ def test_receptor_of_the_wrong_sign_is_refused() -> None:
 
 
 def test_population_is_sliced_within_neurons_per_core() -> None:
-    artifact = neurocc.compile(two_layer(n_post=600), "spinnaker1")
+    artifact = neurocc.compile(two_layer(n_post=600), "spinnaker1", mapping="sequential")
     cores = [c for c in artifact.layout["cores"] if c["population"] == "out"]
-    assert [(c["lo"], c["hi"]) for c in cores] == [(0, 256), (256, 512), (512, 600)]
+    assert [c["neurons"] for c in cores] == [256, 256, 88]
+    # contiguous slices: neuron i on the population's core i // 256, slot i % 256
+    first = artifact.layout["populations"]["out"]["cores"][0]
+    arrays = artifact.sections["spinnaker"]
+    assert np.array_equal(arrays["map/out/core"], first + np.arange(600) // 256)
+    assert np.array_equal(arrays["map/out/slot"], np.arange(600) % 256)
     assert artifact.layout["resources"]["neurons_per_core"] == {
         "used": 256, "limit": 256, "unit": "neurons"}
 
@@ -75,8 +80,9 @@ def test_delay_beyond_the_ring_buffer_names_the_limit() -> None:
 
 def test_long_delay_shrinks_the_slices() -> None:
     # 64 ticks need 6 delay bits + 1 type bit: 7 bits (128 neurons) remain of 14
-    artifact = neurocc.compile(two_layer(n_post=300, delay=64), "spinnaker1")
-    sizes = [c["hi"] - c["lo"] for c in artifact.layout["cores"] if c["population"] == "out"]
+    artifact = neurocc.compile(two_layer(n_post=300, delay=64), "spinnaker1",
+                               mapping="sequential")
+    sizes = [c["neurons"] for c in artifact.layout["cores"] if c["population"] == "out"]
     assert sizes == [128, 128, 44]
 
 
