@@ -100,11 +100,22 @@ def budgets(graph: Graph, tables: Mapping[str, SynapseTable], spec: TargetSpec
     return found
 
 
+def unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (a, b) pairs of two non-negative integer arrays, sorted by a then b (one
+    1-D sort of a combined key: much faster than ``np.unique(axis=...)``)."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if not a.size:
+        return a, b
+    span = int(b.max()) + 1
+    both = np.unique(a * span + b)
+    return both // span, both % span
+
+
 def _groups(keys: np.ndarray, pins: np.ndarray) -> list[list[int]]:
     """The distinct ``pins`` of each distinct ``key``, keys in order (hyperedges)."""
-    pairs = np.unique(np.stack([keys, pins]), axis=1)
-    cuts = np.flatnonzero(np.diff(pairs[0])) + 1
-    return [g.tolist() for g in np.split(pairs[1], cuts)] if pairs.size else []
+    first, second = unique_pairs(keys, pins)
+    cuts = np.flatnonzero(np.diff(first)) + 1
+    return [g.tolist() for g in np.split(second, cuts)] if first.size else []
 
 
 def _hyperedges(graph: Graph, tables: Mapping[str, SynapseTable], name: str,
@@ -151,16 +162,15 @@ def _core_edges(placement_of: Mapping[str, np.ndarray], graph: Graph,
                 tables: Mapping[str, SynapseTable], n_cores: int
                 ) -> tuple[list[list[int]], list[int]]:
     """One hyperedge per source core: the core and its destination cores; weight: neurons."""
-    pairs = [np.stack([placement_of[p.source][tables[p.name].pre],
-                       placement_of[p.target][tables[p.name].post]])
-             for p in graph.projections.values()]
+    pairs = [(placement_of[p.source][tables[p.name].pre],
+              placement_of[p.target][tables[p.name].post]) for p in graph.projections.values()]
     if not pairs:
         return [], []
-    found = np.unique(np.concatenate(pairs, axis=1), axis=1)
-    found = np.unique(np.concatenate([found, np.stack([np.unique(found[0])] * 2)], axis=1),
-                      axis=1)  # the source core belongs to its own tree
+    src, dst = unique_pairs(*map(np.concatenate, zip(*pairs, strict=True)))
+    senders = np.unique(src)  # the source core belongs to its own tree
     neurons = np.bincount(np.concatenate(list(placement_of.values())), minlength=n_cores)
-    return _groups(found[0], found[1]), neurons[np.unique(found[0])].tolist()
+    return (_groups(np.concatenate([src, senders]), np.concatenate([dst, senders])),
+            neurons[senders].tolist())
 
 
 def _chips(n_cores: int, edges: tuple[list[list[int]], list[int]], spec: TargetSpec,
@@ -180,7 +190,7 @@ def _synapse_bytes(tables: list[SynapseTable], core: np.ndarray, n_cores: int,
     total = np.zeros(n_cores, dtype=np.int64)
     for table in tables:
         where = core[table.post]
-        rows = np.unique(np.stack([where, table.pre]), axis=1)[0]
+        rows = unique_pairs(where, table.pre)[0]
         total += (np.bincount(where, minlength=n_cores)
                   + np.bincount(rows, minlength=n_cores) * spec.row_header_words
                   ) * spec.synapse_word_bytes
@@ -220,10 +230,12 @@ def traffic(graph: Graph, synapses: Mapping[str, tuple[np.ndarray, np.ndarray]],
     (``synapses``: per projection, the (pre, post) of its stored synapses)."""
     base = dict(zip(graph.populations, np.cumsum([0, *(p.size for p in
                                                        graph.populations.values())])))
-    pairs = [np.stack([base[p.source] + synapses[p.name][0],
-                       placement.core_of[p.target][synapses[p.name][1]]])
+    pairs = [(base[p.source] + synapses[p.name][0],
+              placement.core_of[p.target][synapses[p.name][1]])
              for p in graph.projections.values() if synapses[p.name][0].size]
-    return int(np.unique(np.concatenate(pairs, axis=1), axis=1).shape[1]) if pairs else 0
+    if not pairs:
+        return 0
+    return int(unique_pairs(*map(np.concatenate, zip(*pairs, strict=True)))[0].size)
 
 
 def _fits(what: str, used: int, limit: int, unit: str, spec: TargetSpec) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.family import resource_use
-from neurocc.backends.spinnaker.mapping import Core, Placement, _bits
+from neurocc.backends.spinnaker.mapping import Core, Placement, _bits, unique_pairs
 from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.errors import MappingError
 
@@ -70,10 +70,9 @@ def destinations(placement: Placement, projections: Mapping[str, tuple[str, str]
     found: list[set[int]] = [set() for _ in placement.cores]
     for name, (source, target) in projections.items():
         pre, post = synapses[name]
-        pairs = np.unique(np.stack([placement.core_of[source][pre],
-                                    placement.core_of[target][post]]), axis=1)
-        for src, dst in pairs.T.tolist():
-            found[src].add(dst)
+        src, dst = unique_pairs(placement.core_of[source][pre], placement.core_of[target][post])
+        for s, d in zip(src.tolist(), dst.tolist(), strict=True):
+            found[s].add(d)
     return found
 
 
