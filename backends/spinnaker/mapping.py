@@ -118,11 +118,16 @@ def _groups(keys: np.ndarray, pins: np.ndarray) -> list[list[int]]:
     return [g.tolist() for g in np.split(second, cuts)] if first.size else []
 
 
+def neuron_offsets(graph: Graph) -> dict[str, int]:
+    """Each population's first index when all neurons are numbered in one range."""
+    sizes = [p.size for p in graph.populations.values()]
+    return dict(zip(graph.populations, np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
+
+
 def _hyperedges(graph: Graph, tables: Mapping[str, SynapseTable], name: str,
                 parts: Mapping[str, np.ndarray], cap: int) -> tuple[list[list[int]], list[int]]:
     """Incoming (per source neuron) and outgoing (per partitioned destination core) pins."""
-    base = dict(zip(graph.populations, np.cumsum([0, *(p.size for p in
-                                                       graph.populations.values())])))
+    base = neuron_offsets(graph)
     inc = [(base[p.source] + tables[p.name].pre, tables[p.name].post)
            for p in graph.incoming(name)]
     edges = _groups(*map(np.concatenate, zip(*inc, strict=True))) if inc else []
@@ -228,8 +233,7 @@ def traffic(graph: Graph, synapses: Mapping[str, tuple[np.ndarray, np.ndarray]],
             placement: Placement) -> int:
     """Multicast traffic at unit rates: sum over source neurons of distinct destination cores
     (``synapses``: per projection, the (pre, post) of its stored synapses)."""
-    base = dict(zip(graph.populations, np.cumsum([0, *(p.size for p in
-                                                       graph.populations.values())])))
+    base = neuron_offsets(graph)
     pairs = [(base[p.source] + synapses[p.name][0],
               placement.core_of[p.target][synapses[p.name][1]])
              for p in graph.projections.values() if synapses[p.name][0].size]

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_spinnaker_routing import target_copy, three_pops  # same folder (pytest's sys.path)
 
 import neurocc
 from neurocc.backends import load_target
 from neurocc.backends.artifact import write_artifact
 from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph, Population, Projection
-from test_spinnaker_routing import target_copy, three_pops  # same folder (pytest's sys.path)
 
 LIF = {"tau_s": 0.02, "v_threshold": 1.0}
 
@@ -162,7 +162,8 @@ def test_packet_hops_follow_the_trees_by_hand(tmp_path: Path) -> None:
     from neurocc.report import simulation_report
     energy = simulation_report(artifact, result, n_inferences=1)["energy"]
     per_packet = load_target(target).energy_per_packet_pj
-    assert energy["breakdown"]["packet_hops"]["energy_pj"] == pytest.approx((4 + a_spikes) * per_packet)
+    hops = energy["breakdown"]["packet_hops"]
+    assert hops["energy_pj"] == pytest.approx((4 + a_spikes) * per_packet)
 
 
 def _artifact_digest(graph_code: str) -> str:
