@@ -130,6 +130,12 @@ def _hyperedges(graph: Graph, tables: Mapping[str, SynapseTable], name: str,
     base = neuron_offsets(graph)
     inc = [(base[p.source] + tables[p.name].pre, tables[p.name].post)
            for p in graph.incoming(name)]
+    # a recurrent source is a pin of its own hyperedge: its own core then costs nothing
+    # more, and a core's neurons come to share their targets' cores (small trees)
+    for proj in graph.incoming(name):
+        if proj.source == name:
+            senders = np.unique(tables[proj.name].pre)
+            inc.append((base[name] + senders, senders))
     edges = _groups(*map(np.concatenate, zip(*inc, strict=True))) if inc else []
     weights = [1] * len(edges)  # uniform rates: one spike per neuron per unit time
     out = [(base[p.target] + parts[p.target][tables[p.name].post], tables[p.name].pre)
