@@ -108,8 +108,8 @@ def random_recurrent(n: int = 10_000, n_in: int = 100, density: float = 0.01) ->
 
 def microcircuit(scale: float, indegree: float) -> Graph:
     rng = np.random.default_rng(0)
-    sizes = {n: max(int(round(s * scale)), 1) for n, s in zip(PD_NAMES, PD_SIZES, strict=True)}
-    pops = {"th": Population("th", "input", (max(int(round(PD_THALAMUS * scale)), 1),))}
+    sizes = {n: max(round(s * scale), 1) for n, s in zip(PD_NAMES, PD_SIZES, strict=True)}
+    pops = {"th": Population("th", "input", (max(round(PD_THALAMUS * scale), 1),))}
     pops.update({n: Population(n, "lif", (s,), LIF, "to_value") for n, s in sizes.items()})
     projs = {}
     for i, target in enumerate(PD_NAMES):
@@ -160,6 +160,8 @@ def main() -> None:
     parser.add_argument("--indegree", type=float, default=0.02,
                         help="microcircuit in-degrees against the full model's")
     parser.add_argument("--quick", action="store_true", help="a 0.1-scale microcircuit")
+    parser.add_argument("--only", nargs="*", default=None, help="network names to run")
+    parser.add_argument("-o", "--output", type=Path, default=RESULTS, help="the JSON file")
     args = parser.parse_args()
     cases: dict[str, Callable[[], Graph]] = {
         "synfire": synfire, "synfire-shuffled": lambda: synfire(shuffle=True),
@@ -171,6 +173,8 @@ def main() -> None:
           f"{'chips':>6}{'traffic':>10}{'deliver':>10}{'hops':>9}{'max ent':>8}"
           f"{'map s':>7}{'us/syn':>7}")
     for name, build in cases.items():
+        if args.only and name not in args.only:
+            continue
         graph = build()
         neurons = sum(p.size for p in graph.populations.values())
         synapses = _synapses(graph)
@@ -194,12 +198,12 @@ def main() -> None:
                   f"{m['core_deliveries']:10}{m['spike_hops']:9}{m['max_routing_entries']:8}"
                   f"{m['map_s']:7.2f}{m['map_s'] / max(synapses, 1) * 1e6:7.2f}")
         print(f"{'':35}traffic / sequential = {row['traffic_ratio']:.2f}", flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"target": args.target, "rates": "uniform",
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({"target": args.target, "rates": "uniform",
                                    "microcircuit": {"scale": 0.1 if args.quick else args.scale,
                                                     "indegree": args.indegree},
                                    "networks": rows}, indent=2) + "\n")
-    print(f"saved {RESULTS.relative_to(ROOT)}", flush=True)
+    print(f"saved {args.output}", flush=True)
 
 
 if __name__ == "__main__":
