@@ -31,16 +31,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 SEED = 0  # Mt-KaHyPar's random seed: fixed, so the same input gives the same partition
 EPSILON = 0.03  # allowed imbalance; the hard limit is the per-block maximum weight below
 
-_INITIALIZER = None
+_INITIALIZER: Any = None
 
 
-def _mtk():  # type: ignore[no-untyped-def]
+def _mtk() -> Any:
     """Mt-KaHyPar's initializer, created once per process with one thread."""
     global _INITIALIZER
     import mtkahypar
@@ -51,7 +52,7 @@ def _mtk():  # type: ignore[no-untyped-def]
     return _INITIALIZER
 
 
-def _context(mtk):  # type: ignore[no-untyped-def]
+def _context(mtk: Any) -> Any:
     import mtkahypar
 
     context = mtk.context_from_preset(mtkahypar.PresetType.DETERMINISTIC)
