@@ -8,7 +8,8 @@ deliver: per sending neuron, every destination core of its *core*, since routes 
 spike-hops (per sending neuron, the mesh links of its core's multicast tree), the fullest
 chip's routing table after compression, and the time to partition and place (wall clock and
 this process's CPU time, which is the fair figure on a shared host; us/syn is CPU time per
-synapse), and to compile in all. Rates are uniform: every figure is per one spike of every neuron (docs/spinnaker.md).
+synapse), and to compile in all. Rates are uniform: every figure is per one spike of every
+neuron (docs/spinnaker.md).
 
 Networks:
 
@@ -180,7 +181,7 @@ def main() -> None:
     rows: dict[str, Any] = {}
     print(f"{'network':17}{'neurons':>8}{'synapses':>10}  {'mapping':11}{'cores':>6}"
           f"{'chips':>6}{'traffic':>10}{'deliver':>10}{'hops':>9}{'max ent':>8}"
-          f"{'map s':>7}{'us/syn':>7}")
+          f"{'map s':>7}{'cpu s':>7}{'us/syn':>7}", flush=True)
     for name, build in cases.items():
         if args.only and name not in args.only:
             continue
