@@ -206,7 +206,8 @@ def main() -> None:
                   f"{synapses if mapping == 'sequential' else '':>10}  {mapping:11}"
                   f"{m['cores']:6}{m['chips']:6}{m['multicast_traffic']:10}"
                   f"{m['core_deliveries']:10}{m['spike_hops']:9}{m['max_routing_entries']:8}"
-                  f"{m['map_s']:7.2f}{m['map_s'] / max(synapses, 1) * 1e6:7.2f}")
+                  f"{m['map_s']:7.2f}{m['map_cpu_s']:7.2f}"
+                  f"{m['map_cpu_s'] / max(synapses, 1) * 1e6:7.2f}", flush=True)
         print(f"{'':35}traffic / sequential = {row['traffic_ratio']:.2f}", flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"target": args.target, "rates": "uniform",
