@@ -162,6 +162,30 @@ def measure(graph: Graph, target: str, mapping: str) -> dict[str, Any]:
             "map_cpu_s": timer["map_cpu_s"], "compile_s": compile_s}
 
 
+def markdown(paths: list[Path]) -> str:
+    """The docs table from saved results (``--table``)."""
+    lines = ["| network (neurons, synapses) | mapping | cores | chips | traffic | deliveries | "
+             "hops | max entries | map s (CPU) | us/synapse (CPU) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for path in paths:
+        for name, row in json.loads(path.read_text())["networks"].items():
+            for mapping in ("sequential", "traffic", "spynnaker"):
+                m = row[mapping]
+                head = (f"{name} ({row['neurons']:,}, {row['synapses']:,})"
+                        if mapping == "sequential" else "")
+                if m is None:
+                    lines.append(f"| {head} | sPyNNaker | (to plug in) | | | | | | | |")
+                    continue
+                base = max(row["sequential"]["multicast_traffic"], 1)
+                ratio = f" ({m['multicast_traffic'] / base:.2f}x)" if mapping == "traffic" else ""
+                lines.append(f"| {head} | {mapping} | {m['cores']} | {m['chips']} | "
+                             f"{m['multicast_traffic']:,}{ratio} | {m['core_deliveries']:,} | "
+                             f"{m['spike_hops']:,} | {m['max_routing_entries']} | "
+                             f"{m['map_s']:.2f} ({m['map_cpu_s']:.2f}) | "
+                             f"{m['map_cpu_s'] / max(row['synapses'], 1) * 1e6:.2f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="spinnaker1")
@@ -172,7 +196,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a 0.1-scale microcircuit")
     parser.add_argument("--only", nargs="*", default=None, help="network names to run")
     parser.add_argument("-o", "--output", type=Path, default=RESULTS, help="the JSON file")
+    parser.add_argument("--table", nargs="+", type=Path, default=None,
+                        help="print the markdown table of saved JSON results and stop")
     args = parser.parse_args()
+    if args.table:
+        print(markdown(args.table))
+        return
     cases: dict[str, Callable[[], Graph]] = {
         "synfire": synfire, "synfire-shuffled": lambda: synfire(shuffle=True),
         "digits": lambda: neurocc.load(DIGITS), "random": random_recurrent,
