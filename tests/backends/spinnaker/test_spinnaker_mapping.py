@@ -207,3 +207,16 @@ def test_synaptic_rows_beyond_a_chip_are_an_error(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match=r"synaptic rows per chip = \d+ bytes, above the "
                                            r"limit of 4096"):
         neurocc.compile(interleaved(), target)
+
+
+def test_repair_canonical_and_region_by_hand() -> None:
+    from neurocc.backends.spinnaker.partition import canonical, chip_region, repair
+    # block 0 holds 3 with a cap of 2: its highest neuron moves to the block with room
+    assert repair(np.array([0, 0, 0, 1]), [2, 2]).tolist() == [0, 0, 1, 1]
+    # labels follow the smallest member: block 2 holds neuron 0, so it becomes 0
+    assert canonical(np.array([2, 2, 0, 1])).tolist() == [0, 0, 1, 2]
+    # 3 chips: a 2 x 2 block, x-major, first 3; 13 chips on 8 x 6: 4 x 4, first 13
+    assert chip_region(3, 8, 6) == [(0, 0), (1, 0), (0, 1)]
+    assert chip_region(13, 8, 6)[-1] == (0, 3) and len(chip_region(13, 8, 6)) == 13
+    # a flat mesh: the block takes its full width (16 chips of 8 x 2: all of them)
+    assert chip_region(16, 8, 2) == [(x, y) for y in range(2) for x in range(8)]
