@@ -37,11 +37,11 @@ COUNTERS: dict[str, Counter] = {c.name: c for c in (
             "(spike, distinct destination core)"),
     Counter("packets", "packets", "multicast packets a source core sends: one per spike of a "
             "neuron with at least one synapse (routers replicate it to every target core)"),
-    Counter("packet_hops", "hops", "mesh links those multicast packets cross: per packet, the "
-            "links of its source core's multicast tree (a link carries one copy of a packet "
-            "however many cores lie beyond it)"),
     Counter("hops_eastwest", "hops", "east-west mesh link traversals of those messages"),
     Counter("hops_northsouth", "hops", "north-south mesh link traversals of those messages"),
+    Counter("packet_hops", "hops", "mesh links the multicast packets (`packets`) cross: per "
+            "packet, the links of its source core's multicast tree (a link carries one copy of "
+            "a packet however many cores lie beyond it)"),
     Counter("steps", "steps", "time steps x batch (one barrier synchronisation each)"),
 )}
 
