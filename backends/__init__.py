@@ -30,6 +30,7 @@ BUILTIN_FAMILIES = (
     "neurocc.backends.reference.family",
     "neurocc.backends.loihi.family",
     "neurocc.backends.spinnaker.family",
+    "neurocc.backends.crossbar.family",
 )
 for _module in BUILTIN_FAMILIES:
     register_family(importlib.import_module(_module).FAMILY)
@@ -88,13 +89,59 @@ def resolve_target(target: str | Path) -> TargetInfo:
                       f"Known targets: {names}; or give a path to a target .yaml file.")
 
 
-def load_target(target: str | Path) -> TargetSpec:
-    """The validated spec of a target (name or path), read by its family's schema."""
+def load_target(target: str | Path | TargetSpec) -> TargetSpec:
+    """The validated spec of a target (name, path, or a spec, returned as it is)."""
+    if isinstance(target, TargetSpec):
+        return target
     info = resolve_target(target)
     family = get_family(info.family)
     if info.content is None or family.schema is None:
         return TargetSpec(info.name, info.family, info.description, "<built-in>")
     return parse_target(info.content, family.schema, str(info.path))
+
+
+def target_from_content(content: Mapping[str, Any], label: str) -> TargetSpec:
+    """The validated spec of a target file's parsed ``content`` (``label`` names it in
+    errors): a user's target sent to another machine as data rather than as a path."""
+    data = check_header(label, content)
+    family = get_family_for_file(Path(label), data["family"])
+    if family.schema is None:
+        return TargetSpec(data["name"], data["family"], data["description"], label)
+    return parse_target(data, family.schema, label)
+
+
+def derive_target(target: str | Path | TargetSpec, **values: float) -> TargetSpec:
+    """A copy of ``target`` with some entries' values replaced, validated again by its
+    family's schema (for sweeps: ``derive_target("loihi2", weight_bits=4)``). The copy is
+    named ``NAME+key=value,...`` and each changed entry's source says it was derived."""
+    spec = load_target(target)
+    family = get_family(spec.family)
+    if family.schema is None:
+        raise TargetError(f"target '{spec.name}'", "has no target file whose entries could "
+                          "be changed.", "Derive from a target of a family with target files.")
+    data = spec.to_dict()
+    for key, value in values.items():
+        section = next((s for s, keys in spec.sections.items() if key in keys), None)
+        if section is None:
+            raise TargetError(f"target '{spec.name}': key '{key}'", "is not an entry of this "
+                              "target.", f"Entries: {', '.join(sorted(spec.entries))}.")
+        data[section][key] = {"value": value, "source": f"derived from {spec.name}: "
+                              f"{key} = {value} (was {spec.entries[key].value})",
+                              "status": "derived"}
+    data["name"] = spec.name + "+" + ",".join(f"{k}={v}" for k, v in values.items())
+    return parse_target(data, family.schema, f"{spec.path} (derived)")
+
+
+WEIGHT_BITS_KEY = "weight_bits"  # the entry every family names its stored weight width by
+
+
+def with_weight_bits(spec: TargetSpec, bits: int) -> TargetSpec:
+    """A copy of ``spec`` whose stored weights are ``bits`` wide (its ``weight_bits``
+    entry; :func:`derive_target`)."""
+    if WEIGHT_BITS_KEY not in spec.entries:
+        raise TargetError(f"target '{spec.name}'", f"has no '{WEIGHT_BITS_KEY}' entry to "
+                          "change.", "Sweep bit widths only on targets that have one.")
+    return derive_target(spec, **{WEIGHT_BITS_KEY: bits})
 
 
 def target_of(artifact: Artifact) -> TargetSpec:
@@ -128,19 +175,20 @@ def _check_lowering(family: Family, graph: Graph) -> None:
                            "Record each stage with graph.with_record(stage, ...).")
 
 
-def compile_graph(graph: Graph, target: str | Path, *,
+def compile_graph(graph: Graph, target: str | Path | TargetSpec, *,
                   passes: Sequence[str | tuple[str, Mapping[str, Any]]] = (),
                   **options: Any) -> Artifact:
-    """Compile ``graph`` for ``target`` (name or target-file path) with family options.
+    """Compile ``graph`` for ``target`` (name, target-file path or spec) with family options.
 
     ``passes`` (spec strings ``NAME:key=value,...`` or (name, options) pairs) run
-    in order on the float graph first; then the family's lowering runs, and
-    must leave one history record per stage it declares.
+    in order on the float graph first, seeing the target's facts (``spec.facts()``);
+    then the family's lowering runs, and must leave one history record per stage it
+    declares.
     """
     spec = load_target(target)
     family = get_family(spec.family)
     chosen = build_options(family.options, options, f"compile for family '{family.name}'")
-    graph = run_pipeline(graph, passes)
+    graph = run_pipeline(graph, passes, target=spec.facts())
     _check_models(graph, family, spec)
     artifact = resolve(family.compile)(graph, spec, **{f.name: getattr(chosen, f.name)
                                                       for f in dataclasses.fields(chosen)})

@@ -11,7 +11,9 @@ Signatures of the functions a record names:
 - ``compile(graph, spec, **options) -> Artifact``: ``spec`` the validated
   :class:`~neurocc.backends.targets.TargetSpec`, ``options`` the fields of the
   family's options dataclass;
-- ``exact_engine(artifact, spikes, *, record_states, progress) -> SimResult``;
+- ``exact_engine(artifact, spikes, *, record_states, progress, **engine_options)
+  -> SimResult``: ``engine_options`` the fields of the family's ``engine_options``
+  dataclass (none for a family without one);
 - ``energy_model(artifact, counters, n_inferences) -> dict`` (the energy
   record of ``neurocc.report``);
 - exporters ``(artifact, out_path) -> Path``; verifiers ``(artifact, spikes)
@@ -68,7 +70,12 @@ class Family:
     ``lowering`` the stages its compile runs, in order (``neurocc info`` shows
     the records they leave in the history). ``models`` lists the neuron models
     the family maps (``None``: every model); ``demo_target`` the packaged target
-    ``neurocc demo`` runs by default.
+    ``neurocc demo`` runs by default. ``engine_options`` is a frozen dataclass of
+    the exact engine's run options (``neurocc simulate`` flags; a device seed, a
+    non-ideality switch). ``device_seeds`` > 0 says the engine draws device
+    randomness from an int option ``seed``: the demo runs that many seeds and
+    reports the mean and spread of the accuracy. ``demo_resource`` is the
+    resource the demo shows as the units used (``cores``, ``tiles``).
     """
 
     name: str
@@ -85,6 +92,9 @@ class Family:
     lowering: tuple[str, ...] = ()
     models: tuple[str, ...] | None = None
     demo_target: str | None = None
+    engine_options: type = NoOptions
+    device_seeds: int = 0
+    demo_resource: str = "cores"
 
     def target_files(self) -> list[Path]:
         if self.targets_dir is None:
@@ -101,9 +111,16 @@ def register_family(family: Family) -> Family:
     if family.name in FAMILIES and FAMILIES[family.name] != family:
         raise NeuroccError(f"family '{family.name}'", "is registered twice.",
                            "Give the new family another name.")
-    if not dataclasses.is_dataclass(family.options):
-        raise NeuroccError(f"family '{family.name}'", "options must be a dataclass type.",
-                           "Declare the compile options as a frozen dataclass.")
+    for kind in ("options", "engine_options"):
+        if not dataclasses.is_dataclass(getattr(family, kind)):
+            raise NeuroccError(f"family '{family.name}'", f"{kind} must be a dataclass type.",
+                               "Declare the options as a frozen dataclass.")
+    seeded = any(f.name == "seed" for f in dataclasses.fields(family.engine_options))
+    if family.device_seeds and not seeded:
+        raise NeuroccError(f"family '{family.name}'", f"device_seeds = {family.device_seeds} "
+                           "but its engine_options have no field 'seed'.",
+                           "Add an int field 'seed' to the engine options, or set "
+                           "device_seeds = 0.")
     FAMILIES[family.name] = family
     return family
 

@@ -35,8 +35,8 @@ BOUNDS = ("minimum", "maximum")
 STATUSES = ("single-source", "assumed", "derived", "not-published")
 ENTRY_KEYS = ("value", "source", "bound", "status", "note")
 
-# section -> key -> (int or float, lowest allowed value or None)
-Sections = Mapping[str, Mapping[str, tuple[type, float | None]]]
+# section -> key -> (int or float, lowest allowed value or None), or (str, allowed words)
+Sections = Mapping[str, Mapping[str, tuple[type, Any]]]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,10 @@ class TargetSpec:
             return entries[key].value
         raise AttributeError(key)
 
+    def facts(self) -> dict[str, Any]:
+        """Every entry's value by key: what passes may read about the target (no provenance)."""
+        return {key: entry.value for key, entry in self.entries.items()}
+
     def to_dict(self) -> dict[str, Any]:
         """The target file's content (header and sections), JSON-able."""
         data: dict[str, Any] = {"name": self.name, "family": self.family,
@@ -93,11 +97,15 @@ class TargetSchema:
 
     ``check(path, spec)`` raises TargetError for rules that span keys (a mesh
     whose tiles do not hold the chip's cores, a minimum above its maximum).
+    A ``str`` key holds a word from its tuple of allowed words (a model kind).
+    ``optional`` keys may be left out (a check then says which a file needs,
+    for example the keys of one device kind); the spec has only those given.
     """
 
     sections: Sections
     spec_type: type[TargetSpec] = TargetSpec
     check: Callable[[str, TargetSpec], None] | None = None
+    optional: frozenset[str] = frozenset()
 
 
 def key_error(path: str, key: str, expected: str) -> TargetError:
@@ -106,7 +114,16 @@ def key_error(path: str, key: str, expected: str) -> TargetError:
                        "Compare with a packaged target file (`neurocc targets NAME`).")
 
 
-def _entry(path: str, key: str, raw: Any, kind: type, lowest: float | None) -> Entry:
+def _check_number(path: str, key: str, value: Any, kind: type, lowest: float | None) -> None:
+    allowed = (int,) if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, allowed):
+        raise key_error(path, key, f"expected {'an integer' if kind is int else 'a number'}, "
+                        f"got {value!r}.")
+    if lowest is not None and value < lowest:
+        raise key_error(path, key, f"expected a value >= {lowest:g}, got {value!r}.")
+
+
+def _entry(path: str, key: str, raw: Any, kind: type, lowest: Any) -> Entry:
     if not isinstance(raw, Mapping) or "value" not in raw or "source" not in raw:
         raise key_error(path, key, f"expected a mapping {{value: NUMBER, source: TEXT}}, got "
                         f"{raw!r}.")
@@ -115,12 +132,11 @@ def _entry(path: str, key: str, raw: Any, kind: type, lowest: float | None) -> E
         raise key_error(path, key, f"has unknown field(s) {unknown}; allowed: "
                         f"{list(ENTRY_KEYS)}.")
     value = raw["value"]
-    allowed = (int,) if kind is int else (int, float)
-    if isinstance(value, bool) or not isinstance(value, allowed):
-        raise key_error(path, key, f"expected {'an integer' if kind is int else 'a number'}, "
-                        f"got {value!r}.")
-    if lowest is not None and value < lowest:
-        raise key_error(path, key, f"expected a value >= {lowest:g}, got {value!r}.")
+    if kind is str:
+        if value not in lowest:
+            raise key_error(path, key, f"expected one of {list(lowest)}, got {value!r}.")
+    else:
+        _check_number(path, key, value, kind, lowest)
     if not isinstance(raw["source"], str) or not raw["source"].strip():
         raise key_error(path, key, "expected a non-empty 'source' string saying where the "
                         "number comes from.")
@@ -132,19 +148,19 @@ def _entry(path: str, key: str, raw: Any, kind: type, lowest: float | None) -> E
                  raw.get("note"))
 
 
-def _section(path: str, section: str, raw: Any, keys: Mapping[str, tuple[type, float | None]]
-             ) -> dict[str, Entry]:
+def _section(path: str, section: str, raw: Any, keys: Mapping[str, tuple[type, Any]],
+             optional: frozenset[str] = frozenset()) -> dict[str, Entry]:
     if not isinstance(raw, Mapping):
         raise key_error(path, section, f"expected a mapping of entries, got {raw!r}.")
     unknown = sorted(set(raw) - set(keys))
     if unknown:
         raise key_error(path, f"{section}.{unknown[0]}", f"is not a known key; section "
                         f"'{section}' takes {list(keys)}.")
-    missing = [k for k in keys if k not in raw]
+    missing = [k for k in keys if k not in raw and k not in optional]
     if missing:
         raise key_error(path, f"{section}.{missing[0]}", "is missing.")
     return {key: _entry(path, f"{section}.{key}", raw[key], kind, lowest)
-            for key, (kind, lowest) in keys.items()}
+            for key, (kind, lowest) in keys.items() if key in raw}
 
 
 def check_header(path: str, data: Any) -> dict[str, Any]:
@@ -169,12 +185,15 @@ def parse_target(data: Any, schema: TargetSchema, path: str = "<target>") -> Tar
         raise key_error(path, unknown[0], f"is not a known key; expected the header "
                         f"{list(HEADER_KEYS)} and the sections {list(schema.sections)}.")
     entries: dict[str, Entry] = {}
+    given: dict[str, tuple[str, ...]] = {}
     for section, keys in schema.sections.items():
         if section not in data:
             raise key_error(path, section, "is missing (a section of the target file).")
-        entries.update(_section(path, section, data[section], keys))
+        found = _section(path, section, data[section], keys, schema.optional)
+        entries.update(found)
+        given[section] = tuple(found)
     spec = schema.spec_type(data["name"], data["family"], data["description"], path, entries,
-                            {s: tuple(keys) for s, keys in schema.sections.items()})
+                            given)
     if schema.check is not None:
         schema.check(path, spec)
     return spec

@@ -6,19 +6,23 @@ from the ``spikes`` array of an ``.npz`` file). ``field(metadata={"help":
 ...})`` documents it; the help appears in ``--help``, ``neurocc passes`` and
 ``docs/support.md``. :func:`build_options` accepts Python values (the API) or
 strings (the CLI, ``--pass NAME:key=value``) and refuses unknown names and
-wrong types with an error naming the option and what it accepts.
+wrong types with an error naming the option and what it accepts. An array
+option given as text or a path is read from that ``.npz`` file's ``spikes``
+array (:func:`read_spikes_file`), so ``--pass reset.convert:data=calib.npz`` works.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing
+import zipfile
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from neurocc.compiler.errors import NeuroccError
+from neurocc.compiler.errors import NeuroccError, SimulationError
 
 TRUE_WORDS, FALSE_WORDS = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
@@ -69,6 +73,19 @@ def describe_options(options_type: type) -> list[OptionInfo]:
     return found
 
 
+def read_spikes_file(path: str | os.PathLike[str]) -> np.ndarray:
+    """The ``spikes`` array of an ``.npz`` file, or a clear error."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "spikes" not in data.files:
+                raise SimulationError(str(path), f"has no array 'spikes' (found {data.files}).",
+                                      "Save the input as np.savez(path, spikes=array).")
+            return data["spikes"]
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise SimulationError(str(path), f"cannot be read as an .npz file ({exc}).",
+                              "Give an .npz file with an array 'spikes' (batch, T, n_in).") from exc
+
+
 def _bad(owner: str, info: OptionInfo, value: Any) -> NeuroccError:
     expected = f"one of {list(info.choices)}" if info.choices else f"a {info.kind}"
     return NeuroccError(f"{owner}: option '{info.name}'", f"is {value!r}; expected {expected}.",
@@ -79,6 +96,8 @@ def _coerce(owner: str, info: OptionInfo, value: Any) -> Any:
     if value is None:
         return None
     if info.kind == "array":
+        if isinstance(value, str | os.PathLike):
+            return read_spikes_file(value)
         return np.asarray(value)
     if isinstance(value, str) and info.kind in ("bool", "int", "float"):
         return _parse_text(owner, info, value)

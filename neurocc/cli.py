@@ -1,18 +1,15 @@
 """The ``neurocc`` command line.
 
 Exit codes: 0 success, 1 a verification found a difference, 2 bad input
-(one-paragraph message, no traceback unless ``--debug``).
+(one-paragraph message, no traceback unless ``--debug``), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import traceback
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,57 +18,43 @@ import numpy as np
 
 from neurocc.backends.family import FAMILIES, Family, get_family, resolve, tool
 from neurocc.compiler.errors import NeuroccError, SimulationError
-from neurocc.compiler.options import describe_options
+from neurocc.compiler.options import describe_options, read_spikes_file
+from neurocc.files import write_atomic
 from neurocc.frontends import FRONTENDS
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 OPTION_PREFIX = "option_"  # argparse dest of the generated family-option flags
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary sibling, so nothing is half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def read_input_spikes(path: str) -> np.ndarray:
-    """The ``spikes`` array of an input ``.npz`` file, or a clear error."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if "spikes" not in data.files:
-                raise SimulationError(path, f"has no array 'spikes' (found {data.files}).",
-                                      "Save the input as np.savez(path, spikes=array).")
-            return data["spikes"]
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise SimulationError(path, f"cannot be read as an .npz file ({exc}).",
-                              "Give an .npz file with an array 'spikes' (batch, T, n_in).") from exc
+    write_atomic(path, data)
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
     import neurocc
     from neurocc.backends import resolve_target
+    from neurocc.compiler.passes.pipeline import load_pipeline
 
     options = {"dt_s": args.dt} if args.dt is not None else {}
-    family = get_family(resolve_target(args.target).family)
+    info = resolve_target(args.target)
+    family = get_family(info.family)
     chosen = _family_options(args, family)
+    steps: list[Any] = [] if args.pipeline is None else load_pipeline(args.pipeline, info.name,
+                                                                      info.family)
     graph = neurocc.load(args.model, frontend=args.frontend, **options)
-    artifact = neurocc.compile(graph, args.target, out=args.output, passes=args.passes or (),
-                               **chosen)
+    artifact = neurocc.compile(graph, args.target, out=args.output,
+                               passes=[*steps, *(args.passes or ())], **chosen)
     print(f"compiled {args.model} for {artifact.target} -> {artifact.path}")
     _print_resources(artifact.layout.get("resources", {}))
     return EXIT_OK
 
 
-def _family_options(args: argparse.Namespace, family: Family) -> dict[str, Any]:
-    """The compile flags given on the command line, checked against ``family``'s options."""
-    mine = {info.name for info in describe_options(family.options)}
+def _family_options(args: argparse.Namespace, family: Family, kind: str = "options"
+                    ) -> dict[str, Any]:
+    """The flags given on the command line, checked against ``family``'s options (``kind``:
+    ``options`` for compile, ``engine_options`` for simulate)."""
+    mine = {info.name for info in describe_options(getattr(family, kind))}
     given = {name: value for name, value in vars(args).items()
              if name.startswith(OPTION_PREFIX) and value is not None}
     chosen = {}
@@ -79,12 +62,12 @@ def _family_options(args: argparse.Namespace, family: Family) -> dict[str, Any]:
         name = dest[len(OPTION_PREFIX):]
         if name not in mine:
             owners = [f.name for f in FAMILIES.values()
-                      if name in {i.name for i in describe_options(f.options)}]
+                      if name in {i.name for i in describe_options(getattr(f, kind))}]
             raise NeuroccError(f"--{name.replace('_', '-')}", f"is an option of family "
                                f"{', '.join(owners)}, not of '{family.name}' (the target's).",
                                f"Options of '{family.name}': "
                                f"{', '.join(sorted(mine)) or 'none'}.")
-        chosen[name] = read_input_spikes(value) if _is_array(family, name) else value
+        chosen[name] = read_spikes_file(value) if _is_array(family, name) else value
     return chosen
 
 
@@ -111,9 +94,17 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from neurocc.report import simulation_report
 
     artifact = neurocc.read_artifact(args.artifact)
-    spikes = read_input_spikes(args.input)
-    result = neurocc.simulate(artifact, spikes, engine=args.engine, align=args.align,
-                              record_states=args.states, progress=not args.quiet)
+    spikes = read_spikes_file(args.input)
+    chosen = _family_options(args, get_family(artifact.family), "engine_options")
+    options = {"engine": args.engine, "align": args.align, "record_states": args.states}
+    if args.scheduler is None:
+        result = neurocc.simulate(artifact, spikes, progress=not args.quiet, **options,
+                                  **chosen)
+    else:
+        from neurocc.sweep.dataset import simulate_on_cluster
+
+        result = simulate_on_cluster(artifact, spikes, args.scheduler,
+                                     progress=not args.quiet, **options, **chosen)
     output = Path(args.output)
     _atomic_write(output, npz_bytes(_result_arrays(result)))
     report = simulation_report(artifact, result, n_inferences=spikes.shape[0],
@@ -122,6 +113,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     _atomic_write(report_path, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
     print(f"simulated {spikes.shape[0]} input(s) x {spikes.shape[1]} steps on "
           f"{args.engine} engine -> {output} (report: {report_path})")
+    return EXIT_OK
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from neurocc.sweep import describe, run_sweep
+
+    summary = run_sweep(args.sweep, args.output, args.scheduler, progress=not args.quiet,
+                        retry_errors=args.retry_errors, n_workers=args.workers)
+    print(describe(summary))
     return EXIT_OK
 
 
@@ -139,7 +139,7 @@ def _cmd_targets(args: argparse.Namespace) -> int:
 
 
 def _cmd_passes(args: argparse.Namespace) -> int:
-    from neurocc.compiler.passes import load_builtin_passes
+    from neurocc.compiler.passes import ALIAS_HELP, load_builtin_passes
 
     for name, spec in sorted(load_builtin_passes().items()):
         facts = (f" requires {', '.join(spec.requires)};" if spec.requires else "") + \
@@ -147,6 +147,8 @@ def _cmd_passes(args: argparse.Namespace) -> int:
         print(f"{name}: {spec.description}.{facts}")
         for info in describe_options(spec.options):
             print(f"  {info.describe()}")
+    for name, description in sorted(ALIAS_HELP.items()):
+        print(f"{name}: {description}.")
     return EXIT_OK
 
 
@@ -163,7 +165,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     artifact = neurocc.read_artifact(args.artifact)
     verifier = tool(get_family(artifact.family), "verifiers", args.against)
-    spikes = check_spikes(read_input_spikes(args.input), artifact.graph.n_inputs)
+    spikes = check_spikes(read_spikes_file(args.input), artifact.graph.n_inputs)
     report = resolve(verifier.function)(artifact, spikes)
     print(report.summary())
     return EXIT_OK if report.identical else EXIT_DIFFERENT
@@ -186,6 +188,45 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(out_dir=Path(args.output), targets=args.targets or demo_targets())
 
 
+def read_labels(path: str) -> np.ndarray:
+    """A 1-D label array from a ``.npy`` file, or a clear error."""
+    try:
+        labels = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise SimulationError(path, f"cannot be read as a .npy array ({exc}).",
+                              "Save the labels with np.save(path, labels).") from exc
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise SimulationError(path, f"holds a {labels.dtype} array of shape {labels.shape}; "
+                              "expected integer class labels, one per sample.",
+                              "Save a 1-D integer array with np.save(path, labels).")
+    return labels
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from neurocc.compare import compare_artifacts
+    from neurocc.report_page import render_markdown
+
+    if args.format == "html" and not args.output:
+        raise NeuroccError("neurocc report", "--format html writes a directory.",
+                           "Give -o REPORT_DIR (or --format md / json to print).")
+    spikes = read_spikes_file(args.input)
+    labels = read_labels(args.labels) if args.labels else None
+    record, runs = compare_artifacts(args.artifacts, spikes, labels, input_name=args.input,
+                                     progress=not args.quiet)
+    if args.output:
+        from neurocc.figures import all_figures
+        from neurocc.report_page import write_report
+
+        written = write_report(record, all_figures(record, runs), args.output)
+        print(f"report: {written / 'report.html'} (record: {written / 'report.json'})",
+              file=sys.stderr if args.format != "html" else sys.stdout)
+    if args.format == "md":
+        print(render_markdown(record), end="")
+    elif args.format == "json":
+        print(json.dumps(record, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
 def _tool_names(kind: str) -> list[str]:
     return sorted({name for family in FAMILIES.values() for name in getattr(family, kind)})
 
@@ -195,14 +236,16 @@ def _tool_help(kind: str) -> str:
                      for name, t in sorted(getattr(family, kind).items()))
 
 
-def _add_family_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per option of every family's options dataclass (generated, never by hand)."""
+def _add_family_options(parser: argparse.ArgumentParser, kind: str = "options") -> None:
+    """One flag per option of every family's options dataclass (generated, never by hand);
+    ``kind``: ``options`` (compile) or ``engine_options`` (simulate)."""
     seen: dict[str, str] = {}
+    what = "engine options" if kind == "engine_options" else "options"
     for family in sorted(FAMILIES.values(), key=lambda f: f.name):
-        infos = describe_options(family.options)
+        infos = describe_options(getattr(family, kind))
         if not infos:
             continue
-        group = parser.add_argument_group(f"options of family '{family.name}'")
+        group = parser.add_argument_group(f"{what} of family '{family.name}'")
         for info in infos:
             if info.name in seen:
                 continue
@@ -238,6 +281,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pass", dest="passes", action="append", metavar="NAME[:KEY=VALUE,...]",
                    help="run a compiler pass before the family's lowering (repeatable, in "
                         "order; `neurocc passes` lists them)")
+    p.add_argument("--pipeline", metavar="PIPELINE.yaml",
+                   help="a YAML file listing passes with options; they run before any --pass")
     _add_family_options(p)
     p.add_argument("-o", "--output", required=True, help="artifact directory to write")
     p.set_defaults(run=_cmd_compile)
@@ -251,7 +296,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--states", action="store_true", help="also record state traces (v, u, ...)")
     p.add_argument("--report", help="report JSON path (default: OUTPUT with .report.json)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="split the batch over a Dask "
+                   "cluster: 'local' (one worker per core here), or a scheduler address "
+                   "such as tcp://host:8786 (default: run in this process)")
+    _add_family_options(p, "engine_options")
     p.set_defaults(run=_cmd_simulate)
+
+    p = sub.add_parser("sweep", help="run every combination of a sweep file on Dask "
+                                     "(docs/sweeps.md)")
+    p.add_argument("sweep", help="sweep .yaml file (kind: sweep)")
+    p.add_argument("-o", "--output", required=True, help="results directory (re-running "
+                   "with the same one runs only what is missing)")
+    p.add_argument("--scheduler", default="local", metavar="ADDRESS",
+                   help="'local' (default: a LocalCluster, one worker process per core), "
+                        "'none' (serially here) or a Dask scheduler address tcp://host:8786")
+    p.add_argument("--workers", type=int, help="LocalCluster workers (default: one per core)")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="run again the tasks whose record is an error")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_sweep)
 
     p = sub.add_parser("targets", help="list targets, or show one target file")
     p.add_argument("name", nargs="?")
@@ -278,6 +341,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="script path (e.g. net.py)")
     p.set_defaults(run=_cmd_export)
 
+    p = sub.add_parser("report", help="simulate artifacts of one model on their targets and "
+                                      "write a side-by-side report (JSON and HTML)")
+    p.add_argument("artifacts", nargs="+", metavar="DIR", help="artifact directories")
+    p.add_argument("--input", required=True, help=".npz with 'spikes' uint8 (batch, T, n_in)")
+    p.add_argument("--labels", help=".npy of integer labels, one per sample (for accuracy)")
+    p.add_argument("-o", "--output", help="report directory to write (report.json, "
+                                          "report.html)")
+    p.add_argument("--format", choices=["html", "md", "json"], default="html",
+                   help="html: write -o only; md: also print a markdown table; json: also "
+                        "print the record")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_report)
+
     p = sub.add_parser("demo", help="the main job on the shipped example model")
     p.add_argument("-o", "--output", default="demo-out", help="where artifacts and reports go")
     p.add_argument("--targets", nargs="+", default=None,
@@ -296,6 +372,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"neurocc: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("neurocc: interrupted; finished work is kept, nothing is half-written",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

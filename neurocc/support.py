@@ -79,6 +79,14 @@ def family_section(families: list[Family]) -> list[str]:
     return ["## Families", "", *_table(head, rows), ""]
 
 
+def engine_option_section(families: list[Family]) -> list[str]:
+    rows = [[f"`{f.name}`", f"`{i.name}`", "|".join(i.choices) or i.kind,
+             "none" if i.default is None else str(i.default), i.help]
+            for f in families for i in describe_options(f.engine_options)]
+    return ["## Engine options (`neurocc simulate --engine exact`)", "",
+            *_table(["family", "option", "type", "default", "what"], rows), ""]
+
+
 def tool_section(families: list[Family]) -> list[str]:
     rows = [[kind[:-1], f"`{name}`", f"`{f.name}`", t.help] for f in families
             for kind in ("exporters", "verifiers") for name, t in sorted(getattr(f, kind).items())]
@@ -105,7 +113,8 @@ def counter_section() -> list[str]:
 def render_support() -> str:
     families = builtin_families()
     lines = [HEADER, *frontend_section(), *model_section(families), *family_section(families),
-             *tool_section(families), *pass_section(), *counter_section()]
+             *engine_option_section(families), *tool_section(families), *pass_section(),
+             *counter_section()]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -61,8 +61,16 @@ def test_demo_loihi2_accuracy_within_one_point_of_reference(tmp_path: Path, caps
     reference, loihi = rows["reference"], rows["loihi2"]
     assert reference["accuracy"] >= 0.9
     assert reference["accuracy"] - loihi["accuracy"] <= MAX_ACCURACY_LOSS
-    assert loihi["cores_used"] >= 3  # at least one core per population (input, lif1, lif2)
+    assert loihi["units"] == "cores"
+    assert loihi["units_used"] >= 3  # at least one core per population (input, lif1, lif2)
     assert loihi["energy_per_inference_uj"] > 0
+    crossbar = rows["rram256k"]  # the analog engine over five device seeds
+    assert crossbar["device_seeds"] == 5 and len(set(crossbar["accuracies"])) > 1
+    assert crossbar["accuracy"] == pytest.approx(np.mean(crossbar["accuracies"]))
+    assert 0 < crossbar["accuracy_spread"] < 0.05
+    assert reference["accuracy"] - crossbar["accuracy"] <= 0.1
+    assert (crossbar["units"], crossbar["units_used"]) == ("tiles", 2)
+    assert loihi["accuracy_spread"] is None
     with np.load(EXAMPLE_DIR / "digits_test.npz") as data:
         assert len(data["labels"]) == rows["reference"]["report"]["n_inferences"]
     assert "loihi2" in capsys.readouterr().out

@@ -26,10 +26,12 @@ from neurocc.backends.loihi.mapping import (
     resources,
 )
 from neurocc.backends.loihi.quantize import (
+    WEIGHT_SCALINGS,
     ProjectionQuant,
     QuantizedNetwork,
     observe_ranges,
     quantize_network,
+    source_activity,
 )
 from neurocc.backends.loihi.section import (
     DELAY_DENSE,
@@ -100,10 +102,17 @@ def _add_mapping(layout: dict[str, Any], graph: Graph, offsets: dict[str, int],
 
 
 def compile_loihi(graph: Graph, target: str | Path | LoihiSpec, *, reset_policy: str = "error",
-                  calibration_spikes: np.ndarray | None = None) -> Artifact:
+                  calibration_spikes: np.ndarray | None = None,
+                  weight_scaling: str = "max") -> Artifact:
     """Compile ``graph`` for a Loihi target (packaged name, target-file path or spec)."""
     spec = load_loihi_target(target)
-    quant = quantize_network(graph, spec, reset_policy, _observed(graph, calibration_spikes))
+    if weight_scaling not in WEIGHT_SCALINGS:
+        raise MappingError("option weight_scaling", f"is {weight_scaling!r}.",
+                           f"Use one of {list(WEIGHT_SCALINGS)}.")
+    observed = _observed(graph, calibration_spikes)
+    activity = (None if weight_scaling == "max" else
+                source_activity(graph, None if observed is None else calibration_spikes))
+    quant = quantize_network(graph, spec, reset_policy, observed, activity)
     offsets, timing = latency_offsets(graph)
     delays, timing_errors = lava_delays(graph, offsets, spec)
     processes, synapses, placement = _placement(graph, quant, delays, spec)
@@ -113,6 +122,7 @@ def compile_loihi(graph: Graph, target: str | Path | LoihiSpec, *, reset_policy:
     _add_mapping(layout, graph, offsets, placement, synapses, spec)
     graph = graph.with_record(
         "loihi.quantize", target=spec.name, reset_policy=reset_policy,
+        weight_scaling=weight_scaling,
         populations={n: dict(q.record) for n, q in quant.populations.items()},
         projections={n: dict(q.record) for n, q in quant.projections.items()})
     graph = graph.with_record("loihi.timing", latency_offsets=offsets,

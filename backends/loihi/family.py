@@ -22,6 +22,10 @@ class LoihiOptions:
     calibration_spikes: np.ndarray | None = field(default=None, metadata={
         "help": "sample input spikes (batch, T, n_in); voltage scales are sized from the "
                 "ranges the float reference reaches on them instead of the worst case"})
+    weight_scaling: Literal["max", "calibrated"] = field(default="max", metadata={
+        "help": "weight exponent per projection: 'max' fits the largest weight, 'calibrated' "
+                "minimizes the squared error weighted by the sources' activity on "
+                "calibration_spikes (clipping the largest weights where that helps)"})
 
 
 FAMILY = Family(

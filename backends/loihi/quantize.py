@@ -43,6 +43,12 @@ neuron's voltage scale, integer units per model unit):
   target's range for which the largest weight fits the grid, mantissas are rounded to the
   grid (half to even) and passed once more through a mirror of Lava's clip and truncate
   under the sign mode of the mantissas themselves, so Lava stores exactly what is emitted.
+  With ``weight_scaling="calibrated"`` the exponent is instead the one, from the max-fit
+  exponent down to 4 below it, with the smallest squared error ``sum_ij a_j (m_ij 2^e -
+  x_ij)^2`` weighted by each source's mean spike count ``a_j`` on ``calibration_spikes``
+  (all ones without them): a finer grid for the many small weights at the cost of
+  saturating the few largest (counted in ``weights_saturated``). Per-channel scales are
+  not possible here: one ``weight_exp`` per projection, one ``vth`` per population.
 
 **Reset.** Lava resets ``v`` to 0: ``to_value`` with ``v_reset == 0`` is exact. Otherwise
 MappingError, unless ``reset_policy="approximate"``: ``to_value`` with ``v_reset != 0``
@@ -83,6 +89,8 @@ from neurocc.sim.result import SimResult
 U_HEADROOM_BITS = 1  # worst-case |u| stays a factor 2 below the 24-bit wrap point
 INTEGRATOR_RANGE_STEPS = 1024  # non-leaky v is sized for this many steps of worst-case input
 CALIBRATION_MARGIN = 2.0  # observed maxima are doubled before sizing the scale
+CALIBRATION_EXP_STEPS = 4  # calibrated weight scaling tries the max-fit exponent and 4 below
+WEIGHT_SCALINGS = ("max", "calibrated")
 RESET_POLICIES = ("error", "approximate")
 SIGN_MODES = ("excitatory", "inhibitory", "mixed")
 LIF_MODELS = ("lif", "cubalif", "if", "li", "integrator")
@@ -172,18 +180,47 @@ def choose_weight_exp(x: np.ndarray, sign_mode: str, num_weight_bits: int,
     return int(np.clip(exp, spec.weight_exp_min, spec.weight_exp_max))
 
 
-def quantize_values(x: np.ndarray, spec: LoihiSpec) -> tuple[np.ndarray, int, dict[str, Any]]:
-    """Mantissas and exponent for weight targets ``x`` (in units of ``a_in``), and the costs."""
+def _on_grid(x: np.ndarray, exp: int, mode: str, spec: LoihiSpec) -> tuple[np.ndarray,
+                                                                          np.ndarray]:
+    """(rounded, stored) mantissas of ``x`` at exponent ``exp``: rounded to the grid, then
+    clipped and truncated as Lava stores them."""
+    step, low, high = weight_grid(mode, spec.weight_bits, spec)
+    rounded = np.round(x / 2.0 ** exp / step) * step
+    mantissa = np.clip(rounded, low, high).astype(np.int64)
+    return rounded, lava_stored_mantissas(mantissa, spec.weight_bits, spec)
+
+
+def calibrated_weight_exp(x: np.ndarray, activity: np.ndarray, mode: str, spec: LoihiSpec
+                          ) -> int:
+    """The exponent, from the max-fit one down by up to ``CALIBRATION_EXP_STEPS``, with the
+    smallest activity-weighted squared error ``sum_ij a_ij (m_ij 2^e - x_ij)^2``: finer steps
+    for the many small weights against clipping the few largest (ties: the larger exponent)."""
+    top = choose_weight_exp(x, mode, spec.weight_bits, spec)
+    best, best_error = top, np.inf
+    for exp in range(top, max(top - CALIBRATION_EXP_STEPS, spec.weight_exp_min) - 1, -1):
+        error = float(np.sum(activity * (_on_grid(x, exp, mode, spec)[1] * 2.0 ** exp - x) ** 2))
+        if error < best_error:
+            best, best_error = exp, error
+    return best
+
+
+def quantize_values(x: np.ndarray, spec: LoihiSpec, activity: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """Mantissas and exponent for weight targets ``x`` (in units of ``a_in``), and the costs.
+
+    Without ``activity`` the exponent is the smallest that fits the largest weight
+    (max-scaling); with ``activity`` (a weight per entry of ``x``, e.g. its source's mean
+    spike count) it is :func:`calibrated_weight_exp`.
+    """
     nonzero = x[x != 0]
     mode = lava_sign_mode(nonzero)
     bits = spec.weight_bits
-    exp = choose_weight_exp(x, mode, bits, spec)
-    step, low, high = weight_grid(mode, bits, spec)
-    rounded = np.round(x / 2.0 ** exp / step) * step
-    mantissa = np.clip(rounded, low, high).astype(np.int64)
-    stored = lava_stored_mantissas(mantissa, bits, spec)
+    exp = (choose_weight_exp(x, mode, bits, spec) if activity is None
+           else calibrated_weight_exp(x, activity, mode, spec))
+    rounded, stored = _on_grid(x, exp, mode, spec)
     approx = stored * 2.0 ** exp
     stats = {"sign_mode": lava_sign_mode(stored), "weight_exp": exp, "num_weight_bits": bits,
+             "weight_scaling": "max" if activity is None else "calibrated",
              "nonzero": int(nonzero.size),
              "weight_rel_error": relative_error(approx, x),
              "weights_lost_to_zero": int(np.count_nonzero((x != 0) & (stored == 0))),
@@ -350,26 +387,32 @@ def row_factor(graph: Graph, name: str, quant: PopulationQuant, spec: LoihiSpec)
     return c.input_gain * quant.v_scale / (1 << spec.act_shift_bits)
 
 
-def quantize_projection(proj: Projection, factor: np.ndarray,
-                        spec: LoihiSpec) -> ProjectionQuant:
-    """Mantissas and weight_exp of ``proj`` given its post rows' factors."""
+def quantize_projection(proj: Projection, factor: np.ndarray, spec: LoihiSpec,
+                        activity: np.ndarray | None = None) -> ProjectionQuant:
+    """Mantissas and weight_exp of ``proj`` given its post rows' factors (and, for
+    calibrated weight scaling, a weight per source neuron)."""
     if proj.is_sparse:
         weight = sp.csr_array(proj.weight)
         rows = np.repeat(np.arange(weight.shape[0]), np.diff(weight.indptr))
-        stored, exp, stats = quantize_values(weight.data * factor[rows], spec)
+        per_entry = None if activity is None else activity[weight.indices]
+        stored, exp, stats = quantize_values(weight.data * factor[rows], spec, per_entry)
         mantissa: Weight = sp.csr_array(
             (stored, weight.indices.copy(), weight.indptr.copy()), shape=weight.shape)
     else:
         x = np.asarray(proj.weight) * factor[:, None]
-        stored, exp, stats = quantize_values(x, spec)
+        per_entry = None if activity is None else np.broadcast_to(activity[None, :], x.shape)
+        stored, exp, stats = quantize_values(x, spec, per_entry)
         mantissa = stored.astype(np.int64)
     return ProjectionQuant(proj.name, mantissa, exp, spec.weight_bits, stats)
 
 
 def quantize_network(graph: Graph, spec: LoihiSpec, reset_policy: str = "error",
-                     observed: Mapping[str, Mapping[str, np.ndarray]] | None = None
-                     ) -> QuantizedNetwork:
-    """Quantize every non-input population and every projection of ``graph``."""
+                     observed: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+                     activity: Mapping[str, np.ndarray] | None = None) -> QuantizedNetwork:
+    """Quantize every non-input population and every projection of ``graph``.
+
+    ``activity`` (per population, a weight per neuron) turns on calibrated weight scaling
+    for the projections leaving it."""
     if reset_policy not in RESET_POLICIES:
         raise MappingError("option reset_policy", f"is {reset_policy!r}.",
                            f"Use one of {list(RESET_POLICIES)}.")
@@ -385,7 +428,8 @@ def quantize_network(graph: Graph, spec: LoihiSpec, reset_policy: str = "error",
         seen = None if observed is None else observed.get(name)
         pops[name] = quantize_population(graph, pop, spec, reset_policy, seen)
     projs = {name: quantize_projection(proj, row_factor(graph, proj.target,
-                                                        pops[proj.target], spec), spec)
+                                                        pops[proj.target], spec), spec,
+                                       None if activity is None else activity[proj.source])
              for name, proj in graph.projections.items()}
     return QuantizedNetwork(pops, projs)
 
@@ -410,6 +454,21 @@ def _largest_current(c: EulerCoefficients, synaptic: np.ndarray) -> np.ndarray:
         current = (1 - c.current_decay) * current + c.input_gain * synaptic[:, t]
         largest = np.maximum(largest, np.abs(current).max(axis=0))
     return largest
+
+
+def source_activity(graph: Graph, input_spikes: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Per population, a weight per neuron for calibrated weight scaling: the mean spike
+    count per sample of a reference run on ``input_spikes`` (plus a floor of one spike in
+    the whole run, so a neuron silent there still counts a little); all ones without spikes.
+    """
+    if input_spikes is None:
+        return {name: np.ones(pop.size) for name, pop in graph.populations.items()}
+    result = _reference_run(graph, input_spikes)
+    floor = 1.0 / input_spikes.shape[0]
+    found = {name: np.ones(pop.size) for name, pop in graph.populations.items()}
+    found.update({name: spikes.sum(axis=1).mean(axis=0) + floor
+                  for name, spikes in result.spikes.items()})
+    return found
 
 
 def observe_ranges(graph: Graph, input_spikes: np.ndarray) -> dict[str, dict[str, np.ndarray]]:

@@ -4,9 +4,10 @@ What sPyNNaker does, reimplemented from ``shared/reference/spinnaker.md`` §2:
 
 - Parameters are s16.15, encoded on the host with round-half-even (``S1615.encode_as_int``).
 - Decays are ``exp(-dt/tau)``: s16.15 for the membrane (``exp_TC``), u0.32 for exponential
-  synapses, with ``init = (tau/dt)(1 - decay)`` so a synapse keeps its charge. They are
-  computed here with round-half-even and stored; the chip computes them with spinn_common's
-  table exp, which may differ in the last bit (docs/spinnaker.md).
+  synapses, with ``init = (tau/dt)(1 - decay)`` so a synapse keeps its charge. They are the
+  integers the core computes on load from the host's s16.15 millisecond words, with
+  spinn_common's table exp and truncating divisions (``chip_math``); so is the refractory
+  period in ticks, ``T_refract = ceil(tau_refrac / dt)``.
 - Weights are unsigned 16-bit magnitudes; the sign picks the synapse type (positive weights
   to ``excitatory``, negative to ``inhibitory``, which the neuron subtracts). Each (post
   population, synapse type) gets one ring-buffer shift ``r`` from the worst-case summed weight
@@ -26,7 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
+from neurocc.backends.spinnaker import chip_math, delays
 from neurocc.backends.spinnaker.section import SYNAPSE_TYPES, pop_key
 from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.errors import MappingError
@@ -71,12 +74,6 @@ def _encode(value: np.ndarray, fraction_bits: int, bits: int, where: str) -> np.
     return raw
 
 
-def _unsigned_fraction(value: np.ndarray, bits: int) -> np.ndarray:
-    """u0.<bits>: round-half-even, kept below 1.0 (which the format cannot hold)."""
-    raw = np.rint(np.asarray(value, dtype=np.float64) * 2.0 ** bits).astype(np.int64)
-    return np.minimum(raw, 2 ** bits - 1)
-
-
 def base_gain(pop: Population, dt_s: float) -> np.ndarray:
     """The membrane gain of a current: ``r`` (``r * w_in`` for cubalif, ``r * dt`` for IF)."""
     rule = RULES[pop.model]
@@ -93,27 +90,49 @@ def weight_gain(pop: Population, dt_s: float, synapse_type: int) -> np.ndarray:
     return np.asarray(gain, dtype=np.float64)
 
 
+def _check_format(spec: TargetSpec) -> None:
+    """The load-time arithmetic (``chip_math``) is s16.15 with u0.32 decays, as the chip's."""
+    if (spec.fraction_bits, spec.state_bits, spec.decay_bits) != (
+            chip_math.FRACTION_BITS, chip_math.WORD_BITS, chip_math.WORD_BITS):
+        raise MappingError(f"target '{spec.name}'", f"format fraction_bits / state_bits / "
+                           f"decay_bits = {spec.fraction_bits} / {spec.state_bits} / "
+                           f"{spec.decay_bits}; the core's load-time arithmetic (spinn_common's "
+                           f"table exp) is {chip_math.FRACTION_BITS} / {chip_math.WORD_BITS} / "
+                           f"{chip_math.WORD_BITS}.", "Keep the s16.15 / u0.32 format.")
+
+
 def population_words(pop: Population, dt_s: float, spec: TargetSpec
                      ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """The s16.15 / u0.32 parameter arrays of one population and its history record."""
+    """The s16.15 / u0.32 parameter arrays of one population and its history record.
+
+    The decays and the refractory ticks are what the core derives on load from the host's
+    s16.15 millisecond words (``chip_math``), so they match a real chip's bits.
+    """
     rule, p, where = RULES[pop.model], pop.params, f"population '{pop.name}'"
     f, bits = spec.fraction_bits, spec.state_bits
+    _check_format(spec)
     ones = np.ones(pop.size)
     threshold = _encode(p["v_threshold"] * ones, f, bits, where)
-    decay = np.exp(-dt_s / p[rule.tau_mem]) * ones if rule.tau_mem else ones
+    exp_tc = (chip_math.per_neuron(lambda tau: chip_math.membrane_decay(dt_s, tau),
+                                   p[rule.tau_mem] * ones)
+              if rule.tau_mem else _encode(ones, f, bits, where))
+    refrac = p.get("tau_refrac_s", 0.0 * ones) * ones
     arrays = {"v_leak": _encode(p.get("v_leak", 0.0) * ones, f, bits, where),
               "v_threshold": threshold + 1, "v_subtract": threshold,
               "v_reset": _encode(p["v_reset"] * ones, f, bits, where),
               "bias": _encode(p["bias"] * base_gain(pop, dt_s) * ones, f, bits, where),
-              "exp_tc": _encode(decay, f, bits, where)}
-    exp_tc = arrays["exp_tc"]
+              "exp_tc": exp_tc,
+              "t_refract": chip_math.per_neuron(
+                  lambda tau: chip_math.refractory_ticks(dt_s, tau), refrac)}
     record: dict[str, Any] = {"model": pop.model, "reset": pop.reset,
-                              "exp_tc_range": [int(exp_tc.min()), int(exp_tc.max())]}
+                              "exp_tc_range": [int(exp_tc.min()), int(exp_tc.max())],
+                              "refractory_ticks": [int(arrays["t_refract"].min()),
+                                                   int(arrays["t_refract"].max())]}
     if rule.tau_syn is not None:
-        syn = np.stack([np.exp(-dt_s / p[key]) * ones for key in rule.tau_syn])
-        tau_steps = np.stack([p[key] / dt_s * ones for key in rule.tau_syn])
-        arrays["syn_decay"] = _unsigned_fraction(syn, spec.decay_bits)
-        arrays["syn_init"] = _unsigned_fraction(tau_steps * (1.0 - syn), spec.decay_bits)
+        constants = [chip_math.per_neuron(lambda tau, i=i: chip_math.synapse_constants(
+            dt_s, tau)[i], p[key] * ones) for key in rule.tau_syn for i in (0, 1)]
+        arrays["syn_decay"] = np.stack(constants[0::2])
+        arrays["syn_init"] = np.stack(constants[1::2])
         record["syn_init"] = [float(v) for v in arrays["syn_init"][:, 0] / 2.0 ** spec.decay_bits]
     return {pop_key(pop.name, k): v for k, v in arrays.items()}, record
 
@@ -126,7 +145,8 @@ class SynapseTable:
     pre: np.ndarray
     magnitude: np.ndarray
     synapse_type: np.ndarray
-    delay: np.ndarray
+    delay: np.ndarray  # on-core (residual) delay in ticks, 1..delay_max_on_core_steps
+    stage: np.ndarray  # delay-extension stage (0: straight from the source), see delays.py
 
 
 def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
@@ -144,7 +164,8 @@ def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
 
 
 def synapse_table(graph: Graph, proj: Projection, spec: TargetSpec) -> SynapseTable:
-    """Nonzero synapses, signs split into types, gains folded, delays at least the minimum."""
+    """Nonzero synapses, signs split into types, gains folded, delays at least the minimum
+    and split into delay-extension stages and on-core residuals."""
     post, pre, weight, delay = proj.coo()
     keep = weight != 0
     post, pre, weight, delay = post[keep], pre[keep], weight[keep], delay[keep]
@@ -153,8 +174,8 @@ def synapse_table(graph: Graph, proj: Projection, spec: TargetSpec) -> SynapseTa
     gains = np.stack([weight_gain(target, graph.dt_s, t) * np.ones(target.size)
                       for t in range(len(SYNAPSE_TYPES))])
     magnitude = np.abs(weight) * gains[types, post]
-    return SynapseTable(post, pre, magnitude, types,
-                        np.maximum(delay, spec.delay_min_steps).astype(np.int64))
+    stage, residual = delays.split(proj.name, np.maximum(delay, spec.delay_min_steps), spec)
+    return SynapseTable(post, pre, magnitude, types, residual, stage)
 
 
 def ring_shift(worst_sum: float) -> int:
@@ -167,35 +188,84 @@ def ring_shift(worst_sum: float) -> int:
     return max(shift, 0)
 
 
-def shifts(graph: Graph, tables: Mapping[str, SynapseTable], spec: TargetSpec
-           ) -> dict[str, list[int]]:
-    """One shift per (post population, synapse type), from the worst-case summed weight."""
+def word_shift(spec: TargetSpec) -> int:
+    """The left shift a slot gets beyond ``r`` on its way into s16.15:
+    ``fraction_bits + 1 - weight_bits`` (0 for 16-bit words, sPyNNaker's; a target with
+    narrower words keeps ``r`` as the slot's range and loses the low bits)."""
+    return int(spec.fraction_bits) + 1 - int(spec.weight_bits)
+
+
+def worst_case_sums(graph: Graph, tables: Mapping[str, SynapseTable]) -> dict[str, np.ndarray]:
+    """Per (post population, synapse type): the largest slot sum, every source spiking."""
     sums = {n: np.zeros((len(SYNAPSE_TYPES), p.size)) for n, p in graph.populations.items()}
     for name, table in tables.items():
         np.add.at(sums[graph.projections[name].target], (table.synapse_type, table.post),
                   table.magnitude)
-    found = {n: [ring_shift(float(s.max(initial=0.0))) for s in sums[n]] for n in sums}
-    limit = spec.state_bits - 1 - spec.weight_bits  # a shifted slot stays a positive s16.15 word
+    return {n: s.max(axis=1, initial=0.0) for n, s in sums.items()}
+
+
+def observed_sums(graph: Graph, tables: Mapping[str, SynapseTable],
+                  spikes: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per (post population, synapse type): the largest slot sum on sample ``spikes``
+    (per source population, (batch, T, size) of a reference run), delays included.
+    sPyNNaker sizes shifts from expected input statistics in the same spirit."""
+    found = {n: np.zeros(len(SYNAPSE_TYPES)) for n in graph.populations}
+    for target, pop in graph.populations.items():
+        for kind in range(len(SYNAPSE_TYPES)):
+            total: np.ndarray | None = None
+            for name, table in tables.items():
+                proj = graph.projections[name]
+                if proj.target != target:
+                    continue
+                fired = spikes[proj.source].astype(np.float64)
+                batch, steps, n_pre = fired.shape
+                for delay in np.unique(table.delay[table.synapse_type == kind]):
+                    pick = (table.synapse_type == kind) & (table.delay == delay)
+                    matrix = sp.csr_array((table.magnitude[pick], (table.post[pick],
+                                                                   table.pre[pick])),
+                                          shape=(pop.size, n_pre))
+                    arriving = (fired.reshape(-1, n_pre) @ matrix.T).reshape(batch, steps, -1)
+                    if total is None:
+                        total = np.zeros((batch, steps + int(table.delay.max()) + 1, pop.size))
+                    elif total.shape[1] < steps + delay:
+                        total = np.pad(total, ((0, 0), (0, steps + delay - total.shape[1]),
+                                               (0, 0)))
+                    total[:, delay:delay + steps] += arriving
+            found[target][kind] = 0.0 if total is None else float(total.max(initial=0.0))
+    return found
+
+
+def shifts(graph: Graph, sums: Mapping[str, np.ndarray], spec: TargetSpec
+           ) -> dict[str, list[int]]:
+    """One shift per (post population, synapse type), from its largest slot sum."""
+    found = {n: [ring_shift(float(value)) for value in sums[n]] for n in graph.populations}
+    # a shifted slot (< 2**weight_bits) stays a positive state word
+    limit = spec.state_bits - 1 - spec.weight_bits - word_shift(spec)
     for name, values in found.items():
         if max(values) > limit:
             raise MappingError(f"population '{name}'", f"its summed input needs a ring-buffer "
                                f"shift of {max(values)}, above the limit of {limit} "
-                               "(state_bits - 1 - weight_bits).",
+                               "(state_bits - 2 - fraction_bits).",
                                "Scale the weights down or split the fan-in.")
     return found
 
 
 def weight_words(table: SynapseTable, shift: list[int], spec: TargetSpec) -> np.ndarray:
-    """``rint(|w| * 2**(15 - r))``: the unsigned ring-buffer words."""
-    scale = 2.0 ** (spec.fraction_bits - np.asarray(shift, dtype=np.float64)[table.synapse_type])
-    return np.rint(table.magnitude * scale).astype(np.int64)
+    """``rint(|w| * 2**(weight_bits - 1 - r))`` (``2**(15 - r)`` for 16-bit words): the
+    unsigned ring-buffer words, at most ``2**weight_bits - 1`` (a larger one, possible only
+    with calibrated shifts, saturates: ``weight_record`` counts it)."""
+    exponent = spec.fraction_bits - word_shift(spec)
+    scale = 2.0 ** (exponent - np.asarray(shift, dtype=np.float64)[table.synapse_type])
+    words = np.rint(table.magnitude * scale).astype(np.int64)
+    return np.minimum(words, 2 ** int(spec.weight_bits) - 1)
 
 
 def weight_record(table: SynapseTable, words: np.ndarray, shift: list[int],
                   spec: TargetSpec) -> dict[str, Any]:
-    """Resolution per type, weights lost to zero, and the largest rounding error."""
-    step = 2.0 ** (np.asarray(shift, dtype=np.float64) - spec.fraction_bits)
+    """Resolution per type, weights lost to zero or saturated, and the largest error."""
+    step = 2.0 ** (np.asarray(shift, dtype=np.float64) + word_shift(spec) - spec.fraction_bits)
     error = np.abs(words * step[table.synapse_type] - table.magnitude)
     return {"synapses": int(words.size), "lost_to_zero": int(np.count_nonzero(words == 0)),
+            "saturated": int(np.count_nonzero(words == 2 ** int(spec.weight_bits) - 1)),
             "max_abs_error": float(error.max(initial=0.0)),
             "resolution": {t: float(step[i]) for i, t in enumerate(SYNAPSE_TYPES)}}

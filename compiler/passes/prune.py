@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from neurocc.compiler.errors import NeuroccError
 from neurocc.compiler.graph import Graph, Projection
-from neurocc.compiler.passes import register_pass
+from neurocc.compiler.passes import register_alias, register_pass
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,27 @@ def _sum_sq(values: np.ndarray) -> float:
 def _ratio(removed_sq: float, total_sq: float) -> float:
     """``||W - W_pruned|| / ||W||`` (Frobenius) from sums of squares, never densified."""
     return 0.0 if total_sq == 0 else float(np.sqrt(removed_sq / total_sq))
+
+
+# -- the short spelling: prune:method=NAME,sparsity=X ---------------------------------------
+PRUNE_METHODS = ("magnitude", "activity", "neurons", "schedule")
+
+
+def expand_prune(options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``prune:method=M,sparsity=X,...`` as ``prune.M:fraction=X,...`` (magnitude default)."""
+    rest = dict(options)
+    method = str(rest.pop("method", "magnitude"))
+    if method not in PRUNE_METHODS:
+        raise NeuroccError("pass 'prune': option 'method'", f"is {method!r}; expected one of "
+                           f"{list(PRUNE_METHODS)}.", "For example prune:method=magnitude,"
+                           "sparsity=0.8.")
+    if "sparsity" in rest:
+        if "fraction" in rest:
+            raise NeuroccError("pass 'prune'", "gives both 'sparsity' and 'fraction'.",
+                               "They mean the same share; give one.")
+        rest["fraction"] = rest.pop("sparsity")
+    return f"prune.{method}", rest
+
+
+register_alias("prune", expand_prune, "short form: prune:method=magnitude|activity|neurons|"
+               "schedule,sparsity=X,... runs prune.METHOD with fraction=X and the other options")

@@ -53,7 +53,10 @@ Readout
     ``LogisticRegression`` on standardized states, and writes the weights and
     biases into a new graph: simulating it for the same number of steps gives
     the fitted model's decision values as the readout's final ``v``
-    (``readout_values``, ``classify``: argmax). Labels are classes
+    (``readout_values``, ``classify``: argmax). ``fit_readout(graph,
+    reservoir_spikes, labels)`` fits on the reservoir spikes of any engine (an
+    analog crossbar run), ``readout_from_spikes`` applies the trained readout to
+    them digitally. Labels are classes
     ``0..n_readout-1``, one readout neuron each.
 
 Files
@@ -65,6 +68,16 @@ Files
     that differ between E and I (for example Maass' 1.5 ms EE, 0.8 ms
     otherwise) vary by both pre and post neuron, which a NIR Delay node cannot
     express: ``write_nir`` refuses them; keep such graphs as artifacts.
+
+Zero-shot reservoirs (``zeroshot.py``)
+    ``zeroshot_reservoir(params, "rram256k", input_scale=, recurrent_scale=)``
+    keeps the structure of ``build_lsm(params)`` and draws every input and
+    recurrent weight from a differential pair of resistive cells switched once
+    without verify, unprogrammed: ``w = scale * (G+ - G-) / (sqrt(2) sigma_G)``
+    with ``G`` from the target's switching distribution (device section).
+    ``gaussian_reservoir`` is the software reservoir of the same structure
+    (``w ~ Normal(0, scale^2)``); ``formed_conductances(graph)`` re-draws the
+    cells from the recipe kept in ``metadata["lsm_zeroshot"]``.
 
 Errors
     A value out of range is a ``FrontendError`` naming the field
@@ -84,9 +97,16 @@ from neurocc.frontends.lsm.parameters import EiPair, LsmParameters, expected_syn
 from neurocc.frontends.lsm.readout import (
     ReadoutReport,
     classify,
+    fit_readout,
+    readout_from_spikes,
     readout_values,
     reservoir_states,
     train_readout,
+)
+from neurocc.frontends.lsm.zeroshot import (
+    formed_conductances,
+    gaussian_reservoir,
+    zeroshot_reservoir,
 )
 
 
@@ -106,10 +126,15 @@ __all__ = [
     "classify",
     "excitatory_mask",
     "expected_synapses",
+    "fit_readout",
+    "formed_conductances",
+    "gaussian_reservoir",
     "load_lsm",
     "read_lsm",
+    "readout_from_spikes",
     "readout_values",
     "reservoir_states",
     "train_readout",
     "write_lsm",
+    "zeroshot_reservoir",
 ]

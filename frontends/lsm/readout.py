@@ -77,14 +77,32 @@ def reservoir_states(graph: Graph, spikes: np.ndarray) -> tuple[np.ndarray, np.n
     last step and the raw reservoir spikes (batch, T, N)."""
     _check_lsm(graph)
     raw = run_graph(graph, spikes).spikes[RESERVOIR]
-    weights = filter_weights(raw.shape[1], _readout_leak(graph))
-    return np.einsum("btn,t->bn", raw, weights), raw
+    return states_from_spikes(graph, raw), raw
+
+
+def states_from_spikes(graph: Graph, reservoir_spikes: np.ndarray) -> np.ndarray:
+    """The filtered reservoir spikes ``x`` (batch, N) at the last step, from spikes (batch, T,
+    N) of any engine: what the trained readout's ``v`` is linear in."""
+    weights = filter_weights(reservoir_spikes.shape[1], _readout_leak(graph))
+    return np.einsum("btn,t->bn", reservoir_spikes, weights)
 
 
 def readout_values(graph: Graph, spikes: np.ndarray) -> np.ndarray:
     """The readout's ``v`` after the last step (batch, n_readout), from a reference run."""
     _check_lsm(graph)
     return run_graph(graph, spikes).states[f"v/{READOUT}"][:, -1]
+
+
+def readout_from_spikes(graph: Graph, reservoir_spikes: np.ndarray) -> np.ndarray:
+    """The trained readout's final ``v`` (batch, n_readout) computed digitally from reservoir
+    spikes (batch, T, N) of any engine: ``W x + bias (1 - a^T)``, what a reference run of
+    the whole graph gives when its reservoir spikes the same."""
+    _check_lsm(graph)
+    x = states_from_spikes(graph, reservoir_spikes)
+    weight = np.asarray(graph.projections[READOUT_PROJECTION].weight)
+    bias = graph.populations[READOUT].params["bias"]
+    decay = 1.0 - _readout_leak(graph) ** reservoir_spikes.shape[1]
+    return np.asarray(x @ weight.T + bias * decay)
 
 
 def classify(graph: Graph, spikes: np.ndarray) -> np.ndarray:
@@ -156,6 +174,16 @@ def _with_readout(graph: Graph, weight: np.ndarray, bias: np.ndarray,
     return graph.replace(populations=populations, projections=projections, metadata=metadata)
 
 
+def _check_options(graph: Graph, method: str, regularization: float) -> None:
+    if method not in METHODS:
+        raise FrontendError(f"method '{method}'", "is not a readout method.",
+                            f"Use one of {list(METHODS)}.")
+    if not (isinstance(regularization, int | float) and regularization > 0):
+        raise FrontendError("regularization", f"is {regularization!r}; expected > 0.",
+                            "For example 1.0.")
+    _check_lsm(graph)
+
+
 def train_readout(graph: Graph, spikes: np.ndarray, labels: Any, *, method: str = "ridge",
                   regularization: float = 1.0) -> tuple[Graph, ReadoutReport]:
     """Fit the readout on a reference run of ``spikes`` (batch, T, n_in) and return a new
@@ -166,17 +194,26 @@ def train_readout(graph: Graph, spikes: np.ndarray, labels: Any, *, method: str 
     (batch, n_readout) for ridge regression. ``method``: ``ridge`` (alpha =
     ``regularization``) or ``logistic`` (C = 1 / ``regularization``).
     """
-    if method not in METHODS:
-        raise FrontendError(f"method '{method}'", "is not a readout method.",
-                            f"Use one of {list(METHODS)}.")
-    if not (isinstance(regularization, int | float) and regularization > 0):
-        raise FrontendError("regularization", f"is {regularization!r}; expected > 0.",
-                            "For example 1.0.")
-    _check_lsm(graph)
+    _check_options(graph, method, regularization)
+    _, raw = reservoir_states(graph, spikes)
+    return fit_readout(graph, raw, labels, method=method, regularization=regularization)
+
+
+def fit_readout(graph: Graph, reservoir_spikes: np.ndarray, labels: Any, *,
+                method: str = "ridge", regularization: float = 1.0
+                ) -> tuple[Graph, ReadoutReport]:
+    """:func:`train_readout` on reservoir spikes (batch, T, N) recorded by any engine (an
+    analog crossbar, a chip): the readout is fitted on what that reservoir really did."""
+    _check_options(graph, method, regularization)
     n_readout = graph.populations[READOUT].size
     labels = np.asarray(labels)
     task = _task(labels, n_readout, method)
-    x, raw = reservoir_states(graph, spikes)
+    raw = np.asarray(reservoir_spikes)
+    if raw.ndim != 3 or raw.shape[2] != graph.populations[RESERVOIR].size:
+        raise FrontendError("reservoir_spikes", f"have shape {raw.shape}; expected (batch, T, "
+                            f"{graph.populations[RESERVOIR].size}).",
+                            "Pass the reservoir's spikes of a run (SimResult.spikes).")
+    x = states_from_spikes(graph, raw)
     if len(labels) != len(x):
         raise FrontendError("labels", f"hold {len(labels)} samples, the spikes {len(x)}.",
                             "Give one label per sample.")

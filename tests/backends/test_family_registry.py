@@ -36,12 +36,22 @@ def test_a_family_without_an_exact_engine_is_an_error_not_a_fallback() -> None:
     try:
         artifact = dataclasses.replace(neurocc.compile(small_graph()), family="bare")
         with pytest.raises(NeuroccError, match=r"family 'bare': has no exact engine.*"
-                                               r"Families with one: loihi, reference"):
+                                               r"Families with one: crossbar, loihi, reference"):
             neurocc.simulate(artifact, np.zeros((1, 3, 2)), engine="exact")
         assert neurocc.simulate(artifact, np.zeros((1, 3, 2)), engine="reference").output.shape \
             == (1, 3, 2)
     finally:
         unregister_family("bare")
+
+
+def test_device_seeds_need_a_seed_engine_option() -> None:
+    seeded = dataclasses.replace(FAMILIES["reference"], name="seeded", device_seeds=3,
+                                 demo_target=None)
+    with pytest.raises(NeuroccError, match=r"device_seeds = 3.*no field 'seed'"):
+        register_family(seeded)
+    with pytest.raises(NeuroccError, match="engine_options must be a dataclass"):
+        register_family(dataclasses.replace(seeded, device_seeds=0, engine_options=int))
+    assert "seeded" not in FAMILIES
 
 
 def test_unknown_family_options_are_refused_with_the_list() -> None:
@@ -62,7 +72,8 @@ def test_the_artifact_carries_the_resolved_target_and_options() -> None:
     artifact = neurocc.compile(small_graph(), "loihi2", reset_policy="approximate")
     assert target_of(artifact).to_dict() == load_target("loihi2").to_dict()
     assert artifact.layout["options"] == {"reset_policy": "approximate",
-                                          "calibration_spikes": None}
+                                          "calibration_spikes": None,
+                                          "weight_scaling": "max"}
     broken = dataclasses.replace(artifact, layout={**artifact.layout, "target": {
         **artifact.layout["target"], "synapse": {}}})
     with pytest.raises(TargetError, match=r"artifact 'loihi2' target: key 'synapse.weight_bits'"):

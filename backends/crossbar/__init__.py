@@ -1,0 +1,1 @@
+"""The resistive-memory crossbar family: weights as conductances (``docs/crossbar.md``)."""
