@@ -41,6 +41,9 @@ COUNTERS: dict[str, Counter] = {c.name: c for c in (
             "events: an EGRU event sends its value)"),
     Counter("hops_eastwest", "hops", "east-west mesh link traversals of those messages"),
     Counter("hops_northsouth", "hops", "north-south mesh link traversals of those messages"),
+    Counter("packet_hops", "hops", "mesh links the multicast packets (`packets`) cross: per "
+            "packet, the links of its source core's multicast tree (a link carries one copy of "
+            "a packet however many cores lie beyond it)"),
     Counter("steps", "steps", "time steps x batch (one barrier synchronisation each)"),
     Counter("array_reads", "reads", "crossbar array reads: one per (array, step, sample) with "
             "at least one active input row"),

@@ -3,8 +3,8 @@
 The artifact's section ``spinnaker`` holds the integer words (keys in ``section.py``); the
 layout holds each population's model form, ring-buffer shifts and cores, the resources and
 ``latency_steps``, and the routing keys and per-chip table sizes (``routing.py``). The float
-graph is returned with three history records, ``spinnaker.quantize``, ``spinnaker.map`` and
-``spinnaker.route``.
+graph is returned with three history records, ``spinnaker.quantize``, ``spinnaker.map`` (with
+the mapping's multicast traffic) and ``spinnaker.route`` (with the spike-hops).
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ import numpy as np
 
 from neurocc.backends.artifact import Artifact
 from neurocc.backends.spinnaker import delays, graded, routing
-from neurocc.backends.spinnaker.mapping import Core, partition, resources, total_cores
+from neurocc.backends.spinnaker.mapping import (
+    Core,
+    Placement,
+    partition,
+    resources,
+    total_cores,
+    traffic,
+)
 from neurocc.backends.spinnaker.quantize import (
     RULES,
     SynapseTable,
@@ -29,7 +36,7 @@ from neurocc.backends.spinnaker.quantize import (
     weight_words,
     worst_case_sums,
 )
-from neurocc.backends.spinnaker.section import INPUT_MODEL, SECTION, proj_key
+from neurocc.backends.spinnaker.section import INPUT_MODEL, SECTION, map_key, proj_key
 from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.errors import MappingError, SimulationError
 from neurocc.compiler.graph import Graph
@@ -80,11 +87,34 @@ def _projection_arrays(name: str, table: SynapseTable, words: np.ndarray
             proj_key(name, "stage"): table.stage[keep]}
 
 
-def _with_extensions(graph: Graph, cores: list[Core], arrays: Mapping[str, np.ndarray],
-                     spec: TargetSpec) -> tuple[list[Core], dict[str, tuple[str, str]],
+def _map_arrays(placement: Placement) -> dict[str, np.ndarray]:
+    arrays = {}
+    for name, core in placement.core_of.items():
+        arrays[map_key(name, "core")] = core
+        arrays[map_key(name, "slot")] = placement.slot_of[name]
+    return arrays
+
+
+def _unit_rate_costs(graph: Graph, arrays: Mapping[str, np.ndarray], placement: Placement,
+                     routes: Mapping[str, Any]) -> dict[str, int]:
+    """What one spike of every neuron with targets costs: core deliveries and spike-hops."""
+    sends = {n: np.zeros(p.size, dtype=bool) for n, p in graph.populations.items()}
+    for name, proj in graph.projections.items():
+        sends[proj.source][arrays[proj_key(name, "pre")]] = True
+    reach, links = np.asarray(routes["destinations"]), np.asarray(routes["tree_links"])
+    cores = [placement.core_of[n][s] for n, s in sends.items()]
+    sender_cores = np.concatenate(cores) if cores else np.zeros(0, dtype=np.int64)
+    return {"core_deliveries": int(reach[sender_cores].sum()),
+            "spike_hops": int(links[sender_cores].sum())}
+
+
+def _with_extensions(graph: Graph, placement: Placement, arrays: Mapping[str, np.ndarray],
+                     spec: TargetSpec) -> tuple[Placement, dict[str, tuple[str, str]],
                                                 dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """The cores with the delay-extension cores added, and the (pseudo-)projections to route:
-    a delayed synapse goes source -> extension (same atoms) -> target."""
+    """The placement with the delay-extension cores added (each holds its source core's
+    neurons in the same slots), and the (pseudo-)projections to route: a delayed synapse goes
+    source -> extension (same atoms) -> target."""
+    cores = placement.cores
     routes = {n: (p.source, p.target) for n, p in graph.projections.items()}
     synapses = {}
     delayed: dict[str, int] = {}
@@ -99,13 +129,16 @@ def _with_extensions(graph: Graph, cores: list[Core], arrays: Mapping[str, np.nd
             synapses[f"{name}{delays.EXTENSION_SUFFIX}"] = (pre[late], post[late])
             routes[f"{extension}/in/{name}"] = (proj.source, extension)
             synapses[f"{extension}/in/{name}"] = (np.unique(pre[late]), np.unique(pre[late]))
-    added = delays.extension_cores(delayed, cores, spec)
+    added, core_of = delays.extension_cores(delayed, placement, spec)
     if len(cores) + len(added) > total_cores(spec):
         raise MappingError(f"target '{spec.name}'", f"the network needs {len(cores)} neuron "
                            f"cores and {len(added)} delay-extension cores, above the limit of "
                            f"{total_cores(spec)}.", "Shorten the long delays, or compile for "
                            "a larger target (a copy of the target file with a bigger mesh).")
-    return cores + added, routes, synapses
+    slot_of = {**placement.slot_of, **{delays.extension_name(p): placement.slot_of[p]
+                                       for p in delayed}}
+    return (Placement(cores + added, {**placement.core_of, **core_of}, slot_of), routes,
+            synapses)
 
 
 def _graded_tables(graph: Graph, spec: TargetSpec, arrays: dict[str, np.ndarray],
@@ -161,7 +194,8 @@ def _slot_sums(graph: Graph, tables: Mapping[str, SynapseTable], weight_scaling:
 
 def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor",
                       rounding_seed: int = 0, weight_scaling: str = "max",
-                      calibration_spikes: np.ndarray | None = None) -> Artifact:
+                      calibration_spikes: np.ndarray | None = None,
+                      mapping: str = "traffic") -> Artifact:
     """Compile ``graph`` for the SpiNNaker target ``spec`` (validated by the family schema)."""
     graded.check_targets(graph)
     arrays: dict[str, np.ndarray] = {}
@@ -186,9 +220,12 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
     graded_tables, graded_records = _graded_tables(graph, spec, arrays, found)
     tables = {n: {**tables, **graded_tables}[n] for n in graph.projections}
     proj_records.update(graded_records)
-    cores, pairs, synapses = _with_extensions(graph, partition(graph, tables, spec), arrays,
-                                              spec)
-    routes = routing.route(cores, pairs, synapses, spec)
+    direct = {n: (arrays[proj_key(n, "pre")], arrays[proj_key(n, "post")]) for n in tables}
+    placement, pairs, synapses = _with_extensions(graph, partition(graph, tables, spec, mapping),
+                                                  arrays, spec)
+    cores = placement.cores
+    arrays.update(_map_arrays(placement))
+    routes = routing.route(placement, pairs, synapses, spec)
     offsets = latency_offsets(graph, spec)
     populations = _population_layout(graph, found, cores)
     for name, entry in populations.items():
@@ -205,9 +242,11 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
     graph = graph.with_record("spinnaker.quantize", target=spec.name, rounding=rounding,
                               rounding_seed=rounding_seed, weight_scaling=weight_scaling,
                               shifts=found, populations=pop_records, projections=proj_records)
-    graph = graph.with_record("spinnaker.map", latency_offsets=offsets,
+    graph = graph.with_record("spinnaker.map", mapping=mapping, latency_offsets=offsets,
+                              multicast_traffic=traffic(graph, direct, placement),
                               delay_extension_cores=sum(c.population.endswith(
                                   delays.EXTENSION_SUFFIX) for c in cores),
                               **{k: v["used"] for k, v in layout["resources"].items()})
-    graph = graph.with_record("spinnaker.route", **routing.summary(routes))
+    graph = graph.with_record("spinnaker.route", **routing.summary(routes),
+                              **_unit_rate_costs(graph, arrays, placement, routes))
     return Artifact(spec.name, "spinnaker", graph, layout, {SECTION: arrays})

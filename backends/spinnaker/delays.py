@@ -9,8 +9,9 @@ ticks after it fired, once per stage that has synapses. Stages run up to
 ``delay_extension_slots - 1``, so the longest delay is ``slots * D``; a longer one is a
 ``MappingError`` naming the projection, never dropped.
 
-The extension cores (``<source>.delay``, one per source slice, as sPyNNaker gives the
-extension the source's atoms) are placed after the neuron cores, counted in the resources
+The extension cores (``<source>.delay``, one per source core, as sPyNNaker gives the
+extension the source's atoms) are placed after the neuron cores (first free processor, chips
+in x-major order), counted in the resources
 and routed like any core: the source's packets reach them, and they send to the targets of
 the delayed synapses.
 """
@@ -26,7 +27,7 @@ from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.errors import MappingError
 
 if TYPE_CHECKING:  # mapping imports quantize, which imports this module
-    from neurocc.backends.spinnaker.mapping import Core
+    from neurocc.backends.spinnaker.mapping import Core, Placement
 
 EXTENSION_SUFFIX = ".delay"  # the extension vertex of population P is "P.delay"
 
@@ -50,19 +51,34 @@ def extension_name(source: str) -> str:
     return f"{source}{EXTENSION_SUFFIX}"
 
 
-def extension_cores(delayed: Mapping[str, int], cores: list[Core], spec: TargetSpec
-                    ) -> list[Core]:
-    """One extension core per slice of every source population with a delayed synapse,
-    placed after ``cores`` in the same order (chip after chip)."""
+def extension_cores(delayed: Mapping[str, int], placement: Placement, spec: TargetSpec
+                    ) -> tuple[list[Core], dict[str, np.ndarray]]:
+    """One extension core per core of every source population with a delayed synapse, each
+    on the first chip (x-major) with a free processor after the neuron cores, and per
+    extension the core of every source neuron (its atoms keep their slots)."""
     from neurocc.backends.spinnaker.mapping import Core
+    cores = placement.cores
+    used: dict[tuple[int, int], int] = {}
+    for core in cores:
+        used[(core.x, core.y)] = used.get((core.x, core.y), 0) + 1
+    chips = [(x, y) for y in range(spec.chips_y) for x in range(spec.chips_x)]
     added: list[Core] = []
+    core_of: dict[str, np.ndarray] = {}
     for source in delayed:
-        for core in (c for c in cores if c.population == source):
-            index = len(cores) + len(added)
-            chip = index // spec.cores_per_chip
-            added.append(Core(extension_name(source), core.lo, core.hi, chip,
-                              chip % spec.chips_x, chip // spec.chips_x, 0, 0))
-    return added
+        own = sorted({int(c) for c in np.unique(placement.core_of[source])})
+        index = {}
+        for c in own:
+            free = next((chip for chip in chips if used.get(chip, 0) < spec.cores_per_chip),
+                        chips[-1])  # a full mesh: the core-count check reports it
+            index[c] = len(cores) + len(added)
+            added.append(Core(extension_name(source), cores[c].neurons,
+                              free[1] * spec.chips_x + free[0], free[0], free[1],
+                              used.get(free, 0), 0, 0))
+            used[free] = used.get(free, 0) + 1
+        lookup = np.zeros(len(cores), dtype=np.int64)
+        lookup[own] = [index[c] for c in own]
+        core_of[extension_name(source)] = lookup[placement.core_of[source]]
+    return added, core_of
 
 
 def stage_masks(source_size: int, pre: np.ndarray, stage: np.ndarray) -> dict[int, np.ndarray]:

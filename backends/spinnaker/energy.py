@@ -1,9 +1,12 @@
 """SpiNNaker energy: the toolchain's own model (SpiNNMachine), priced through ``price``.
 
-E = idle power of the chips used x time + active power of the cores used x time + packets x
-energy per packet (``shared/reference/spinnaker.md`` §1), where a packet with a 32-bit payload
-(a graded EGRU event) costs the 72-bit figure: its extra over the 40-bit packet is priced on
-``payload_packets``. The chip runs in real time, so an
+E = idle power of the chips used x time + active power of the cores used x time + router
+passes x energy per packet (``shared/reference/spinnaker.md`` §1). The per-packet figure is a
+router's (25 pJ/bit x a 40-bit packet), so a spike pays it once on its source chip
+(``packets``) and once more for every link its multicast tree crosses into another chip's
+router (``packet_hops``); a packet with a 32-bit payload (a graded EGRU event) costs the
+72-bit figure: its extra over the 40-bit packet is priced on ``payload_packets``. The chip
+runs in real time, so an
 inference lasts its ticks x dt; the power figures of the target become energies per tick here
 (entries marked ``derived``, with the target figure as their source).
 """
@@ -59,6 +62,7 @@ OPERATIONS = (
     Operation("active_cores", "steps", "energy_per_tick_active_cores_pj",
               "time_within_tick_ns"),
     Operation("packets", "packets", "energy_per_packet_pj", "time_per_packet_ns"),
+    Operation("packet_hops", "packet_hops", "energy_per_packet_pj", "time_per_packet_ns"),
     Operation("payloads", "payload_packets", "energy_per_payload_extra_pj",
               "time_per_packet_ns"),
 )

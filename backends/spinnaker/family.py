@@ -29,6 +29,11 @@ class SpinnakerOptions:
                 "once), 'calibrated' from the largest sum seen on calibration_spikes"})
     calibration_spikes: np.ndarray | None = field(default=None, metadata={
         "help": "sample input spikes (batch, T, n_in) for calibrated weight scaling"})
+    mapping: Literal["traffic", "sequential"] = field(default="traffic", metadata={
+        "help": "how neurons go to cores and cores to chips: 'traffic' partitions each "
+                "population with a hypergraph partitioner (Mt-KaHyPar) to minimise multicast "
+                "traffic and places the cores to minimise spike-hops; 'sequential' is "
+                "PACMAN's baseline (contiguous slices, chips in order)"})
 
 
 FAMILY = Family(

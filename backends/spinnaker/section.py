@@ -9,6 +9,9 @@ integer), ``pop/P/syn_decay`` and ``pop/P/syn_init``
 (u0.32, shape (types, size); exponential synapses only).
 Per projection ``J``: ``proj/J/post``, ``proj/J/pre``, ``proj/J/weight`` (unsigned, the
 ring-buffer word), ``proj/J/type`` (0 excitatory, 1 inhibitory), ``proj/J/delay`` (ticks).
+Per population ``P`` (input ones too), the mapping: ``map/P/core`` (each neuron's core, an
+index into ``layout["cores"]``) and ``map/P/slot`` (its rank on that core; its routing key is
+the core's base key plus the slot).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ INPUT_MODEL = "input"  # the graph's input populations: spike sources, no parame
 SYNAPSE_TYPES = ("excitatory", "inhibitory")
 POP_KEYS = ("v_leak", "v_threshold", "v_subtract", "v_reset", "bias", "exp_tc", "t_refract")
 PROJ_KEYS = ("post", "pre", "weight", "type", "delay")
+MAP_KEYS = ("core", "slot")
 
 
 def pop_key(population: str, key: str) -> str:
@@ -26,3 +30,7 @@ def pop_key(population: str, key: str) -> str:
 
 def proj_key(projection: str, key: str) -> str:
     return f"proj/{projection}/{key}"
+
+
+def map_key(population: str, key: str) -> str:
+    return f"map/{population}/{key}"

@@ -19,6 +19,7 @@ from neurocc.backends.spinnaker.section import (
     POP_KEYS,
     SECTION,
     SYNAPSE_TYPES,
+    map_key,
     pop_key,
     proj_key,
 )
@@ -268,6 +269,12 @@ def _packets(run: Run, t: int, senders: Mapping[str, np.ndarray]) -> int:
     return sent
 
 
+def _hops(run: Run, t: int, links: Mapping[str, np.ndarray]) -> int:
+    """Per spike of a sender, the links of its core's multicast tree (``packet_hops``)."""
+    return sum(int((run.spikes[name][:, t].astype(np.int64) @ per).sum())
+               for name, per in links.items())
+
+
 def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
     arrays = artifact.sections[SECTION]
     options = artifact.layout.get("options", {})
@@ -297,7 +304,7 @@ def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
     values = {name: states[f"y/{name}"] for name, g in graded.items() if g.kind == "egru"}
     return Run(math, neurons, deliveries, all_spikes, states,
                int(artifact.layout["delay_stage_steps"]), steps, graded, gates, values,
-               {"synops": 0, "packets": 0, "payload_packets": 0})
+               {"synops": 0, "packets": 0, "payload_packets": 0, "packet_hops": 0})
 
 
 def _graded(name: str, entry: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
@@ -345,6 +352,16 @@ def _senders(run: Run) -> dict[str, np.ndarray]:
     return {name: value > 0 for name, value in fan.items()}
 
 
+def _tree_links(artifact: Artifact, senders: Mapping[str, np.ndarray]
+                ) -> dict[str, np.ndarray]:
+    """Per sender population, each sending neuron's core's tree links
+    (``layout["routing"]["tree_links"]`` through ``map/P/core``), 0 for the others."""
+    links = np.asarray(artifact.layout["routing"]["tree_links"], dtype=np.int64)
+    arrays = artifact.sections[SECTION]
+    return {name: np.where(mask, links[arrays[map_key(name, "core")]], 0)
+            for name, mask in senders.items()}
+
+
 def _counters(run: Run, artifact: Artifact, spikes: np.ndarray) -> dict[str, int]:
     batch, steps, _ = spikes.shape
     neurons = (sum(n.v.shape[1] for n in run.neurons.values())
@@ -362,6 +379,7 @@ def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool 
     run = _start(artifact, spikes, record_states)
     _fill_inputs(run, artifact, spikes)
     senders = _senders(run)
+    links = _tree_links(artifact, senders)
     for t in tqdm(range(spikes.shape[1]), desc="spinnaker sim", unit="step",
                   disable=not progress):
         for n in run.neurons.values():
@@ -372,5 +390,6 @@ def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool 
         run.counters["packets"] += _packets(run, t, senders)
         run.counters["payload_packets"] += _packets(run, t, {
             k: v for k, v in senders.items() if k in run.values})
+        run.counters["packet_hops"] += _hops(run, t, links)
     return SimResult(run.spikes, tuple(artifact.graph.outputs), run.states,
                      _counters(run, artifact, spikes), int(artifact.layout["latency_steps"]))

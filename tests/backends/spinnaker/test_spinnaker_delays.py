@@ -108,8 +108,9 @@ def test_larger_on_core_range_shrinks_the_slices_instead(tmp_path: Path) -> None
             "out": Population("out", "lif", (300,), {"tau_s": 0.02, "v_threshold": 1.0},
                               "to_value")}
     proj = Projection("w", "in", "out", np.full((300, 4), 0.5), np.asarray(64))
-    artifact = neurocc.compile(Graph(1e-3, pops, {"w": proj}, ("in",), ("out",)), target)
-    sizes = [c["hi"] - c["lo"] for c in artifact.layout["cores"] if c["population"] == "out"]
+    artifact = neurocc.compile(Graph(1e-3, pops, {"w": proj}, ("in",), ("out",)), target,
+                               mapping="sequential")
+    sizes = [c["neurons"] for c in artifact.layout["cores"] if c["population"] == "out"]
     assert sizes == [128, 128, 44]
     assert not any(c["population"].endswith(".delay") for c in artifact.layout["cores"])
 
