@@ -192,10 +192,19 @@ def _slot_sums(graph: Graph, tables: Mapping[str, SynapseTable], weight_scaling:
     return observed_sums(graph, whole, result.spikes)
 
 
+def chosen_mapping(requested: str, synapse_count: int, traffic_max_synapses: int) -> str:
+    """The mapping that runs: ``auto`` partitions by traffic while the network is small
+    enough for the partitioner's cost (see the option's help), sequentially above."""
+    if requested != "auto":
+        return requested
+    return "traffic" if synapse_count <= traffic_max_synapses else "sequential"
+
+
 def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor",
                       rounding_seed: int = 0, weight_scaling: str = "max",
                       calibration_spikes: np.ndarray | None = None,
-                      mapping: str = "traffic") -> Artifact:
+                      mapping: str = "auto", traffic_max_synapses: int = 2_000_000
+                      ) -> Artifact:
     """Compile ``graph`` for the SpiNNaker target ``spec`` (validated by the family schema)."""
     graded.check_targets(graph)
     arrays: dict[str, np.ndarray] = {}
@@ -221,6 +230,8 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
     tables = {n: {**tables, **graded_tables}[n] for n in graph.projections}
     proj_records.update(graded_records)
     direct = {n: (arrays[proj_key(n, "pre")], arrays[proj_key(n, "post")]) for n in tables}
+    synapse_count = sum(len(pre) for pre, _ in direct.values())
+    mapping = chosen_mapping(mapping, synapse_count, traffic_max_synapses)
     placement, pairs, synapses = _with_extensions(graph, partition(graph, tables, spec, mapping),
                                                   arrays, spec)
     cores = placement.cores
@@ -242,7 +253,9 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
     graph = graph.with_record("spinnaker.quantize", target=spec.name, rounding=rounding,
                               rounding_seed=rounding_seed, weight_scaling=weight_scaling,
                               shifts=found, populations=pop_records, projections=proj_records)
-    graph = graph.with_record("spinnaker.map", mapping=mapping, latency_offsets=offsets,
+    graph = graph.with_record("spinnaker.map", mapping=mapping, synapses=synapse_count,
+                              traffic_max_synapses=traffic_max_synapses,
+                              latency_offsets=offsets,
                               multicast_traffic=traffic(graph, direct, placement),
                               delay_extension_cores=sum(c.population.endswith(
                                   delays.EXTENSION_SUFFIX) for c in cores),

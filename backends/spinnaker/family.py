@@ -29,11 +29,16 @@ class SpinnakerOptions:
                 "once), 'calibrated' from the largest sum seen on calibration_spikes"})
     calibration_spikes: np.ndarray | None = field(default=None, metadata={
         "help": "sample input spikes (batch, T, n_in) for calibrated weight scaling"})
-    mapping: Literal["traffic", "sequential"] = field(default="traffic", metadata={
+    mapping: Literal["auto", "traffic", "sequential"] = field(default="auto", metadata={
         "help": "how neurons go to cores and cores to chips: 'traffic' partitions each "
                 "population with a hypergraph partitioner (Mt-KaHyPar) to minimise multicast "
                 "traffic and places the cores to minimise spike-hops; 'sequential' is "
-                "PACMAN's baseline (contiguous slices, chips in order)"})
+                "PACMAN's baseline (contiguous slices, chips in order); 'auto' is traffic up "
+                "to traffic_max_synapses, sequential above (the record says which ran)"})
+    traffic_max_synapses: int = field(default=2_000_000, metadata={
+        "help": "largest network (synapses) mapping=auto partitions by traffic: the "
+                "partitioner costs about 5-120 us of CPU per synapse, against 0.1 for "
+                "sequential (benchmarks/mapping.py)"})
 
 
 FAMILY = Family(

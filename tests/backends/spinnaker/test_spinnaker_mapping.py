@@ -85,6 +85,18 @@ def test_traffic_reaches_the_hand_computed_optimum(graph: Graph, best: int,
     assert traffic["cores"] == sequential["cores"]  # same number of cores, better filled
 
 
+def test_auto_partitions_by_traffic_only_up_to_the_synapse_limit() -> None:
+    graph = interleaved()
+    synapses = sum(int(np.count_nonzero(p.weight)) for p in graph.projections.values())
+    small = record(neurocc.compile(graph, "spinnaker1", traffic_max_synapses=synapses),
+                   "spinnaker.map")
+    large = record(neurocc.compile(graph, "spinnaker1", traffic_max_synapses=synapses - 1),
+                   "spinnaker.map")
+    assert (small["mapping"], small["synapses"]) == ("traffic", synapses)
+    assert small["multicast_traffic"] == 1024  # the hand-computed optimum above
+    assert (large["mapping"], large["multicast_traffic"]) == ("sequential", 4096)
+
+
 def test_interleaved_classes_share_a_core() -> None:
     artifact = neurocc.compile(interleaved(), "spinnaker1")
     core = artifact.sections["spinnaker"]["map/out/core"]
