@@ -25,15 +25,18 @@ Networks:
   (Potjans & Diesmann 2014, Table 5) and the in-degrees scaled by ``--indegree`` (default
   0.005, ~1 M synapses), as sparse CSR projections, and its thalamic input.
 
-The ``spynnaker`` column is a placeholder: the function ``SPYNNAKER_MAPPING`` (None here) gets
-the graph and returns the same metrics from sPyNNaker's own mapping of the exported PyNN
-script on a virtual board; the PyNN-export work plugs it in.
+The ``spynnaker`` rows are sPyNNaker's own mapping of the exported PyNN script on a virtual
+board (``backends/spinnaker/spynnaker_mapping.py``; needs ``make spynnaker``): its cores (its
+own system cores left out), chips, routing entries after its compression and its
+``mapping_s``. sPyNNaker reports no traffic or hops, so those cells are empty; a network the
+PyNN export refuses (a model sPyNNaker lacks) or sPyNNaker fails on is noted, not fatal.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,7 +57,30 @@ PARTITION = stage.partition
 
 # >>> sPyNNaker's own mapping: graph -> {"cores", "multicast_traffic", ...} or None.
 # The lead plugs in the PyNN-export helper's function here (virtual board, no chip needed).
-SPYNNAKER_MAPPING: Callable[[Graph, str], dict[str, Any] | None] | None = None
+SPYNNAKER_TIMEOUT_S = 1800
+
+
+def spynnaker_row(graph: Graph, target: str) -> dict[str, Any] | None:
+    """sPyNNaker's mapping of the network's PyNN export, in this table's keys (None cells for
+    what it does not report), or None when its environment is missing."""
+    from neurocc.backends.spinnaker.spynnaker_mapping import spynnaker_available, spynnaker_mapping
+    from neurocc.compiler.errors import NeuroccError
+
+    if not spynnaker_available():
+        return None
+    try:
+        artifact = neurocc.compile(graph, target, mapping="sequential")
+        found = spynnaker_mapping(artifact, timeout_s=SPYNNAKER_TIMEOUT_S)
+    except (NeuroccError, subprocess.TimeoutExpired) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"cores": found["cores"], "chips": found["chips"], "multicast_traffic": None,
+            "core_deliveries": None, "spike_hops": None,
+            "max_routing_entries": found["routing_entries_max"],
+            "routing_entries": found["routing_entries_total"], "map_s": found["mapping_s"],
+            "map_cpu_s": None, "compile_s": None}
+
+
+SPYNNAKER_MAPPING: Callable[[Graph, str], dict[str, Any] | None] | None = spynnaker_row
 
 # Potjans & Diesmann (2014): sizes, connection probabilities (rows target, columns source),
 # thalamic population and its connection probabilities.
@@ -162,6 +188,20 @@ def measure(graph: Graph, target: str, mapping: str) -> dict[str, Any]:
             "map_cpu_s": timer["map_cpu_s"], "compile_s": compile_s}
 
 
+def _cell(value: Any, pattern: str = ",") -> str:
+    return "" if value is None else format(value, pattern)
+
+
+def _row_cells(m: dict[str, Any], synapses: int, base: int, mapping: str) -> list[str]:
+    ratio = (f" ({m['multicast_traffic'] / base:.2f}x)" if mapping == "traffic" else "")
+    cpu = m["map_cpu_s"]
+    per_synapse = "" if cpu is None else f"{cpu / max(synapses, 1) * 1e6:.2f}"
+    map_s = f"{m['map_s']:.2f}" + ("" if cpu is None else f" ({cpu:.2f})")
+    return [str(m["cores"]), str(m["chips"]), _cell(m["multicast_traffic"]) + ratio,
+            _cell(m["core_deliveries"]), _cell(m["spike_hops"]), str(m["max_routing_entries"]),
+            map_s, per_synapse]
+
+
 def markdown(paths: list[Path]) -> str:
     """The docs table from saved results (``--table``)."""
     lines = ["| network (neurons, synapses) | mapping | cores | chips | traffic | deliveries | "
@@ -173,16 +213,13 @@ def markdown(paths: list[Path]) -> str:
                 m = row[mapping]
                 head = (f"{name} ({row['neurons']:,}, {row['synapses']:,})"
                         if mapping == "sequential" else "")
-                if m is None:
-                    lines.append(f"| {head} | sPyNNaker | (to plug in) | | | | | | | |")
+                if m is None or "error" in m:
+                    why = "not installed" if m is None else m["error"][:80]
+                    lines.append(f"| {head} | sPyNNaker | ({why}) | | | | | | | |")
                     continue
                 base = max(row["sequential"]["multicast_traffic"], 1)
-                ratio = f" ({m['multicast_traffic'] / base:.2f}x)" if mapping == "traffic" else ""
-                lines.append(f"| {head} | {mapping} | {m['cores']} | {m['chips']} | "
-                             f"{m['multicast_traffic']:,}{ratio} | {m['core_deliveries']:,} | "
-                             f"{m['spike_hops']:,} | {m['max_routing_entries']} | "
-                             f"{m['map_s']:.2f} ({m['map_cpu_s']:.2f}) | "
-                             f"{m['map_cpu_s'] / max(row['synapses'], 1) * 1e6:.2f} |")
+                cells = _row_cells(m, row["synapses"], base, mapping)
+                lines.append(f"| {head} | {mapping} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -227,16 +264,16 @@ def main() -> None:
         rows[name] = row
         for mapping in ("sequential", "traffic", "spynnaker"):
             m = row[mapping]
-            if m is None:
-                print(f"{'':35}{mapping:11}  (not plugged in)", flush=True)
+            if m is None or "error" in m:
+                print(f"{'':35}{mapping:11}  ({'not installed' if m is None else m['error']})",
+                      flush=True)
                 continue
+            cells = _row_cells(m, synapses, max(row["sequential"]["multicast_traffic"], 1),
+                               mapping)
             print(f"{name if mapping == 'sequential' else '':17}"
                   f"{neurons if mapping == 'sequential' else '':>8}"
                   f"{synapses if mapping == 'sequential' else '':>10}  {mapping:11}"
-                  f"{m['cores']:6}{m['chips']:6}{m['multicast_traffic']:10}"
-                  f"{m['core_deliveries']:10}{m['spike_hops']:9}{m['max_routing_entries']:8}"
-                  f"{m['map_s']:7.2f}{m['map_cpu_s']:7.2f}"
-                  f"{m['map_cpu_s'] / max(synapses, 1) * 1e6:7.2f}", flush=True)
+                  + "".join(f"{c:>10}" for c in cells), flush=True)
         print(f"{'':35}traffic / sequential = {row['traffic_ratio']:.2f}", flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"target": args.target, "rates": "uniform",
