@@ -22,7 +22,11 @@ float reference, on the 450-sample digits test set with each family's bit-exact 
 Sample inputs for calibration come from the training split (other digits, other encoder
 seed), never from the test set.
 
-    python benchmarks/passes.py [--quick] [--json PATH] [--plot PATH] [--replot]
+5. delays: ``benchmarks/passes_delays.py`` (the motif task with zero, fixed random and learned
+   delays; recovery of known delays; legalization), run as its own process after the above
+   (``--skip-delays`` leaves it out; with ``--replot`` its saved table is printed).
+
+    python benchmarks/passes.py [--quick] [--skip-delays] [--json PATH] [--plot PATH] [--replot]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -295,11 +300,15 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="where to save the plot")
     parser.add_argument("--replot", action="store_true",
                         help="only print the tables and redraw the plot from --json")
+    parser.add_argument("--skip-delays", action="store_true",
+                        help="leave out the delay-learning benchmark (passes_delays.py)")
     args = parser.parse_args()
     if args.replot:
         saved = json.loads(args.json.read_text())
         print_tables(saved)
         plot(saved, args.plot)
+        if not args.skip_delays:
+            print_delay_tables()
         return
     graph, spikes, labels = _load_example()
     calib = calibration_spikes(40 if args.quick else CALIBRATION_SAMPLES)
@@ -320,6 +329,22 @@ def main() -> None:
     args.json.write_text(json.dumps({"meta": meta, **results}, indent=2) + "\n")
     plot(results, args.plot)
     print(f"\nJSON in {args.json}, plot in {args.plot} ({meta['seconds']:.0f} s)")
+    if not args.skip_delays:
+        print("\n# Delays (benchmarks/passes_delays.py)\n", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "passes_delays.py")],
+                       check=True)
+
+
+def print_delay_tables() -> None:
+    """The delay benchmark's saved zero / random / learned table."""
+    path = ROOT / "benchmarks" / "results" / "passes_delays.json"
+    saved = json.loads(path.read_text())
+    print("\n# Delays (saved by benchmarks/passes_delays.py)\n")
+    print("| delays | test accuracy, reference | test accuracy, exact engine |\n|---|---|---|")
+    for name in ("zero", "random", "learned"):
+        row = saved["motif_task"][name]
+        print(f"| {name} | {row['test_accuracy_reference']:.1%} | "
+              f"{row['test_accuracy_exact']:.1%} |")
 
 
 if __name__ == "__main__":
