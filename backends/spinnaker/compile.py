@@ -18,6 +18,7 @@ import numpy as np
 from neurocc.backends.artifact import Artifact
 from neurocc.backends.spinnaker import delays, graded, routing
 from neurocc.backends.spinnaker.mapping import (
+    TRAFFIC_MAX_SYNAPSES,
     Core,
     Placement,
     partition,
@@ -203,7 +204,7 @@ def chosen_mapping(requested: str, synapse_count: int, traffic_max_synapses: int
 def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor",
                       rounding_seed: int = 0, weight_scaling: str = "max",
                       calibration_spikes: np.ndarray | None = None,
-                      mapping: str = "auto", traffic_max_synapses: int = 2_000_000
+                      mapping: str = "auto", traffic_max_synapses: int = TRAFFIC_MAX_SYNAPSES
                       ) -> Artifact:
     """Compile ``graph`` for the SpiNNaker target ``spec`` (validated by the family schema)."""
     graded.check_targets(graph)

@@ -9,6 +9,7 @@ import numpy as np
 
 from neurocc.backends.family import Family, Tool
 from neurocc.backends.spinnaker.graded import GRADED_MODELS
+from neurocc.backends.spinnaker.mapping import TRAFFIC_MAX_SYNAPSES
 from neurocc.backends.spinnaker.quantize import MODELS
 from neurocc.backends.spinnaker.section import SECTION
 from neurocc.backends.spinnaker.spec import SCHEMA, TARGETS_DIR
@@ -35,7 +36,7 @@ class SpinnakerOptions:
                 "traffic and places the cores to minimise spike-hops; 'sequential' is "
                 "PACMAN's baseline (contiguous slices, chips in order); 'auto' is traffic up "
                 "to traffic_max_synapses, sequential above (the record says which ran)"})
-    traffic_max_synapses: int = field(default=2_000_000, metadata={
+    traffic_max_synapses: int = field(default=TRAFFIC_MAX_SYNAPSES, metadata={
         "help": "largest network (synapses) mapping=auto partitions by traffic: the "
                 "partitioner costs about 5-120 us of CPU per synapse, against 0.1 for "
                 "sequential (benchmarks/mapping.py)"})

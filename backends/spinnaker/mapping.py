@@ -38,6 +38,10 @@ from neurocc.compiler.graph import Graph
 RING_SLOT_BYTES = 2  # a ring-buffer slot is a 16-bit word (sPyNNaker synapses.c)
 MAPPINGS = ("traffic", "sequential")
 
+# mapping=auto partitions by traffic up to this many synapses: a compile-time policy (the
+# partitioner costs 5-120 us of CPU per synapse, benchmarks/mapping.py), not a hardware limit.
+TRAFFIC_MAX_SYNAPSES = 2_000_000
+
 
 @dataclass(frozen=True)
 class Core:
