@@ -67,6 +67,13 @@ input: {{path: {EXAMPLE / 'digits_test.npz'}, samples: 20}}
     assert (again.reused, again.ran) == (1, 1)
 
 
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored and children inherit that, so a
+    # test run in the background would send an interrupt nobody hears: restore the default
+    # (Python then raises KeyboardInterrupt, as for Ctrl-C in a terminal).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_interrupted_sweep_keeps_whole_records_and_resumes(tmp_path: Path) -> None:
     # The test set four times over: each task takes a second or more, so the sweep is
     # still running when the first record appears and the interrupt lands mid-sweep.
@@ -83,7 +90,8 @@ input: {tmp_path / 'big.npz'}
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "neurocc.cli", "sweep", str(path), "-o",
                                 str(out), "--scheduler", "none", "--quiet"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while not list((out / "records").glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.02)
