@@ -241,38 +241,51 @@ def _pre_major(merged: Mapping[tuple[str, str], sp.csr_array]
     return found
 
 
-def _routes(sizes: Mapping[str, int], pre_major: Mapping[tuple[str, str], sp.csr_array],
-            core_of: Mapping[str, np.ndarray], spec: LoihiSpec
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per global neuron: (destination cores, east-west hops, north-south hops) per spike.
+def _new_destinations(t: sp.csr_array, cores_of_target: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Destination core per synapse of the (pre, post) mask ``t`` and whether it is the
+    first synapse of its pre neuron onto that core."""
+    cores = cores_of_target[t.indices]
+    new = np.ones(cores.size, dtype=bool)
+    new[1:] = cores[1:] != cores[:-1]
+    new[t.indptr[:-1][np.diff(t.indptr) > 0]] = True
+    return cores, new
+
+
+def _messages(sizes: Mapping[str, int], pre_major: Mapping[tuple[str, str], sp.csr_array],
+              core_of: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Per global neuron: the distinct destination cores of one spike.
 
     A population's neurons sit on cores in nondecreasing order and cores hold one population,
     so along a pre neuron's sorted post indices the destination cores are nondecreasing: a
     destination is new where it differs from the previous one (no sort of all synapses).
     """
+    offsets, msg = _offsets(sizes), np.zeros(sum(sizes.values()), np.int64)
+    for (source, target), t in pre_major.items():
+        _, new = _new_destinations(t, core_of[target])
+        # new destinations before each row end, minus those before its start
+        ends = np.concatenate([[0], np.cumsum(new, dtype=np.int64)])[t.indptr]
+        msg[offsets[source]:offsets[source] + t.shape[0]] += np.diff(ends)
+    return msg
+
+
+def _hops(sizes: Mapping[str, int], pre_major: Mapping[tuple[str, str], sp.csr_array],
+          core_of: Mapping[str, np.ndarray], spec: LoihiSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Per global neuron: the summed east-west and north-south tile hops of one spike."""
     offsets, total = _offsets(sizes), sum(sizes.values())
     n_cores = int(max((int(c.max()) for c in core_of.values() if c.size), default=-1)) + 1
     position = core_positions(max(n_cores, 1), spec)
-    msg, ew, ns = np.zeros(total, np.int64), np.zeros(total, np.int64), np.zeros(total, np.int64)
+    ew, ns = np.zeros(total, np.int64), np.zeros(total, np.int64)
     for (source, target), t in pre_major.items():
-        counts = np.diff(t.indptr)
-        if not t.nnz:
-            continue
-        cores = core_of[target][t.indices]
-        new = np.ones(cores.size, dtype=bool)
-        new[1:] = cores[1:] != cores[:-1]
-        rows = np.flatnonzero(counts)
-        new[t.indptr[rows]] = True
+        cores, new = _new_destinations(t, core_of[target])
         where = np.flatnonzero(new)
-        row = np.repeat(np.arange(counts.size), counts)[where]
-        del new
-        src_xy = position[core_of[source][row]]
-        hops = np.abs(src_xy - position[cores[where]])
-        at = slice(offsets[source], offsets[source] + counts.size)
-        msg[at] += np.bincount(row, minlength=counts.size)
-        ew[at] += np.bincount(row, hops[:, 0], counts.size).astype(np.int64)
-        ns[at] += np.bincount(row, hops[:, 1], counts.size).astype(np.int64)
-    return msg, ew, ns
+        row = np.repeat(np.arange(t.shape[0], dtype=np.int64), np.diff(t.indptr))[where]
+        src = core_of[source][row]
+        at = slice(offsets[source], offsets[source] + t.shape[0])
+        for axis, out in ((0, ew), (1, ns)):
+            hops = np.abs(position[src, axis] - position[cores[where], axis])
+            out[at] += np.bincount(row, hops, t.shape[0]).astype(np.int64)
+    return ew, ns
 
 
 def _split(values: np.ndarray, sizes: Mapping[str, int]) -> dict[str, np.ndarray]:
@@ -319,10 +332,11 @@ def map_network(sizes: Mapping[str, int], synapses: Sequence[Synapses],
     for _ in range(MAX_PARTITION_ROUNDS):
         core_of, runs = _partition(sizes, incoming, fan_out, spec)
         _check_capacity(runs, spec)
-        msg, ew, ns = _routes(sizes, pre_major, core_of, spec)
+        msg = _messages(sizes, pre_major, core_of)
         per_core = np.bincount(np.concatenate([core_of[n] for n in sizes]) if total
                                else np.zeros(0, np.int64), msg, len(runs))
         if per_core.max(initial=0) <= spec.fan_out_axons_per_core:
+            ew, ns = _hops(sizes, pre_major, core_of, spec)
             return _placement(sizes, core_of, runs, (msg, ew, ns), per_core, spec)
         fan_out = {n: np.maximum(fan_out[n], v) for n, v in _split(msg, sizes).items()}
     raise MappingError("mapping", f"fan_out_axons_per_core still above the limit of "
