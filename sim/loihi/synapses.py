@@ -30,20 +30,25 @@ SPARSE_BLOCK_MAX_DENSITY = 0.1
 
 @dataclass(frozen=True, eq=False)
 class WeightBlock:
-    """The synapses of one delay: ``dense_t`` (pre, post) or ``csr`` (post, pre)."""
+    """The synapses of one delay: ``dense_t`` (pre, post) or ``csr_t`` (pre, post) CSR."""
 
     delay: int
     dense_t: np.ndarray | None
-    csr: sp.csr_array | None
+    csr_t: sp.csr_array | None
 
     def accumulate(self, events: np.ndarray) -> np.ndarray:
         """Exact int64 sums (rows, post) of the weights of the active inputs of each row.
 
         ``events``: (rows, pre) 0/1. One row gathers the active weight rows;
-        few active inputs use a sparse product; many a dense matmul.
+        few active inputs use a sparse product; many a dense matmul. A CSR block is
+        stored pre-major, so the sparse (events x weights) product reads only the
+        synapses of active inputs: its cost grows with the events, not the synapses.
         """
-        if self.csr is not None:
-            return (self.csr @ events.T.astype(self.csr.dtype)).T.astype(np.int64)
+        if self.csr_t is not None:
+            if not np.any(events):
+                return np.zeros((events.shape[0], self.csr_t.shape[1]), np.int64)
+            product = sp.csr_array(events.astype(self.csr_t.dtype)) @ self.csr_t
+            return product.toarray().astype(np.int64)
         weights = cast(np.ndarray, self.dense_t)  # one of csr, dense_t is set
         if events.shape[0] == 1:
             active = np.flatnonzero(events[0])
@@ -93,7 +98,7 @@ def _block(delay: int, matrix: Weight, dtype: type) -> WeightBlock:
     size = max(matrix.shape[0] * matrix.shape[1], 1)
     nnz = matrix.nnz if sp.issparse(matrix) else np.count_nonzero(matrix)
     if nnz / size < SPARSE_BLOCK_MAX_DENSITY:
-        return WeightBlock(delay, None, sp.csr_array(matrix, dtype=dtype))
+        return WeightBlock(delay, None, sp.csr_array(sp.csr_array(matrix, dtype=dtype).T))
     dense = matrix.toarray() if sp.issparse(matrix) else matrix
     return WeightBlock(delay, np.ascontiguousarray(dense.T, dtype=dtype), None)
 
