@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 DEFAULT_JSON = Path(__file__).parent / "results" / "scale.json"
 SYNAPSES_PER_NEURON = 100
@@ -93,47 +94,48 @@ STAGES = {
 }
 
 
-def _header(name: str, seed: int) -> list[str]:
-    return [f"kind: network\nname: {name}\ndt: 1 ms\nseed: {seed}\nvoltage_unit: mV",
-            "populations:"]
+def _network(name: str, seed: int, populations: list[dict[str, Any]],
+             projections: list[dict[str, Any]], outputs: list[str]) -> str:
+    return yaml.safe_dump({"kind": "network", "name": name, "dt": "1 ms", "seed": seed,
+                           "voltage_unit": "mV", "populations": populations,
+                           "projections": projections, "outputs": outputs}, sort_keys=False)
+
+
+def _random(p: float) -> dict[str, Any]:
+    return {"rule": "fixed_probability", "p": float(p)}
 
 
 def random_yaml(n: int) -> str:
     """input (n) -> hidden (n lif), p = SYNAPSES_PER_NEURON / n."""
-    lines = _header(f"random_{n}", 1)
-    lines += ["  - {name: stim, model: input, shape: %d}" % n,
-              "  - {name: hidden, model: lif, shape: %d, params: {tau: 20 ms, v_threshold: "
-              "10 mV, v_reset: 0 mV}}" % n,
-              "projections:",
-              "  - {name: drive, source: stim, target: hidden, connect: {rule: "
-              "fixed_probability, p: %.12g}, weight: {distribution: normal, mean: 1 mV, "
-              "std: 0.5 mV}}" % (SYNAPSES_PER_NEURON / n),
-              "outputs: [hidden]"]
-    return "\n".join(lines) + "\n"
+    pops = [{"name": "stim", "model": "input", "shape": n},
+            {"name": "hidden", "model": "lif", "shape": n,
+             "params": {"tau": "20 ms", "v_threshold": "10 mV", "v_reset": "0 mV"}}]
+    projs = [{"name": "drive", "source": "stim", "target": "hidden",
+              "connect": _random(SYNAPSES_PER_NEURON / n),
+              "weight": {"distribution": "normal", "mean": "1 mV", "std": "0.5 mV"}}]
+    return _network(f"random_{n}", 1, pops, projs, ["hidden"])
 
 
 def microcircuit_yaml(p_scale: float = MICROCIRCUIT_P_SCALE) -> str:
     """The Potjans-Diesmann populations and scaled probabilities (module docstring)."""
-    lines = _header("microcircuit", 2)
-    lines.append("  - {name: thalamus, model: input, shape: %d}" % PD_THALAMIC)
-    lines += ["  - {name: %s, model: lif, shape: %d, params: {tau: 10 ms, v_threshold: "
-              "15 mV, v_reset: 0 mV}}" % (name, size) for name, size in zip(PD_NAMES, PD_SIZES,
-                                                                          strict=True)]
-    lines.append("projections:")
+    lif = {"tau": "10 ms", "v_threshold": "15 mV", "v_reset": "0 mV"}
+    pops = [{"name": "thalamus", "model": "input", "shape": PD_THALAMIC}]
+    pops += [{"name": name, "model": "lif", "shape": size, "params": lif}
+             for name, size in zip(PD_NAMES, PD_SIZES, strict=True)]
+    projs = []
     for post, row in zip(PD_NAMES, PD_P, strict=True):
-        lines.append("  - {name: th_%s, source: thalamus, target: %s, connect: {rule: "
-                     "fixed_probability, p: 0.05}, weight: {distribution: normal, mean: 1 mV, "
-                     "std: 0.1 mV}}" % (post, post))
+        projs.append({"name": f"th_{post}", "source": "thalamus", "target": post,
+                      "connect": _random(0.05),
+                      "weight": {"distribution": "normal", "mean": "1 mV", "std": "0.1 mV"}})
         for pre, p in zip(PD_NAMES, row, strict=True):
             if p == 0:
                 continue
             mean = 0.5 if pre.endswith("E") else -2.0
-            lines.append("  - {name: %s_%s, source: %s, target: %s, connect: {rule: "
-                         "fixed_probability, p: %.6g}, weight: {distribution: normal, mean: "
-                         "%g mV, std: %g mV}, delay: 1 ms}"
-                         % (pre, post, pre, post, p * p_scale, mean, abs(mean) / 10))
-    lines.append("outputs: [%s]" % ", ".join(PD_NAMES))
-    return "\n".join(lines) + "\n"
+            projs.append({"name": f"{pre}_{post}", "source": pre, "target": post,
+                          "connect": _random(p * p_scale), "delay": "1 ms",
+                          "weight": {"distribution": "normal", "mean": f"{mean} mV",
+                                     "std": f"{abs(mean) / 10} mV"}})
+    return _network("microcircuit", 2, pops, projs, list(PD_NAMES))
 
 
 @contextlib.contextmanager
