@@ -23,6 +23,13 @@ neuron's current fan-out as a cost, until no core exceeds it (at most
 that needs more cores than ``chips * cores_per_chip``, raises a MappingError naming the
 population, the limit and the value.
 
+**At scale.** The greedy runs come without a per-neuron loop: the additive limits by a
+search in their running sums, the fan-in over a window that doubles (distinct sources grow
+monotonically with the run). Destinations come from each (source, target) mask transposed
+once to pre-major CSR: along a neuron's sorted targets the destination cores are
+nondecreasing, so new ones are where the core changes, with no sort of all synapses; hops
+are computed once, after the last round (``docs/scale.md``).
+
 **Placement.** Core ``g`` sits on chip ``g // cores_per_chip``; within its chip on tile
 ``(g % cores_per_chip) // cores_per_tile``, tile ``k`` at ``x = k % tiles_x``, ``y = k //
 tiles_x`` (row-major); chips are side by side east-west (global ``x = chip * tiles_x +
@@ -62,6 +69,9 @@ LIMIT_UNITS = {"neurons_per_core": "neurons per core", "synapses_per_core": "syn
                "fan_in_axons_per_core": "input axons per core",
                "fan_out_axons_per_core": "output axons per core"}
 LIMITS = tuple(LIMIT_UNITS)
+POSITION_BITS = 32  # _fan_in_fit packs (source, position in window) into one int64 key
+# the next fan-in window: the last run length with some room (neighbouring runs are alike)
+WINDOW_GROWTH = 1.25
 HINT = ("Prune small weights (the prune pass), split the layer, or use a target with larger "
         "cores (a copy of the target file with other limits).")
 
@@ -171,8 +181,14 @@ def _fan_in_fit(inc: _Incoming, start: int, stop: int, limit: int) -> tuple[int,
     sources, and that count of distinct sources (monotone in the run length)."""
     indptr, indices = inc.sources.indptr, inc.sources.indices
     low = int(indptr[start])
-    _, first = np.unique(indices[low:indptr[stop]], return_index=True)
-    first.sort()
+    window = indices[low:indptr[stop]]
+    # one sort of (source, position) keys: the first key of each source holds where it
+    # first occurs in the window
+    keys = (window.astype(np.int64) << POSITION_BITS) | np.arange(window.size, dtype=np.int64)
+    keys.sort()
+    group = np.ones(keys.size, dtype=bool)
+    group[1:] = (keys[1:] >> POSITION_BITS) != (keys[:-1] >> POSITION_BITS)
+    first = np.sort(keys[group] & ((1 << POSITION_BITS) - 1))
     # distinct sources of the run start..j = first occurrences before neuron j's end
     distinct = np.searchsorted(first, indptr[start + 1:stop + 1] - low, side="left")
     fit = max(int(np.searchsorted(distinct, limit, side="right")), 1)
@@ -210,7 +226,7 @@ def _pack(name: str, inc: _Incoming, fan_out: np.ndarray, spec: LoihiSpec
         used = {k: int(c[end] - c[start]) for k, c in sums.items()}
         used["fan_in_axons_per_core"] = distinct
         runs.append((start, end, used))
-        start, window = end, max(2 * fit, 1)
+        start, window = end, int(fit * WINDOW_GROWTH) + 1
     return runs
 
 
