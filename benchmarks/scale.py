@@ -258,9 +258,14 @@ def _input_events(graph: Any, spikes: np.ndarray) -> int:
     return events
 
 
-def run_case(case: str, family: str, steps: int) -> dict[str, Any]:
+def run_case(case: str, family: str, steps: int, timeout_s: float) -> dict[str, Any]:
     command = [sys.executable, __file__, "--one", case, family, "--steps", str(steps)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False,
+                              timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"case": case, "family": family, "peak_rss_mb": None,
+                "error": f"not finished within {timeout_s:.0f} s (stopped)"}
     if done.returncode != 0:
         why = done.stderr.strip()[-2000:] or f"exit status {done.returncode} (killed?)"
         return {"case": case, "family": family, "error": why, "peak_rss_mb": None}
@@ -271,7 +276,7 @@ def run_case(case: str, family: str, steps: int) -> dict[str, Any]:
 def slope(rows: list[dict[str, Any]], key: str) -> float | None:
     """Least-squares slope of ``key`` against synapses (per million) over the random cases."""
     points = [(r["synapses"] / 1e6, r[key]) for r in rows
-              if r["case"].startswith("random") and r.get(key) is not None]
+              if r["case"].startswith("random") and "error" not in r and r[key] is not None]
     if len(points) < 2:
         return None
     x, y = np.array(points).T
@@ -307,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", nargs="+", choices=list(FAMILIES), default=list(FAMILIES))
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per case")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
@@ -316,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for case in args.cases:
         for family in args.families:
-            rows.append(run_case(case, family, args.steps))
+            rows.append(run_case(case, family, args.steps, args.timeout))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     print(table(rows))
     slopes = {family: {key: slope([r for r in rows if r["family"] == family], key)
