@@ -288,6 +288,14 @@ def slope(rows: list[dict[str, Any]], key: str) -> float | None:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def slopes_of(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Per family: seconds and MB per million synapses (compile, peak RSS, artifact)."""
+    families = sorted({r["family"] for r in rows})
+    return {family: {key: slope([r for r in rows if r["family"] == family], key)
+                     for key in ("compile_s", "peak_rss_mb", "artifact_mb")}
+            for family in families}
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| case | family | neurons | synapses | build (s) | compile (s) | stages (s) | "
              "write / read (s) | artifact (MB) | step (ms) | events/s | peak RSS build / compile / "
@@ -330,10 +338,6 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(run_case(case, family, args.steps, args.timeout))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     print(table(rows))
-    slopes = {family: {key: slope([r for r in rows if r["family"] == family], key)
-                       for key in ("compile_s", "peak_rss_mb", "artifact_mb")}
-              for family in args.families}
-    print("slope per million synapses (random cases):", json.dumps(slopes))
     # the machine may be shared: the 1-minute load average says how much
     meta = {"python": sys.version.split()[0], "machine": platform.machine(),
             "cpu_count": os.cpu_count(), "load_average_1min": [load_before, os.getloadavg()[0]],
@@ -345,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         keep = [r for r in old if (r["case"], r["family"]) not in
                 {(n["case"], n["family"]) for n in rows}]
         rows = keep + rows
+    slopes = slopes_of(rows)
+    print("slope per million synapses (random cases, with earlier rows):", json.dumps(slopes))
     args.json.write_text(json.dumps({"meta": meta, "slope_per_million_synapses": slopes,
                                      "result": rows}, indent=2) + "\n")
     return 0
