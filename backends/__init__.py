@@ -181,13 +181,14 @@ def compile_graph(graph: Graph, target: str | Path | TargetSpec, *,
     """Compile ``graph`` for ``target`` (name, target-file path or spec) with family options.
 
     ``passes`` (spec strings ``NAME:key=value,...`` or (name, options) pairs) run
-    in order on the float graph first; then the family's lowering runs, and
-    must leave one history record per stage it declares.
+    in order on the float graph first, seeing the target's facts (``spec.facts()``);
+    then the family's lowering runs, and must leave one history record per stage it
+    declares.
     """
     spec = load_target(target)
     family = get_family(spec.family)
     chosen = build_options(family.options, options, f"compile for family '{family.name}'")
-    graph = run_pipeline(graph, passes)
+    graph = run_pipeline(graph, passes, target=spec.facts())
     _check_models(graph, family, spec)
     artifact = resolve(family.compile)(graph, spec, **{f.name: getattr(chosen, f.name)
                                                       for f in dataclasses.fields(chosen)})

@@ -23,6 +23,7 @@ file is read once: its SHA-256 is checked on the bytes that are then parsed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -33,7 +34,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -267,6 +268,21 @@ def parse_npz(data: bytes, where: str, narrowed: Mapping[str, str]) -> dict[str,
     return arrays
 
 
+@contextlib.contextmanager
+def staged_directory(target: Path) -> Iterator[Path]:
+    """A temporary sibling of ``target`` to write into: renamed to ``target`` (replacing an
+    earlier one) when the block succeeds, removed when it fails, so nothing is half-written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def write_artifact(artifact: Artifact, directory: str | os.PathLike[str]) -> Path:
     """Write ``artifact`` to ``directory`` atomically; replaces an earlier artifact there."""
     target = Path(directory)
@@ -276,9 +292,7 @@ def write_artifact(artifact: Artifact, directory: str | os.PathLike[str]) -> Pat
     description, graph_arrays = graph_to_parts(artifact.graph)
     parts: dict[str, Mapping[str, np.ndarray]] = {f"{GRAPH_SECTION}.npz": graph_arrays}
     parts.update({f"{name}.npz": arrays for name, arrays in artifact.sections.items()})
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with staged_directory(target) as staging:
         digests, narrowed = {}, {}
         for name, arrays in sorted(parts.items()):
             digests[name], narrowed[name] = write_npz(staging / name, arrays)
@@ -294,11 +308,6 @@ def write_artifact(artifact: Artifact, directory: str | os.PathLike[str]) -> Pat
         }
         (staging / MANIFEST_NAME).write_text(
             json.dumps(to_jsonable(manifest), indent=2, sort_keys=True) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -77,6 +77,10 @@ class TargetSpec:
             return entries[key].value
         raise AttributeError(key)
 
+    def facts(self) -> dict[str, Any]:
+        """Every entry's value by key: what passes may read about the target (no provenance)."""
+        return {key: entry.value for key, entry in self.entries.items()}
+
     def to_dict(self) -> dict[str, Any]:
         """The target file's content (header and sections), JSON-able."""
         data: dict[str, Any] = {"name": self.name, "family": self.family,

@@ -119,6 +119,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.axhline(reference, color="grey", linestyle="--", label="software reservoir, float")
         ax.axhline(0.1, color="black", linestyle=":", label="chance")
         ax.set_xlabel(label)
+        ax.set_title(what, fontsize=9)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy (digits)")
     axes[0].legend(fontsize=7, loc="lower left")
@@ -238,7 +239,12 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["accuracy", "throughput", "aihwkit"])
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT)
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw the plot from the accuracy part of --json")
     args = parser.parse_args(argv)
+    if args.replot:
+        plot(json.loads(args.json.read_text())["accuracy"], args.plot)
+        return 0
     results: dict[str, Any] = {"machine": platform.platform(), "python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory(prefix="neurocc-crossbar-bench-") as folder:
         if "accuracy" in args.parts:

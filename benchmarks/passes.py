@@ -5,11 +5,14 @@ float reference, on the 450-sample digits test set with each family's bit-exact 
 
 1. accuracy against sparsity: ``prune.magnitude`` (global), ``prune.magnitude`` per
    projection, and ``prune.schedule`` (3 steps, thresholds re-calibrated on sample inputs);
-2. accuracy against weight bit width (targets derived with ``weight_bits`` = 8/6/4/2 and
-   the family's native width), max-scaling against calibrated scaling (the family's
-   ``weight_scaling`` option, with ``calibration_spikes`` where it takes them);
-3. structured pruning (``prune.activity``, ``prune.neurons``): accuracy, neurons, synapses
-   and cores, on the demo target and on a copy with ``neurons_per_core = 16`` (the digits
+2. accuracy against weight bit width, for targets with a ``weight_bits`` entry (copies
+   derived with ``weight_bits`` = 8/6/4/2 and the family's native width), max-scaling
+   against calibrated scaling (the family's ``weight_scaling`` option, with
+   ``calibration_spikes`` where it takes them);
+3. structured pruning (``prune.activity``, ``prune.neurons`` without and with threshold
+   re-calibration): accuracy, neurons, synapses
+   and the resource the family's demo reports (cores, or a crossbar's tiles), on the demo
+   target and, where the target has ``neurons_per_core``, on a copy with 16 (the digits
    model's 100 hidden neurons fit one core of any demo target);
 4. reset conversion: the digits model read with the subtract reset (sinabs' and snnTorch's
    default) against its float reference: spike-count agreement of each family's exact
@@ -19,7 +22,11 @@ float reference, on the 450-sample digits test set with each family's bit-exact 
 Sample inputs for calibration come from the training split (other digits, other encoder
 seed), never from the test set.
 
-    python benchmarks/passes.py [--quick] [--json PATH] [--plot PATH] [--replot]
+5. delays: ``benchmarks/passes_delays.py`` (the motif task with zero, fixed random and learned
+   delays; recovery of known delays; legalization), run as its own process after the above
+   (``--skip-delays`` leaves it out; with ``--replot`` its saved table is printed).
+
+    python benchmarks/passes.py [--quick] [--skip-delays] [--json PATH] [--plot PATH] [--replot]
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -81,8 +89,13 @@ def run(graph: Graph, target: Any, spikes: np.ndarray, **options: Any) -> tuple[
     return artifact, neurocc.simulate(artifact, spikes, engine="exact", align=True)
 
 
-def cores(artifact: Any) -> int | None:
-    used = artifact.layout.get("resources", {}).get("cores", {}).get("used")
+def resource_name(target: Any) -> str:
+    """The resource a family's demo reports (cores on many-core chips, tiles on crossbars)."""
+    return get_family(load_target(target).family).demo_resource or "cores"
+
+
+def cores(artifact: Any, name: str = "cores") -> int | None:
+    used = artifact.layout.get("resources", {}).get(name, {}).get("used")
     return None if used is None else int(used)
 
 
@@ -116,8 +129,8 @@ def bit_sweep(graph: Graph, targets: list[str], data: tuple[np.ndarray, np.ndarr
               calib: np.ndarray, bits: tuple[int, ...]) -> list[dict[str, Any]]:
     spikes, labels = data
     rows = []
-    for target in tqdm([t for t in targets if get_family(load_target(t).family).schema],
-                       desc="bit widths", unit="target"):
+    swept = [t for t in targets if "weight_bits" in load_target(t).entries]  # a weight width
+    for target in tqdm(swept, desc="bit widths", unit="target"):
         native = int(load_target(target).weight_bits)
         for width in sorted({native, *bits}, reverse=True):
             spec = derive_target(target, weight_bits=width)
@@ -152,20 +165,23 @@ def structured(graph: Graph, targets: list[str], data: tuple[np.ndarray, np.ndar
     for fraction in NEURON_FRACTIONS:
         variants[f"neurons {fraction:.0%}"] = run_pass(
             graph, "prune.neurons", {"fraction": fraction, "data": calib})
+        variants[f"neurons {fraction:.0%} recal."] = run_pass(
+            graph, "prune.neurons", {"fraction": fraction, "data": calib, "recalibrate": True})
     rows = []
     for target in targets:
         spec = load_target(target)
         small = (derive_target(target, neurons_per_core=SMALL_CORE_NEURONS)
-                 if "neurons_per_core" in getattr(spec, "entries", {}) else None)
+                 if "neurons_per_core" in spec.entries else None)
+        unit = resource_name(target)
         for name, pruned in variants.items():
             artifact, result = run(pruned, target, spikes)
             row = {"target": target, "pruning": name, "accuracy": accuracy(result.output, labels),
                    "hidden_neurons": sum(p.size for n, p in pruned.populations.items()
                                          if n not in pruned.inputs and n not in pruned.outputs),
-                   "synapses": synapses(pruned), "cores": cores(artifact),
-                   "cores_small": None}
+                   "synapses": synapses(pruned), "resource": unit,
+                   "cores": cores(artifact, unit), "cores_small": None}
             if small is not None:
-                row["cores_small"] = cores(neurocc.compile(pruned, small))
+                row["cores_small"] = cores(neurocc.compile(pruned, small), unit)
             rows.append(row)
     return rows
 
@@ -196,7 +212,8 @@ def reset_conversion(graph: Graph, targets: list[str], data: tuple[np.ndarray, n
             _, plain = run(model, target, spikes)
         except MappingError:
             if not family_takes(target, "reset_policy"):
-                raise
+                print(f"  {target}: refuses the subtract reset and has no reset_policy")
+                continue
             how = "reset_policy=approximate"
             _, plain = run(model, target, spikes, reset_policy="approximate")
         _, after = run(converted, target, spikes)
@@ -261,11 +278,12 @@ def print_tables(results: Mapping[str, Any]) -> None:
         cells = " ".join(f"{w}b {_pct(found[w, 'max'])}/{_pct(found[w, 'calibrated'])}"
                          for w in sorted({w for w, _ in found}, reverse=True))
         print(f"  {target:<12} {cells}")
-    print("\nstructured pruning: accuracy, hidden neurons, synapses, cores (demo / 16 per core)")
+    print("\nstructured pruning: accuracy, hidden neurons, synapses, cores or tiles (demo target"
+          f" / {SMALL_CORE_NEURONS} neurons per core)")
     for r in results["structured"]:
         print(f"  {r['target']:<12} {r['pruning']:<18} {_pct(r['accuracy']):>7} "
               f"{r['hidden_neurons']:>5} {r['synapses']:>6} {r['cores']!s:>4} "
-              f"{r['cores_small']!s:>4}")
+              f"{r['cores_small']!s:>4} {r.get('resource', 'cores')}")
     print("\nreset conversion (digits model with subtract reset): spike-count agreement")
     for r in results["reset"]:
         print(f"  {r['target']:<12} {r['compiled']:<26} before {r['agreement_before']:.3f} "
@@ -282,11 +300,15 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT, help="where to save the plot")
     parser.add_argument("--replot", action="store_true",
                         help="only print the tables and redraw the plot from --json")
+    parser.add_argument("--skip-delays", action="store_true",
+                        help="leave out the delay-learning benchmark (passes_delays.py)")
     args = parser.parse_args()
     if args.replot:
         saved = json.loads(args.json.read_text())
         print_tables(saved)
         plot(saved, args.plot)
+        if not args.skip_delays:
+            print_delay_tables()
         return
     graph, spikes, labels = _load_example()
     calib = calibration_spikes(40 if args.quick else CALIBRATION_SAMPLES)
@@ -307,6 +329,22 @@ def main() -> None:
     args.json.write_text(json.dumps({"meta": meta, **results}, indent=2) + "\n")
     plot(results, args.plot)
     print(f"\nJSON in {args.json}, plot in {args.plot} ({meta['seconds']:.0f} s)")
+    if not args.skip_delays:
+        print("\n# Delays (benchmarks/passes_delays.py)\n", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "passes_delays.py")],
+                       check=True)
+
+
+def print_delay_tables() -> None:
+    """The delay benchmark's saved zero / random / learned table."""
+    path = ROOT / "benchmarks" / "results" / "passes_delays.json"
+    saved = json.loads(path.read_text())
+    print("\n# Delays (saved by benchmarks/passes_delays.py)\n")
+    print("| delays | test accuracy, reference | test accuracy, exact engine |\n|---|---|---|")
+    for name in ("zero", "random", "learned"):
+        row = saved["motif_task"][name]
+        print(f"| {name} | {row['test_accuracy_reference']:.1%} | "
+              f"{row['test_accuracy_exact']:.1%} |")
 
 
 if __name__ == "__main__":

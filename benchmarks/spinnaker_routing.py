@@ -1,7 +1,7 @@
 """Router entries per chip before and after compression, on the digits example and random
 networks compiled for a SpiNNaker target (``docs/spinnaker.md`` quotes the numbers).
 
-    python benchmarks/spinnaker_routing.py [--target spinnaker1]
+    python benchmarks/spinnaker_routing.py [--target spinnaker1] [--mapping sequential]
 
 Cases: the shipped digits network; ``random``: 12 populations of 1024 neurons, each fed by the
 one before and by every earlier one with probability 0.3, 1 % dense; ``random-24``: 24 such
@@ -57,7 +57,9 @@ def band_network(count: int, size: int, width: int) -> Graph:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="spinnaker1")
-    target = parser.parse_args().target
+    parser.add_argument("--mapping", default="sequential", choices=("sequential", "traffic"))
+    args = parser.parse_args()
+    target = args.target
     cases = {"digits": lambda: neurocc.load(DIGITS),
              "random": lambda: random_network(0, 12, 1024, 0.01),
              "random-24": lambda: random_network(0, 24, 1024, 0.002),
@@ -65,7 +67,7 @@ def main() -> None:
     print("case       cores chips  entries before -> after (max per chip)  default-routed  s")
     for name, build in cases.items():
         start = time.perf_counter()
-        artifact = neurocc.compile(build(), target)
+        artifact = neurocc.compile(build(), target, mapping=args.mapping)
         record = next(r for r in artifact.graph.history if r.name == "spinnaker.route").details
         chips = artifact.layout["routing"]["chips"]
         print(f"{name:10} {len(artifact.layout['cores']):5} {record['chips_routed']:5}  "

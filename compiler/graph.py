@@ -111,6 +111,10 @@ class Population:
             if np.any(self.params[key] <= 0):
                 raise GraphError(where, f"parameter '{key}' must be > 0 (min "
                                  f"{self.params[key].min():g}).", "Time constants are positive.")
+        for key in model.nonnegative:
+            if np.any(self.params[key] < 0):
+                raise GraphError(where, f"parameter '{key}' must be >= 0 (min "
+                                 f"{self.params[key].min():g}).", "Use 0 for none.")
         if self.reset not in model.resets:
             raise GraphError(where, f"reset mode '{self.reset}' is not valid for this model.",
                              f"Use one of {list(model.resets)}.")

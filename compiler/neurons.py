@@ -69,6 +69,7 @@ class NeuronModel:
     # value, W @ value); "" for 0/1 spikes, which deliver W @ spikes.
     event_value: str = ""
     reset_modes: tuple[str, ...] | None = None  # None: derived from spiking and state
+    nonnegative: tuple[str, ...] = ()  # parameters that must be >= 0
 
     @property
     def resets(self) -> tuple[str, ...]:
@@ -87,7 +88,8 @@ _CUR_EXP_EQ = (
     "i_exc += dt/tau_syn_exc_s * (-i_exc + I_excitatory); "
     "i_inh += dt/tau_syn_inh_s * (-i_inh + I_inhibitory); "
     "v += dt/tau_mem_s * (v_leak - v + r*(i_exc + i_inh + bias)) with the new currents; "
-    "spike if v > v_threshold; then reset (PyNN IF_curr_exp, forward Euler)"
+    "spike if v > v_threshold; then reset, and v stays frozen for ceil(tau_refrac_s/dt) "
+    "steps (PyNN IF_curr_exp, forward Euler)"
 )
 
 # EGRU: the gates are receptors; the reset gate multiplies only the recurrent candidate input.
@@ -122,10 +124,11 @@ NEURON_MODELS: dict[str, NeuronModel] = {
         NeuronModel(
             "lif_cur_exp", _CUR_EXP_EQ,
             ("tau_mem_s", "tau_syn_exc_s", "tau_syn_inh_s", "r", "v_leak", "v_threshold",
-             "v_reset", "bias"),
+             "v_reset", "bias", "tau_refrac_s"),
             ("i_exc", "i_inh", "v"), True,
-            {"r": 1.0, "v_leak": 0.0, "v_reset": 0.0, "bias": 0.0},
+            {"r": 1.0, "v_leak": 0.0, "v_reset": 0.0, "bias": 0.0, "tau_refrac_s": 0.0},
             ("tau_mem_s", "tau_syn_exc_s", "tau_syn_inh_s"), (EXCITATORY, INHIBITORY),
+            nonnegative=("tau_refrac_s",),
         ),
         NeuronModel(
             "if", "v += dt * r*I; spike if v > v_threshold; then reset",

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.family import FAMILIES, Family, get_family, resolve, tool
-from neurocc.compiler.errors import NeuroccError
+from neurocc.compiler.errors import NeuroccError, SimulationError
 from neurocc.compiler.options import describe_options, read_spikes_file
 from neurocc.files import write_atomic
 from neurocc.frontends import FRONTENDS
@@ -188,6 +188,45 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(out_dir=Path(args.output), targets=args.targets or demo_targets())
 
 
+def read_labels(path: str) -> np.ndarray:
+    """A 1-D label array from a ``.npy`` file, or a clear error."""
+    try:
+        labels = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise SimulationError(path, f"cannot be read as a .npy array ({exc}).",
+                              "Save the labels with np.save(path, labels).") from exc
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise SimulationError(path, f"holds a {labels.dtype} array of shape {labels.shape}; "
+                              "expected integer class labels, one per sample.",
+                              "Save a 1-D integer array with np.save(path, labels).")
+    return labels
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from neurocc.compare import compare_artifacts
+    from neurocc.report_page import render_markdown
+
+    if args.format == "html" and not args.output:
+        raise NeuroccError("neurocc report", "--format html writes a directory.",
+                           "Give -o REPORT_DIR (or --format md / json to print).")
+    spikes = read_spikes_file(args.input)
+    labels = read_labels(args.labels) if args.labels else None
+    record, runs = compare_artifacts(args.artifacts, spikes, labels, input_name=args.input,
+                                     progress=not args.quiet)
+    if args.output:
+        from neurocc.figures import all_figures
+        from neurocc.report_page import write_report
+
+        written = write_report(record, all_figures(record, runs), args.output)
+        print(f"report: {written / 'report.html'} (record: {written / 'report.json'})",
+              file=sys.stderr if args.format != "html" else sys.stdout)
+    if args.format == "md":
+        print(render_markdown(record), end="")
+    elif args.format == "json":
+        print(json.dumps(record, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
 def _tool_names(kind: str) -> list[str]:
     return sorted({name for family in FAMILIES.values() for name in getattr(family, kind)})
 
@@ -301,6 +340,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("artifact")
     p.add_argument("-o", "--output", required=True, help="script path (e.g. net.py)")
     p.set_defaults(run=_cmd_export)
+
+    p = sub.add_parser("report", help="simulate artifacts of one model on their targets and "
+                                      "write a side-by-side report (JSON and HTML)")
+    p.add_argument("artifacts", nargs="+", metavar="DIR", help="artifact directories")
+    p.add_argument("--input", required=True, help=".npz with 'spikes' uint8 (batch, T, n_in)")
+    p.add_argument("--labels", help=".npy of integer labels, one per sample (for accuracy)")
+    p.add_argument("-o", "--output", help="report directory to write (report.json, "
+                                          "report.html)")
+    p.add_argument("--format", choices=["html", "md", "json"], default="html",
+                   help="html: write -o only; md: also print a markdown table; json: also "
+                        "print the record")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_report)
 
     p = sub.add_parser("demo", help="the main job on the shipped example model")
     p.add_argument("-o", "--output", default="demo-out", help="where artifacts and reports go")

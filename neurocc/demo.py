@@ -6,7 +6,9 @@ float reference, spikes and synaptic operations per inference, the units used
 the artifacts and ``demo.json`` to the output directory. A family whose engine
 draws device randomness (``device_seeds`` > 0) runs that many device seeds: the
 accuracy is their mean, with the spread (standard deviation) beside it, and the
-report is the first seed's.
+report is the first seed's. Last, it writes the side-by-side report of every
+target it ran (``report/report.html`` and ``report.json``, ``docs/reports.md``;
+each engine with its default options) and prints its path.
 """
 
 from __future__ import annotations
@@ -19,17 +21,15 @@ import numpy as np
 
 import neurocc
 from neurocc.backends.family import get_family
+from neurocc.compare import compare_artifacts, predict
 from neurocc.compiler.errors import NeuroccError
+from neurocc.figures import all_figures
 from neurocc.report import simulation_report
+from neurocc.report_page import write_report
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "examples" / "digits"
 EXAMPLE_MODEL = EXAMPLE_DIR / "digits_lif.nir"
 EXAMPLE_DATA = EXAMPLE_DIR / "digits_test.npz"
-
-
-def predict(output_spikes: np.ndarray) -> np.ndarray:
-    """Class with the most output spikes per sample (ties: lowest index, like argmax)."""
-    return np.argmax(output_spikes.sum(axis=1), axis=1)
 
 
 def accuracy(output_spikes: np.ndarray, labels: np.ndarray) -> float:
@@ -49,7 +49,7 @@ def _run_target(graph: Any, target: str, spikes: np.ndarray, labels: np.ndarray,
                 out_dir: Path) -> dict[str, Any]:
     artifact = neurocc.compile(graph, target, out=out_dir / target)
     family = get_family(artifact.family)
-    seeds = [{"seed": k} for k in range(family.device_seeds)] or [{}]
+    seeds: list[dict[str, Any]] = [{"seed": k} for k in range(family.device_seeds)] or [{}]
     results = [neurocc.simulate(artifact, spikes, engine="exact", align=True, progress=True,
                                 **seed) for seed in seeds]
     report = simulation_report(artifact, results[0], n_inferences=len(labels))
@@ -94,4 +94,8 @@ def run_demo(out_dir: Path, targets: list[str]) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "demo.json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
     print(f"\nartifacts and demo.json in {out_dir}/")
+    record, runs = compare_artifacts([out_dir / target for target in targets], spikes, labels,
+                                     input_name=f"examples/digits/{EXAMPLE_DATA.name}")
+    written = write_report(record, all_figures(record, runs), out_dir / "report")
+    print(f"report (every target side by side): {written / 'report.html'}")
     return 0

@@ -37,8 +37,13 @@ COUNTERS: dict[str, Counter] = {c.name: c for c in (
             "(spike, distinct destination core)"),
     Counter("packets", "packets", "multicast packets a source core sends: one per spike of a "
             "neuron with at least one synapse (routers replicate it to every target core)"),
+    Counter("payload_packets", "packets", "of packets, those carrying a 32-bit payload (graded "
+            "events: an EGRU event sends its value)"),
     Counter("hops_eastwest", "hops", "east-west mesh link traversals of those messages"),
     Counter("hops_northsouth", "hops", "north-south mesh link traversals of those messages"),
+    Counter("packet_hops", "hops", "mesh links the multicast packets (`packets`) cross: per "
+            "packet, the links of its source core's multicast tree (a link carries one copy of "
+            "a packet however many cores lie beyond it)"),
     Counter("steps", "steps", "time steps x batch (one barrier synchronisation each)"),
     Counter("array_reads", "reads", "crossbar array reads: one per (array, step, sample) with "
             "at least one active input row"),
@@ -46,6 +51,8 @@ COUNTERS: dict[str, Counter] = {c.name: c for c in (
             "with no active input row, so no drive, read or conversion"),
     Counter("conversions", "conversions", "ADC conversions: per array read, its used output "
             "columns x weight slices (a differential pair is one conversion)"),
+    Counter("adc_clips", "conversions", "of conversions, those whose input was beyond the "
+            "ADC's full scale (the result saturated)"),
     Counter("dac_drives", "drives", "input rows driven: active (nonzero) input rows per array "
             "read"),
     Counter("cell_reads", "cells", "devices conducting in a read: active rows x used device "

@@ -87,7 +87,7 @@ def block(weight: np.ndarray | sp.csr_array, rows: tuple[int, int], cols: tuple[
           ) -> np.ndarray:
     """The tile's weights as a dense (rows, cols) matrix: source x target."""
     part = weight[cols[0]:cols[1], rows[0]:rows[1]]
-    dense = part.toarray() if sp.issparse(part) else np.asarray(part)
+    dense = part.toarray() if isinstance(part, sp.sparray) else np.asarray(part)
     return np.asarray(dense, dtype=np.float64).T
 
 
@@ -109,6 +109,7 @@ def map_graph(graph: Graph, spec: TargetSpec, slices: int
     per = outputs_per_tile(spec, slices)
     tiles: list[Tile] = []
     codes: list[np.ndarray] = []
+    needed = 0
     for name, proj in graph.projections.items():
         receptor = graph.receptor_of(proj)
         for delay, weight in delay_groups(proj):
@@ -117,17 +118,20 @@ def map_graph(graph: Graph, spec: TargetSpec, slices: int
                     w = block(weight, rows, cols)
                     if not w.any():
                         continue  # no synapse here: no array
+                    needed += 1
+                    if needed > spec.tiles_per_chip:
+                        continue  # counted for the error, not stored: it does not fit anyway
                     found, scale, error = digits(w, int(spec.levels), slices)
                     tiles.append(Tile(name, proj.source, proj.target, receptor, delay, rows,
                                       cols, scale, error))
                     codes.append(found)
-    check_fits(tiles, spec)
+    check_fits(needed, spec)
     return tiles, codes
 
 
-def check_fits(tiles: list[Tile], spec: TargetSpec) -> None:
-    if len(tiles) > spec.tiles_per_chip:
-        raise MappingError(f"target '{spec.name}'", f"the graph needs {len(tiles)} arrays, "
+def check_fits(needed: int, spec: TargetSpec) -> None:
+    if needed > spec.tiles_per_chip:
+        raise MappingError(f"target '{spec.name}'", f"the graph needs {needed} arrays, "
                            f"above the limit of tiles_per_chip = {spec.tiles_per_chip}.",
                            "Prune the model (`--pass prune.magnitude`), or use a target with "
                            "more arrays (a copy of the target file).")

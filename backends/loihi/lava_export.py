@@ -23,7 +23,6 @@ writes, so the script and :func:`run_lava` run the same code.
 from __future__ import annotations
 
 import inspect
-import json
 import multiprocessing
 import operator
 from collections.abc import Callable, Mapping
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.artifact import Artifact
+from neurocc.backends.exported_script import params_path, write_script
 from neurocc.backends.loihi.section import (
     NetworkSpec,
     ProjectionSpec,
@@ -42,13 +42,11 @@ from neurocc.backends.loihi.section import (
     weight_arrays,
 )
 from neurocc.backends.loihi.spec import LoihiSpec, dotted
-from neurocc.compiler.errors import SimulationError, TargetError, VerificationError
+from neurocc.compiler.errors import TargetError, VerificationError
 from neurocc.sim.inputs import check_spikes as check_input
 from neurocc.sim.loihi.network import read_network
 from neurocc.sim.result import SimResult
 
-PARAMS_SUFFIX = "_params.npz"
-DESCRIPTION_KEY = "description"
 LAVA_START_METHOD = "fork"  # lava/magma/runtime/message_infrastructure/multiprocessing.py
 
 
@@ -353,35 +351,18 @@ concatenated. OUT.npz: ``spikes`` (batch, T, n_out) of the output populations
 {outputs} concatenated, and ``spikes/<population>`` for every population,
 on Lava's timeline.
 """
-
-import argparse
-import json
-import pathlib
-
-import numpy as np
-
 '''
 
 _SCRIPT_MAIN = '''
-
-def load_params(path):
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {{key: data[key] for key in data.files}}
-    return json.loads(str(arrays.pop("{description}"))), arrays
-
 
 def main():
     parser = argparse.ArgumentParser(description="Run the exported network in Lava (fixed_pt).")
     parser.add_argument("--input", required=True, help="npz with spikes (batch, T, n_in)")
     parser.add_argument("-o", "--output", required=True, help="npz to write")
     args = parser.parse_args()
-    desc, arrays = load_params(pathlib.Path(__file__).with_name("{params}"))
-    with np.load(args.input, allow_pickle=False) as data:
-        spikes = np.asarray(data["spikes"])
+    desc, arrays = script_load_params(pathlib.Path(__file__).with_name("{params}"))
+    spikes = script_read_input(args.input, desc)
     sizes = {{p["name"]: p["size"] for p in desc["populations"]}}
-    n_in = sum(sizes[name] for name in desc["inputs"])
-    if spikes.ndim != 3 or spikes.shape[2] != n_in:
-        raise SystemExit(f"input spikes have shape {{spikes.shape}}; expected (batch, T, {{n_in}})")
     per_pop = {{name: [] for name in sizes}}
     for sample in spikes.astype(np.uint8):
         recorded, _ = lava_run(desc, arrays, sample.T)
@@ -410,16 +391,11 @@ def write_lava_script(artifact: Artifact, out_path: str | Path) -> Path:
     """
     net = checked_network(artifact)
     script = Path(out_path)
-    if script.suffix != ".py":
-        raise SimulationError(str(script), "is not a .py path.", "Name the script like net.py.")
-    params = script.with_name(script.stem + PARAMS_SUFFIX)
+    params = params_path(script)
     desc, arrays = lava_description(net)
     head = _SCRIPT_HEAD.format(title=f"Lava network: {script.stem}", target=artifact.target,
                                params=params.name, script=script.name,
                                inputs=list(net.inputs), outputs=list(net.outputs))
     body = "\n\n".join(inspect.getsource(f) for f in (lava_processes, lava_components, lava_run))
-    main = _SCRIPT_MAIN.format(params=params.name, description=DESCRIPTION_KEY)
-    script.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(params, **{DESCRIPTION_KEY: np.array(json.dumps(desc))}, **arrays)
-    script.write_text(head + "\n" + body + "\n" + main)
-    return script
+    main = _SCRIPT_MAIN.format(params=params.name)
+    return write_script(script, head, body, main, desc, arrays)

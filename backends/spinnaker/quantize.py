@@ -4,9 +4,10 @@ What sPyNNaker does, reimplemented from ``shared/reference/spinnaker.md`` §2:
 
 - Parameters are s16.15, encoded on the host with round-half-even (``S1615.encode_as_int``).
 - Decays are ``exp(-dt/tau)``: s16.15 for the membrane (``exp_TC``), u0.32 for exponential
-  synapses, with ``init = (tau/dt)(1 - decay)`` so a synapse keeps its charge. They are
-  computed here with round-half-even and stored; the chip computes them with spinn_common's
-  table exp, which may differ in the last bit (docs/spinnaker.md).
+  synapses, with ``init = (tau/dt)(1 - decay)`` so a synapse keeps its charge. They are the
+  integers the core computes on load from the host's s16.15 millisecond words, with
+  spinn_common's table exp and truncating divisions (``chip_math``); so is the refractory
+  period in ticks, ``T_refract = ceil(tau_refrac / dt)``.
 - Weights are unsigned 16-bit magnitudes; the sign picks the synapse type (positive weights
   to ``excitatory``, negative to ``inhibitory``, which the neuron subtracts). Each (post
   population, synapse type) gets one ring-buffer shift ``r`` from the worst-case summed weight
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from neurocc.backends.spinnaker import chip_math, delays
 from neurocc.backends.spinnaker.section import SYNAPSE_TYPES, pop_key
 from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.errors import MappingError
@@ -72,12 +74,6 @@ def _encode(value: np.ndarray, fraction_bits: int, bits: int, where: str) -> np.
     return raw
 
 
-def _unsigned_fraction(value: np.ndarray, bits: int) -> np.ndarray:
-    """u0.<bits>: round-half-even, kept below 1.0 (which the format cannot hold)."""
-    raw = np.rint(np.asarray(value, dtype=np.float64) * 2.0 ** bits).astype(np.int64)
-    return np.minimum(raw, 2 ** bits - 1)
-
-
 def base_gain(pop: Population, dt_s: float) -> np.ndarray:
     """The membrane gain of a current: ``r`` (``r * w_in`` for cubalif, ``r * dt`` for IF)."""
     rule = RULES[pop.model]
@@ -94,27 +90,49 @@ def weight_gain(pop: Population, dt_s: float, synapse_type: int) -> np.ndarray:
     return np.asarray(gain, dtype=np.float64)
 
 
+def _check_format(spec: TargetSpec) -> None:
+    """The load-time arithmetic (``chip_math``) is s16.15 with u0.32 decays, as the chip's."""
+    if (spec.fraction_bits, spec.state_bits, spec.decay_bits) != (
+            chip_math.FRACTION_BITS, chip_math.WORD_BITS, chip_math.WORD_BITS):
+        raise MappingError(f"target '{spec.name}'", f"format fraction_bits / state_bits / "
+                           f"decay_bits = {spec.fraction_bits} / {spec.state_bits} / "
+                           f"{spec.decay_bits}; the core's load-time arithmetic (spinn_common's "
+                           f"table exp) is {chip_math.FRACTION_BITS} / {chip_math.WORD_BITS} / "
+                           f"{chip_math.WORD_BITS}.", "Keep the s16.15 / u0.32 format.")
+
+
 def population_words(pop: Population, dt_s: float, spec: TargetSpec
                      ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """The s16.15 / u0.32 parameter arrays of one population and its history record."""
+    """The s16.15 / u0.32 parameter arrays of one population and its history record.
+
+    The decays and the refractory ticks are what the core derives on load from the host's
+    s16.15 millisecond words (``chip_math``), so they match a real chip's bits.
+    """
     rule, p, where = RULES[pop.model], pop.params, f"population '{pop.name}'"
     f, bits = spec.fraction_bits, spec.state_bits
+    _check_format(spec)
     ones = np.ones(pop.size)
     threshold = _encode(p["v_threshold"] * ones, f, bits, where)
-    decay = np.exp(-dt_s / p[rule.tau_mem]) * ones if rule.tau_mem else ones
+    exp_tc = (chip_math.per_neuron(lambda tau: chip_math.membrane_decay(dt_s, tau),
+                                   p[rule.tau_mem] * ones)
+              if rule.tau_mem else _encode(ones, f, bits, where))
+    refrac = p.get("tau_refrac_s", 0.0 * ones) * ones
     arrays = {"v_leak": _encode(p.get("v_leak", 0.0) * ones, f, bits, where),
               "v_threshold": threshold + 1, "v_subtract": threshold,
               "v_reset": _encode(p["v_reset"] * ones, f, bits, where),
               "bias": _encode(p["bias"] * base_gain(pop, dt_s) * ones, f, bits, where),
-              "exp_tc": _encode(decay, f, bits, where)}
-    exp_tc = arrays["exp_tc"]
+              "exp_tc": exp_tc,
+              "t_refract": chip_math.per_neuron(
+                  lambda tau: chip_math.refractory_ticks(dt_s, tau), refrac)}
     record: dict[str, Any] = {"model": pop.model, "reset": pop.reset,
-                              "exp_tc_range": [int(exp_tc.min()), int(exp_tc.max())]}
+                              "exp_tc_range": [int(exp_tc.min()), int(exp_tc.max())],
+                              "refractory_ticks": [int(arrays["t_refract"].min()),
+                                                   int(arrays["t_refract"].max())]}
     if rule.tau_syn is not None:
-        syn = np.stack([np.exp(-dt_s / p[key]) * ones for key in rule.tau_syn])
-        tau_steps = np.stack([p[key] / dt_s * ones for key in rule.tau_syn])
-        arrays["syn_decay"] = _unsigned_fraction(syn, spec.decay_bits)
-        arrays["syn_init"] = _unsigned_fraction(tau_steps * (1.0 - syn), spec.decay_bits)
+        constants = [chip_math.per_neuron(lambda tau, i=i: chip_math.synapse_constants(
+            dt_s, tau)[i], p[key] * ones) for key in rule.tau_syn for i in (0, 1)]
+        arrays["syn_decay"] = np.stack(constants[0::2])
+        arrays["syn_init"] = np.stack(constants[1::2])
         record["syn_init"] = [float(v) for v in arrays["syn_init"][:, 0] / 2.0 ** spec.decay_bits]
     return {pop_key(pop.name, k): v for k, v in arrays.items()}, record
 
@@ -127,7 +145,8 @@ class SynapseTable:
     pre: np.ndarray
     magnitude: np.ndarray
     synapse_type: np.ndarray
-    delay: np.ndarray
+    delay: np.ndarray  # on-core (residual) delay in ticks, 1..delay_max_on_core_steps
+    stage: np.ndarray  # delay-extension stage (0: straight from the source), see delays.py
 
 
 def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
@@ -145,7 +164,8 @@ def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
 
 
 def synapse_table(graph: Graph, proj: Projection, spec: TargetSpec) -> SynapseTable:
-    """Nonzero synapses, signs split into types, gains folded, delays at least the minimum."""
+    """Nonzero synapses, signs split into types, gains folded, delays at least the minimum
+    and split into delay-extension stages and on-core residuals."""
     post, pre, weight, delay = proj.coo()
     keep = weight != 0
     post, pre, weight, delay = post[keep], pre[keep], weight[keep], delay[keep]
@@ -154,8 +174,8 @@ def synapse_table(graph: Graph, proj: Projection, spec: TargetSpec) -> SynapseTa
     gains = np.stack([weight_gain(target, graph.dt_s, t) * np.ones(target.size)
                       for t in range(len(SYNAPSE_TYPES))])
     magnitude = np.abs(weight) * gains[types, post]
-    return SynapseTable(post, pre, magnitude, types,
-                        np.maximum(delay, spec.delay_min_steps).astype(np.int64))
+    stage, residual = delays.split(proj.name, np.maximum(delay, spec.delay_min_steps), spec)
+    return SynapseTable(post, pre, magnitude, types, residual, stage)
 
 
 def ring_shift(worst_sum: float) -> int:

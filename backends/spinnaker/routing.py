@@ -1,8 +1,8 @@
 """Keys, multicast routes and compressed routing tables (``shared/reference/spinnaker.md`` §3, §8).
 
-* Keys are zoned as PACMAN's allocator lays them out: each core (a population slice) owns a
-  block of ``2**bits(slice size)`` keys, aligned to its size, so one key/mask matches the slice
-  and a neuron's key is the block's base plus its index in the slice.
+* Keys are zoned as PACMAN's allocator lays them out: each core owns a block of
+  ``2**bits(its neurons)`` keys, aligned to its size, so one key/mask matches the core, and a
+  neuron's key is the block's base plus its slot on the core (``Placement.slot_of``).
 * Each source core sends to the cores that hold at least one of its synapses' targets. Packets
   travel X first, then Y, over the mesh (no wrap-around); every chip on the way gets an entry
   ``(key, mask) -> links + local cores``.
@@ -10,6 +10,8 @@
   leaves on the link opposite the one it came in by) and pair compression (entries with the
   same route merge into a covering key/mask that overlaps no entry routing differently).
 * The compressed table must fit ``router_entries_per_chip``; a MappingError names the chip.
+* Each core's tree has ``chips - 1`` links: the spike-hops of one of its packets
+  (``layout["routing"]["tree_links"]``, which the engine counts as ``packet_hops``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.family import resource_use
-from neurocc.backends.spinnaker.mapping import Core, _bits
+from neurocc.backends.spinnaker.mapping import Core, Placement, _bits, unique_pairs
 from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.errors import MappingError
 
@@ -51,7 +53,7 @@ def allocate_keys(cores: list[Core], spec: TargetSpec) -> list[tuple[int, int]]:
     full = (1 << spec.key_bits) - 1
     keys, base = [], 0
     for core in cores:
-        block = 1 << _bits(core.hi - core.lo)
+        block = 1 << _bits(core.neurons)
         base = -(-base // block) * block  # align up, so the mask matches the block exactly
         keys.append((base, full ^ (block - 1)))
         base += block
@@ -62,19 +64,15 @@ def allocate_keys(cores: list[Core], spec: TargetSpec) -> list[tuple[int, int]]:
     return keys
 
 
-def destinations(cores: list[Core], projections: Mapping[str, tuple[str, str]],
+def destinations(placement: Placement, projections: Mapping[str, tuple[str, str]],
                  synapses: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> list[set[int]]:
     """Per source core, the cores that hold a target of at least one of its synapses."""
-    found: list[set[int]] = [set() for _ in cores]
+    found: list[set[int]] = [set() for _ in placement.cores]
     for name, (source, target) in projections.items():
         pre, post = synapses[name]
-        ids = [j for j, c in enumerate(cores) if c.population == target]  # slices in order
-        starts = np.array([cores[j].lo for j in ids])
-        for i, src in enumerate(cores):
-            if src.population == source:
-                reached = post[(pre >= src.lo) & (pre < src.hi)]
-                slots = np.unique(np.searchsorted(starts, reached, side="right") - 1)
-                found[i].update(ids[k] for k in slots.tolist())
+        src, dst = unique_pairs(placement.core_of[source][pre], placement.core_of[target][post])
+        for s, d in zip(src.tolist(), dst.tolist(), strict=True):
+            found[s].add(d)
     return found
 
 
@@ -125,7 +123,7 @@ def build_tables(cores: list[Core], keys: list[tuple[int, int]], reach: list[set
     for i, src in enumerate(cores):
         if not reach[i]:
             continue
-        targets = [((cores[j].x, cores[j].y), j % spec.cores_per_chip) for j in sorted(reach[i])]
+        targets = [((cores[j].x, cores[j].y), cores[j].local) for j in sorted(reach[i])]
         for chip, (out, local, arrived) in _tree(src, targets, spec).items():
             route = (frozenset(out), frozenset(local))
             tables.setdefault(chip, Table([])).entries.append(Entry(*keys[i], route, arrived))
@@ -208,12 +206,20 @@ def check_fits(chip: tuple[int, int], before: int, after: int, spec: TargetSpec)
                            "entries.")
 
 
-def route(cores: list[Core], projections: Mapping[str, tuple[str, str]],
+def tree_links(cores: list[Core], reach: list[set[int]], spec: TargetSpec) -> list[int]:
+    """Per core, the mesh links of its multicast tree (a tree of n chips has n - 1 links)."""
+    return [len(_tree(src, [((cores[j].x, cores[j].y), cores[j].local) for j in reach[i]],
+                      spec)) - 1 for i, src in enumerate(cores)]
+
+
+def route(placement: Placement, projections: Mapping[str, tuple[str, str]],
           synapses: Mapping[str, tuple[np.ndarray, np.ndarray]], spec: TargetSpec
           ) -> dict[str, Any]:
-    """The ``layout["routing"]`` of placed ``cores``: keys, and entries per chip."""
+    """The ``layout["routing"]`` of placed cores: keys, entries per chip, links per tree."""
+    cores = placement.cores
     keys = allocate_keys(cores, spec)
-    tables = build_tables(cores, keys, destinations(cores, projections, synapses), spec)
+    reach = destinations(placement, projections, synapses)
+    tables = build_tables(cores, keys, reach, spec)
     chips = []
     for chip, table in tables.items():
         small = compress(table, spec)
@@ -221,7 +227,9 @@ def route(cores: list[Core], projections: Mapping[str, tuple[str, str]],
         chips.append({"x": chip[0], "y": chip[1], "entries": len(table.entries),
                       "default_routed": len(small.defaults),
                       "compressed": len(small.entries)})
-    return {"keys": [{"key": k, "mask": m} for k, m in keys], "chips": chips}
+    return {"keys": [{"key": k, "mask": m} for k, m in keys], "chips": chips,
+            "destinations": [len(r) for r in reach],
+            "tree_links": tree_links(cores, reach, spec)}
 
 
 def resources(routing: Mapping[str, Any], spec: TargetSpec) -> dict[str, dict[str, Any]]:

@@ -15,12 +15,15 @@ SECTIONS: dict[str, dict[str, tuple[type, float | None]]] = {
              "key_bits": (int, 1)},
     "core": {"neurons_per_core": (int, 1), "dtcm_per_core_bytes": (int, 1),
              "sdram_per_chip_bytes": (int, 1), "ring_buffer_bits": (int, 2),
-             "delay_min_steps": (int, 1), "synapse_word_bytes": (int, 1),
+             "delay_min_steps": (int, 1), "delay_max_on_core_steps": (int, 1),
+             "delay_extension_slots": (int, 1), "synapse_word_bytes": (int, 1),
              "row_header_words": (int, 0)},
     "format": {"weight_bits": (int, 1), "fraction_bits": (int, 1), "state_bits": (int, 2),
-               "decay_bits": (int, 1)},
+               "decay_bits": (int, 1), "gate_table_step_bits": (int, 0),
+               "gate_table_range": (int, 1)},
     "energy": {"power_idle_chip_w": (float, 0), "power_active_core_w": (float, 0),
-               "energy_per_packet_pj": (float, 0), "time_per_packet_ns": (float, 0)},
+               "energy_per_packet_pj": (float, 0), "time_per_packet_ns": (float, 0),
+               "energy_per_payload_packet_pj": (float, 0)},
 }
 
 
@@ -32,6 +35,12 @@ def _check(path: str, spec: TargetSpec) -> None:
     if spec.weight_bits >= spec.state_bits:
         raise key_error(path, "format.weight_bits", f"fewer than state_bits = "
                         f"{spec.state_bits} (a ring-buffer slot is shifted into the state).")
+    if spec.delay_max_on_core_steps < spec.delay_min_steps:
+        raise key_error(path, "core.delay_max_on_core_steps", f"at least delay_min_steps = "
+                        f"{spec.delay_min_steps} (the ring buffer holds the shortest delay).")
+    if spec.gate_table_step_bits > spec.fraction_bits:
+        raise key_error(path, "format.gate_table_step_bits", f"at most fraction_bits = "
+                        f"{spec.fraction_bits} (the table step is a power of two of the LSB).")
     if spec.weight_bits > spec.fraction_bits + 1:
         raise key_error(path, "format.weight_bits", f"at most fraction_bits + 1 = "
                         f"{spec.fraction_bits + 1} (a slot's top bit lines up with 2**r).")

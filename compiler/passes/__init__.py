@@ -9,10 +9,18 @@ caller). Options are a frozen dataclass per pass (``compiler.options``), so
 ``neurocc compile ... --pass NAME:key=value`` and the API check them the same
 way. Register a pass with :func:`register_pass` in a module listed in
 :data:`BUILTIN_PASS_MODULES`; ``neurocc passes`` lists them.
+
+Target facts: passes never import backends. The caller (``compile_graph``)
+hands :func:`run_pass` the target's facts as ``{key: value}`` (the target
+file's entries, e.g. ``delay_max_steps``); an option field whose metadata
+names a fact (``field(metadata={"target_fact": "delay_max_steps"})``) takes
+that value when the user does not give the option, and the history record
+lists which options came from the target (``from_target``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +32,9 @@ from neurocc.compiler.options import build_options, describe_options, options_re
 
 PassFunction = Callable[[Graph, Any], tuple[Graph, dict[str, Any]]]
 BUILTIN_PASS_MODULES = ("neurocc.compiler.passes.prune", "neurocc.compiler.passes.structured",
-                        "neurocc.compiler.passes.schedule", "neurocc.compiler.passes.reset")
+                        "neurocc.compiler.passes.schedule", "neurocc.compiler.passes.reset",
+                        "neurocc.compiler.passes.delays")
+TARGET_FACT = "target_fact"  # option metadata key: the target fact that gives its default
 SPEC_HELP = "Write a pass as NAME or NAME:key=value,key=value (see `neurocc passes`)."
 
 
@@ -102,9 +112,23 @@ def provided_facts(graph: Graph) -> set[str]:
     return {fact for record in graph.history for fact in record.details.get("provides", ())}
 
 
+def target_defaults(options_type: type, given: Mapping[str, Any],
+                    target: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The options not in ``given`` whose field names a fact ``target`` has, with its value."""
+    found = {}
+    for item in dataclasses.fields(options_type):
+        fact = item.metadata.get(TARGET_FACT)
+        if fact and item.name not in given and target and fact in target:
+            found[item.name] = target[fact]
+    return found
+
+
 def run_pass(graph: Graph, name: str, options: Mapping[str, Any] | None = None,
-             available: Iterable[str] = ()) -> Graph:
-    """Run one pass with ``options`` (values or text) and record it in the history."""
+             available: Iterable[str] = (), target: Mapping[str, Any] | None = None) -> Graph:
+    """Run one pass with ``options`` (values or text) and record it in the history.
+
+    ``target``: the target's facts, which fill options that name one (see above).
+    """
     load_builtin_passes()
     if name in ALIASES:
         name, options = ALIASES[name](dict(options or {}))
@@ -113,16 +137,19 @@ def run_pass(graph: Graph, name: str, options: Mapping[str, Any] | None = None,
     if missing:
         raise NeuroccError(f"pass '{name}'", f"requires {missing}, which no earlier pass "
                            "provides.", "Run the passes that provide them first.")
-    chosen = build_options(spec.options, options or {}, f"pass '{name}'")
+    from_target = target_defaults(spec.options, options or {}, target)
+    chosen = build_options(spec.options, {**from_target, **(options or {})}, f"pass '{name}'")
     result, effect = spec.function(graph, chosen)
+    extra = {"from_target": sorted(from_target)} if from_target else {}
     return result.with_record(name, options=options_record(chosen), effect=effect,
-                              provides=list(spec.provides))
+                              provides=list(spec.provides), **extra)
 
 
 def run_pipeline(graph: Graph, steps: Sequence[str | tuple[str, Mapping[str, Any]]],
-                 available: Iterable[str] = ()) -> Graph:
+                 available: Iterable[str] = (), target: Mapping[str, Any] | None = None
+                 ) -> Graph:
     """Run passes in order; a step is a spec string or (name, options)."""
     for step in steps:
         name, options = parse_pass_spec(step) if isinstance(step, str) else step
-        graph = run_pass(graph, name, options, available)
+        graph = run_pass(graph, name, options, available, target)
     return graph

@@ -16,6 +16,11 @@ nor an output, whose sizes are the model's interface and stay as they are):
   its mean spike count per sample (without ``data`` the score is the weight
   norm alone): a neuron that rarely fires or whose spikes weigh little.
 
+With ``recalibrate`` (and ``data``), every spiking population's thresholds are then
+re-calibrated so each remaining neuron's spike count on ``data`` returns to what it was
+before the removal (``compiler/passes/activity.py``): the layers after a pruned one get back
+the drive they lost.
+
 A pruned population becomes flat (shape ``(n_kept,)``) and records the
 original indices it kept in ``metadata["kept_neurons"]``; its parameter
 arrays, the rows of its incoming and the columns of its outgoing projections
@@ -34,7 +39,12 @@ import scipy.sparse as sp
 from neurocc.compiler.errors import NeuroccError
 from neurocc.compiler.graph import Graph, Population, Projection
 from neurocc.compiler.passes import register_pass
-from neurocc.compiler.passes.activity import check_data, spike_counts
+from neurocc.compiler.passes.activity import (
+    agreement,
+    check_data,
+    match_thresholds,
+    spike_counts,
+)
 
 
 def hidden_populations(graph: Graph, text: str, owner: str) -> list[str]:
@@ -108,6 +118,19 @@ def remove_neurons(graph: Graph, keep: Mapping[str, np.ndarray]) -> Graph:
     return graph.replace(populations=pops, projections=projs)
 
 
+def recalibrated(graph: Graph, result: Graph, keep: Mapping[str, np.ndarray],
+                 data: np.ndarray) -> tuple[Graph, dict[str, float]]:
+    """``result`` (``graph`` without the neurons ``keep`` drops) with every spiking
+    population's thresholds matched to the counts its kept neurons had in ``graph``."""
+    before = spike_counts(graph, data)
+    wanted = {n: c[:, keep[n]] if n in keep else c for n, c in before.items()}
+    names = [n for n in wanted if "v_threshold" in result.populations[n].params]
+    found = {"agreement_pruned": agreement(spike_counts(result, data), wanted)}
+    result, _ = match_thresholds(result, data, wanted, names)
+    found["agreement_recalibrated"] = agreement(spike_counts(result, data), wanted)
+    return result, found
+
+
 def _summary(graph: Graph, result: Graph, names: list[str]) -> dict[str, Any]:
     synapses = [sum(p.synapse_count() for p in g.projections.values()) for g in (graph, result)]
     return {"neurons_before": {n: graph.populations[n].size for n in names},
@@ -129,6 +152,9 @@ class ActivityOptions:
         "help": "remove neurons whose mean spikes per step is at least this (1: never)"})
     populations: str = field(default="", metadata={
         "help": "comma-separated hidden populations (default: every hidden spiking one)"})
+    recalibrate: bool = field(default=False, metadata={
+        "help": "afterwards, match every spiking population's thresholds to its kept neurons' "
+                "counts on data"})
 
 
 @register_pass("prune.activity", ActivityOptions,
@@ -146,8 +172,12 @@ def prune_activity(graph: Graph, options: ActivityOptions) -> tuple[Graph, dict[
     rates = {n: counts[n].sum(axis=0) / (data.shape[0] * data.shape[1]) for n in names}
     silent = {n: rates[n] <= options.silent_rate for n in names}
     busy = {n: rates[n] >= options.hyperactive_rate for n in names}
-    result = remove_neurons(graph, {n: ~(silent[n] | busy[n]) for n in names})
-    return result, {**_summary(graph, result, names),
+    keep = {n: ~(silent[n] | busy[n]) for n in names}
+    result = remove_neurons(graph, keep)
+    extra: dict[str, Any] = {}
+    if options.recalibrate:
+        result, extra = recalibrated(graph, result, keep, data)
+    return result, {**_summary(graph, result, names), **extra,
                     "silent": {n: int(silent[n].sum()) for n in names},
                     "hyperactive": {n: int(busy[n].sum()) for n in names}}
 
@@ -162,6 +192,9 @@ class NeuronOptions:
         "help": "sample input spikes to weigh each neuron by its activity (optional)"})
     populations: str = field(default="", metadata={
         "help": "comma-separated hidden populations (default: every hidden spiking one)"})
+    recalibrate: bool = field(default=False, metadata={
+        "help": "afterwards, match every spiking population's thresholds to its kept neurons' "
+                "counts on data (needs data)"})
 
 
 def neuron_scores(graph: Graph, names: list[str], data: np.ndarray | None) -> dict[str, Any]:
@@ -188,6 +221,9 @@ def prune_neurons(graph: Graph, options: NeuronOptions) -> tuple[Graph, dict[str
         raise NeuroccError(f"{owner}: option 'fraction'", f"is {options.fraction}; expected "
                            "0 <= fraction < 1.", "Give the share of neurons to remove.")
     names = hidden_populations(graph, options.populations, owner)
+    if options.recalibrate and options.data is None:
+        raise NeuroccError(f"{owner}: option 'recalibrate'", "needs sample inputs in 'data'.",
+                           "Give data=FILE.npz, or leave recalibrate out.")
     data = None if options.data is None else check_data(graph, options.data, owner)
     scores = neuron_scores(graph, names, data)
     keep = {}
@@ -200,4 +236,7 @@ def prune_neurons(graph: Graph, options: NeuronOptions) -> tuple[Graph, dict[str
     if options.fraction == 0:
         return graph, _summary(graph, graph, names)
     result = remove_neurons(graph, keep)
+    if options.recalibrate and data is not None:
+        result, extra = recalibrated(graph, result, keep, data)
+        return result, {**_summary(graph, result, names), **extra}
     return result, _summary(graph, result, names)

@@ -47,6 +47,7 @@ from neurocc.frontends.lsm import (
     reservoir_states,
     zeroshot_reservoir,
 )
+from neurocc.report import energy
 
 HERE = Path(__file__).resolve().parent
 TARGET = "rram256k"
@@ -132,6 +133,24 @@ def on_crossbar(graph: Graph, data: Data, target: str | Path = TARGET, seed: int
     return accuracy(graph, result.spikes["reservoir"], data)
 
 
+def crossbar_cost(graph: Graph, data: Data, target: str | Path = TARGET, seed: int = 0
+                  ) -> dict[str, Any]:
+    """Arrays used and energy per inference (the family's model) of the test digits on the
+    analog engine: what the reservoir's reads, conversions and neuron updates cost."""
+    artifact = neurocc.compile(graph, target)
+    test = data.spikes[data.n_train:]
+    result = neurocc.simulate(artifact, test, engine="exact", seed=seed,
+                              programming_noise=False)
+    record = energy(artifact, result, len(test)) or {}
+    breakdown = record.get("breakdown", {})
+    total = record.get("energy_per_inference_pj", 0.0)
+    shares = {name: term["energy_pj"] / total if total else 0.0
+              for name, term in breakdown.items()}
+    return {"arrays": artifact.layout["resources"]["tiles"]["used"],
+            "arrays_limit": artifact.layout["resources"]["tiles"]["limit"],
+            "energy_per_inference_nj": total / 1e3, "shares": shares}
+
+
 def target_variant(folder: Path, name: str, changes: Mapping[str, float],
                    base: str = TARGET) -> Path:
     """A copy of ``base`` with some device or converter values changed (``key: value``), as
@@ -208,10 +227,15 @@ def main(argv: list[str] | None = None) -> int:
     for row in table:
         print(f"{row['reservoir']:<{width}}  {row['engine']:<9}  "
               f"{row['accuracy_mean']:.3f} +- {row['accuracy_sd']:.3f}")
+    cost = crossbar_cost(device(0), data)
+    largest = max(cost["shares"], key=cost["shares"].get) if cost["shares"] else "-"
+    print(f"{TARGET}, zero-shot reservoir: {cost['arrays']} of {cost['arrays_limit']} arrays, "
+          f"{cost['energy_per_inference_nj']:.1f} nJ per inference "
+          f"({largest} {100 * cost['shares'].get(largest, 0):.0f} %)")
     print(f"{N_RESERVOIR} neurons, target {TARGET}, {args.seeds} seeds, "
           f"{time.perf_counter() - start_s:.0f} s")
     if args.json:
-        args.json.write_text(json.dumps(table, indent=2) + "\n")
+        args.json.write_text(json.dumps({"table": table, "cost": cost}, indent=2) + "\n")
     return 0
 
 

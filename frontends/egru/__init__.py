@@ -51,8 +51,10 @@ Training
 
 Targets
     A family maps ``egru`` only when its record lists it: the ``reference``
-    family runs it; ``loihi`` (binary spikes, CUBA neurons) refuses it at
-    compile time with a ``MappingError`` naming the population.
+    family runs it in float64; ``spinnaker`` runs it in s16.15 fixed point,
+    its events carrying their value in the packet payload (``docs/spinnaker.md``,
+    *EGRU*); ``loihi`` (binary spikes, CUBA neurons) refuses it at compile
+    time with a ``MappingError`` naming the population.
 """
 
 from __future__ import annotations

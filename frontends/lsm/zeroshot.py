@@ -113,6 +113,9 @@ def zeroshot_reservoir(params: LsmParameters, target: str | Path = "rram256k", *
               RECURRENT: _scale("recurrent_scale", recurrent_scale)}
     device, sigma_us = switching_device(target, pulse)
     seed = params.seed if device_seed is None else device_seed
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
+        raise FrontendError("device_seed", f"is {seed!r}; expected an integer >= 0.",
+                            "One seed names one physical array, for example 0.")
     graph = build_lsm(params)
     counts = {name: len(graph.projections[name].weight.data) for name in DEVICE_PROJECTIONS}
     pairs = _pairs(device, pulse, seed, counts)
@@ -134,11 +137,11 @@ def gaussian_reservoir(params: LsmParameters, *, input_scale: float,
     scales = {INPUT_PROJECTION: _scale("input_scale", input_scale),
               RECURRENT: _scale("recurrent_scale", recurrent_scale)}
     rngs = _device_rng(params.seed)
+    recipe = {"software": "gaussian", "input_scale": scales[INPUT_PROJECTION],
+              "recurrent_scale": scales[RECURRENT]}
     return _with_weights(build_lsm(params),
                          lambda name, count: scales[name] * rngs[name].standard_normal(count),
-                         {METADATA_KEY: {"software": "gaussian", **{
-                             "input_scale": scales[INPUT_PROJECTION],
-                             "recurrent_scale": scales[RECURRENT]}}})
+                         {METADATA_KEY: recipe})
 
 
 def formed_conductances(graph: Graph) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -22,7 +22,8 @@ Schema
     of distance rules), ``params``, ``reset`` (``to_value`` (default) or
     ``subtract`` for spiking models). Parameter keys are the model's with times
     written without ``_s`` and with their unit: ``tau: 20 ms`` (``tau_s``),
-    ``tau_syn``, ``tau_mem``, ``tau_syn_exc``, ``tau_syn_inh``; voltages
+    ``tau_syn``, ``tau_mem``, ``tau_syn_exc``, ``tau_syn_inh``, ``tau_refrac``
+    (``lif_cur_exp``'s refractory period, default 0); voltages
     ``v_threshold``, ``v_reset``, ``v_leak`` and ``bias`` in model units (or
     with a unit and ``voltage_unit``); ``r`` and ``w_in`` plain numbers.
     Parameters without a model default (``tau`` and ``v_threshold`` of ``lif``)

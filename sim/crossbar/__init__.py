@@ -15,7 +15,7 @@ section (signed slice digits per array). A run:
    in float: ``docs/crossbar.md``);
 3. an array whose rows are all silent in a step is not read (``tiles_skipped``).
 
-Counters: ``array_reads``, ``tiles_skipped``, ``conversions``, ``dac_drives``,
+Counters: ``array_reads``, ``tiles_skipped``, ``conversions``, ``adc_clips``, ``dac_drives``,
 ``cell_reads``, ``synops``, ``spikes``, ``input_spikes``, ``neuron_updates``, ``steps``.
 Options (``CrossbarEngineOptions``) switch each non-ideality off; ``ideal=True`` all.
 """

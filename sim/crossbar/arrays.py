@@ -17,11 +17,11 @@ A read at time ``t`` (:func:`read_tile`) with inputs ``x`` (batch, rows):
 
     G(t)  = G_eff ((t + t0) / t0)^(-nu)                       (drift)
     x_q   = clip(round(x (2^b_dac - 1)) / (2^b_dac - 1), 0, 1)  (DAC)
-    I_k   = x_q @ (G+_k(t) - G-_k(t))  +  sqrt(x_q^2 @ ((s+ G+_k)^2 + (s- G-_k)^2)) N
+    I_k   = x_q @ (G+_k(t) - G-_k(t))  +  sqrt(x_q^2 @ ((r+ G+_k)^2 + (r- G-_k)^2)) N
     Q_k   = clip(round(I_k / lsb), -A, A) lsb     (ADC: A = 2^(b-1) - 1, lsb = range / A)
     y     = scale c sum_k levels^k Q_k / dG                    (digital shift-add)
 
-in units of uS x v_read (``range = adc_range_cells (g_max - g_min)``); ``s`` is the relative
+in units of uS x v_read (``range = adc_range_cells (g_max - g_min)``); ``r`` is the relative
 read-noise sigma of each device, so the noise term is the exact distribution of the column
 sum of independent per-device read noise. ``c`` is the drift compensation: the array's summed
 conductance at programming over that at ``t``.
@@ -81,7 +81,7 @@ class Programmed:
     rng: np.random.Generator  # read noise
 
 
-def path_segments(spec: TargetSpec, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def path_segments(spec: TargetSpec, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Wire segments from driver and sense amplifier to each G+ and G- device of a tile."""
     slices, rows, outs = shape
     column = 2 * (np.arange(outs)[None, None, :] * slices + np.arange(slices)[:, None, None])
@@ -159,13 +159,17 @@ def column_currents(tile: Programmed, x: np.ndarray, device: Device,
 
 
 def read_tile(tile: Programmed, x: np.ndarray, device: Device, periphery: Periphery,
-              options: CrossbarEngineOptions, t_s: float) -> np.ndarray:
-    """The digital output (batch, outs) of one array read, in weight units."""
+              options: CrossbarEngineOptions, t_s: float) -> tuple[np.ndarray, int]:
+    """The digital output (batch, outs) of one array read, in weight units, and how many
+    conversions hit the ADC's full scale (clipped)."""
     if options.on("dac"):
         x = dac(x, periphery)
     current, gain = column_currents(tile, x, device, options, t_s)
+    clipped = 0
     if options.on("adc"):
+        clipped = int(np.count_nonzero(np.abs(current) > periphery.adc_top * periphery.adc_lsb))
         current = adc(current, periphery)
     weights = float(periphery.levels) ** np.arange(current.shape[1])
-    return float(tile.entry["scale"]) * gain * np.einsum("bsk,s->bk", current,
-                                                         weights) / periphery.dg_us
+    y = float(tile.entry["scale"]) * gain * np.einsum("bsk,s->bk", current,
+                                                      weights) / periphery.dg_us
+    return y, clipped

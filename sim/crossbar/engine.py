@@ -13,6 +13,7 @@ from neurocc.backends import target_of
 from neurocc.backends.artifact import Artifact
 from neurocc.backends.crossbar.options import CrossbarEngineOptions
 from neurocc.backends.crossbar.section import INPUT_MODEL, SECTION, tile_key
+from neurocc.compiler.errors import SimulationError
 from neurocc.compiler.graph import Graph
 from neurocc.sim.crossbar.arrays import Periphery, Programmed, program_tile, read_tile
 from neurocc.sim.crossbar.devices import Device
@@ -20,8 +21,8 @@ from neurocc.sim.reference.engine import SpikeHistory, validate_spikes
 from neurocc.sim.reference.models import MODEL_RULES, initial_state, step_population
 from neurocc.sim.result import SimResult
 
-COUNTER_NAMES = ("array_reads", "tiles_skipped", "conversions", "dac_drives", "cell_reads",
-                 "synops")
+COUNTER_NAMES = ("array_reads", "tiles_skipped", "conversions", "adc_clips", "dac_drives",
+                 "cell_reads", "synops")
 
 
 @dataclass
@@ -73,7 +74,8 @@ def _read(run: Run, tile: Programmed, t: int, batch: int, out: dict[str, np.ndar
     c["cell_reads"] += nonzero * 2 * slices * outs
     c["synops"] += int(np.count_nonzero(xa, axis=0) @ tile.fanout)
     t_s = run.options.t_start_s + t * run.graph.dt_s
-    y = read_tile(tile, xa, run.device, run.periphery, run.options, t_s)
+    y, clipped = read_tile(tile, xa, run.device, run.periphery, run.options, t_s)
+    c["adc_clips"] += clipped
     col_lo, col_hi = entry["cols"]
     out[entry["receptor"]][active, col_lo:col_hi] += y
 
@@ -93,7 +95,7 @@ def _step(run: Run, name: str, t: int, inputs: np.ndarray, columns: Mapping[str,
         _read(run, tile, t, batch, synaptic)
     run.states[name], spiked, sent = step_population(rule, pop.reset, run.states[name],
                                                      pop.params, synaptic, run.graph.dt_s)
-    if spiked is not None:
+    if spiked is not None and sent is not None:
         run.spikes[name][:, t] = spiked
         run.history.write(name, t, sent)
     for var, value in run.states[name].items():
@@ -134,6 +136,16 @@ def _recorded(model: Any, record_states: bool) -> tuple[str, ...]:
     return names if record_states or not model.spiking else ()
 
 
+def _check(options: CrossbarEngineOptions) -> None:
+    if options.seed < 0:
+        raise SimulationError("engine option seed", f"is {options.seed}; expected an integer "
+                              ">= 0.", "Give a non-negative device seed.")
+    if options.t_start_s < 0:
+        raise SimulationError("engine option t_start_s", f"is {options.t_start_s}; expected "
+                              ">= 0 (seconds after programming).",
+                              "Give the time since programming, 0 or more.")
+
+
 def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool = False,
                  progress: bool = False, **options: Any) -> SimResult:
     """Run a crossbar artifact on input spikes (batch, T, n_in) with the analog arrays.
@@ -141,6 +153,7 @@ def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool 
     ``options`` are the fields of :class:`CrossbarEngineOptions` (seed, time, switches).
     """
     chosen = CrossbarEngineOptions(**options)
+    _check(chosen)
     graph = artifact.graph
     inputs = validate_spikes(graph, spikes)
     run = _start(artifact, inputs, chosen, record_states)

@@ -45,7 +45,8 @@ Neuron models (forward Euler of the NIR equations)
     - ``lif_cur_exp`` (PyNN IF_curr_exp): ``i_exc += dt/tau_syn_exc_s *
       (-i_exc + I_excitatory)`` and ``i_inh += dt/tau_syn_inh_s * (-i_inh +
       I_inhibitory)`` first, then ``v += dt/tau_mem_s * (v_leak - v +
-      r*(i_exc + i_inh + bias))`` with the new currents
+      r*(i_exc + i_inh + bias))`` with the new currents; while the neuron is
+      refractory (below) ``v`` keeps its value and the currents still update
     - ``if``: ``v += dt * r*I``
     - ``li``: as ``lif``, never spikes
     - ``integrator``: ``v += dt * r*I``, never spikes
@@ -74,6 +75,16 @@ Spikes and reset
     neuron spiked: ``subtract`` sets ``v -= v_threshold``, ``to_value`` sets
     ``v = v_reset``. Synaptic currents (``i_syn``, ``i_exc``, ``i_inh``) are
     never reset.
+
+    Refractory period (``lif_cur_exp``'s ``tau_refrac_s``, PyNN's
+    ``tau_refrac``; default 0, none): a neuron that spikes at step ``t``
+    keeps ``v`` (at its reset value) for the next ``n = ceil(tau_refrac_s /
+    dt)`` steps, the ratio rounded to 9 decimals first (so 2 ms / 1 ms is 2
+    steps); in step ``t + n + 1`` it integrates again. The spike test still
+    runs while it is frozen. This is sPyNNaker's counter (``T_refract =
+    ceil(tau_refrac / dt)`` ticks, counted down instead of the update); the
+    counter is internal and not recorded. PyNN's default 0.1 ms at ``dt =
+    1 ms`` is one step. A negative value is a ``GraphError``.
 
     ``egru`` fires an event where ``c > c_threshold`` (strict), and its events
     are graded: an event carries ``y = c``, the cell's value before the reset

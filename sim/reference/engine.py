@@ -270,7 +270,7 @@ def _start(graph: Graph, plans: list[PopulationPlan], inputs: np.ndarray,
     batch, n_steps, _ = inputs.shape
     sizes = {name: pop.size for name, pop in graph.populations.items()}
     states = {p.population.name: initial_state(p.population.neuron_model.state, batch,
-                                               p.population.size) for p in plans}
+                                               p.population.size, p.rule) for p in plans}
     spikes, traces = _allocate(plans, record_states, record_synaptic, batch, n_steps)
     history = SpikeHistory(_ring_depths(plans), sizes, batch)
     return _Run(inputs, graph.dt_s, states, history, spikes, traces)

@@ -43,6 +43,9 @@ from neurocc.compiler.neurons import (
     RESET_TO_VALUE,
 )
 
+REFRACTORY = "refractory_steps"  # hidden state of refractory models: steps left frozen
+REFRACTORY_DECIMALS = 9
+
 State = dict[str, np.ndarray]
 Params = Mapping[str, np.ndarray]
 Synaptic = Mapping[str, np.ndarray]  # receptor -> (batch, size) weighted spikes, bias excluded
@@ -60,6 +63,7 @@ class ModelRule:
     fire: Fire | None  # None: the model never spikes
     emit: Emit | None = None  # graded events: the value each event carries; None: 0/1 spikes
     resets: Mapping[str, Reset] | None = None  # the model's own reset table; None: RESETS
+    refractory: bool = False  # keeps REFRACTORY, the steps left with v frozen (not recorded)
 
 
 def current(p: Params, synaptic: Synaptic) -> np.ndarray:
@@ -92,11 +96,21 @@ def _integrate_cubalif(state: State, p: Params, synaptic: Synaptic, dt_s: float)
 
 def _integrate_lif_cur_exp(state: State, p: Params, synaptic: Synaptic, dt_s: float) -> State:
     # Both synaptic currents update first and the membrane sees the new ones (as cubalif);
-    # bias is a membrane current (PyNN's i_offset), never filtered by a synapse.
+    # bias is a membrane current (PyNN's i_offset), never filtered by a synapse. A neuron in
+    # its refractory period keeps v and counts down (sPyNNaker's LIF); the currents go on.
     i_exc = _synaptic_decay(state["i_exc"], p["tau_syn_exc_s"], synaptic[EXCITATORY], dt_s)
     i_inh = _synaptic_decay(state["i_inh"], p["tau_syn_inh_s"], synaptic[INHIBITORY], dt_s)
     v = _leaky(state["v"], p["tau_mem_s"], p, i_exc + i_inh + p["bias"], dt_s)
-    return {"i_exc": i_exc, "i_inh": i_inh, "v": v}
+    counter = state.get(REFRACTORY, np.zeros_like(v))
+    frozen = counter > 0
+    return {"i_exc": i_exc, "i_inh": i_inh, "v": np.where(frozen, state["v"], v),
+            REFRACTORY: counter - frozen}
+
+
+def refractory_steps(p: Params, dt_s: float) -> np.ndarray:
+    """``ceil(tau_refrac_s / dt)`` steps; the ratio is rounded to 9 decimals first so that
+    2e-3 / 1e-3 is 2 steps, not 3 (float division gives 2.0000000000000004)."""
+    return np.ceil(np.round(p["tau_refrac_s"] / dt_s, REFRACTORY_DECIMALS))
 
 
 def _integrate_perfect(state: State, p: Params, synaptic: Synaptic, dt_s: float) -> State:
@@ -154,7 +168,7 @@ _EGRU_RESETS: dict[str, Reset] = {RESET_SUBTRACT: _reset_c_subtract}
 MODEL_RULES: dict[str, ModelRule] = {
     "lif": ModelRule(_integrate_lif, _fire_on_v),
     "cubalif": ModelRule(_integrate_cubalif, _fire_on_v),
-    "lif_cur_exp": ModelRule(_integrate_lif_cur_exp, _fire_on_v),
+    "lif_cur_exp": ModelRule(_integrate_lif_cur_exp, _fire_on_v, refractory=True),
     "if": ModelRule(_integrate_perfect, _fire_on_v),
     "li": ModelRule(_integrate_lif, None),
     "integrator": ModelRule(_integrate_perfect, None),
@@ -183,9 +197,12 @@ RESETS: dict[str, Reset] = {
 }
 
 
-def initial_state(state_names: tuple[str, ...], batch: int, size: int) -> State:
-    """All state variables at zero: ``(batch, size)`` float64 each."""
-    return {name: np.zeros((batch, size)) for name in state_names}
+def initial_state(state_names: tuple[str, ...], batch: int, size: int,
+                  rule: ModelRule | None = None) -> State:
+    """All state variables at zero: ``(batch, size)`` float64 each (with the rule's hidden
+    refractory counter)."""
+    hidden = (REFRACTORY,) if rule is not None and rule.refractory else ()
+    return {name: np.zeros((batch, size)) for name in (*state_names, *hidden)}
 
 
 def step_population(rule: ModelRule, reset: str, state: State, p: Params,
@@ -199,4 +216,8 @@ def step_population(rule: ModelRule, reset: str, state: State, p: Params,
     spiked = rule.fire(state, p, synaptic)
     sent = spiked if rule.emit is None else rule.emit(state, spiked, p)
     resets = RESETS if rule.resets is None else rule.resets
-    return resets[reset](state, spiked, p), spiked, sent
+    state = resets[reset](state, spiked, p)
+    if rule.refractory:
+        state = {**state, REFRACTORY: np.where(spiked, refractory_steps(p, dt_s),
+                                               state[REFRACTORY])}
+    return state, spiked, sent

@@ -173,3 +173,19 @@ def test_passes_leave_their_input_alone_and_repeat_exactly(name: str,
 def test_pruning_nothing_is_the_identity(name: str, options: dict[str, Any]) -> None:
     graph = network(sparse=True)
     assert same(arrays(run_pass(graph, name, options)), arrays(graph))
+
+
+def test_neuron_pruning_can_recalibrate_the_layers_after_it() -> None:
+    graph = network()
+    options = {"fraction": 0.5, "data": data(), "recalibrate": True}
+    pruned = run_pass(graph, "prune.neurons", options)
+    effect = pruned.history[-1].details["effect"]
+    assert effect["agreement_recalibrated"] > effect["agreement_pruned"]
+    # only thresholds changed against plain removal; the weights are the same
+    plain = run_pass(graph, "prune.neurons", {"fraction": 0.5})
+    np.testing.assert_array_equal(pruned.projections["fc2"].weight,
+                                  plain.projections["fc2"].weight)
+    assert not np.array_equal(pruned.populations["o"].params["v_threshold"],
+                              plain.populations["o"].params["v_threshold"])
+    with pytest.raises(NeuroccError, match=r"'recalibrate'.*needs sample inputs"):
+        run_pass(graph, "prune.neurons", {"fraction": 0.5, "recalibrate": True})

@@ -110,6 +110,8 @@ def test_digital_readout_from_spikes_equals_the_reference_run() -> None:
      "target 'pcm256'"),
     (lambda: zeroshot_reservoir(params(), input_scale=-1.0, recurrent_scale=1.0),
      "input_scale"),
+    (lambda: zeroshot_reservoir(params(), input_scale=1.0, recurrent_scale=1.0,
+                                device_seed=-1), "device_seed"),
     (lambda: formed_conductances(gaussian_reservoir(params(), input_scale=1.0,
                                                     recurrent_scale=1.0)), "graph"),
     (lambda: fit_readout(gaussian_reservoir(params(), input_scale=1.0, recurrent_scale=1.0),

@@ -61,23 +61,36 @@ def test_receptor_of_the_wrong_sign_is_refused() -> None:
 
 
 def test_population_is_sliced_within_neurons_per_core() -> None:
-    artifact = neurocc.compile(two_layer(n_post=600), "spinnaker1")
+    artifact = neurocc.compile(two_layer(n_post=600), "spinnaker1", mapping="sequential")
     cores = [c for c in artifact.layout["cores"] if c["population"] == "out"]
-    assert [(c["lo"], c["hi"]) for c in cores] == [(0, 256), (256, 512), (512, 600)]
+    assert [c["neurons"] for c in cores] == [256, 256, 88]
+    # contiguous slices: neuron i on the population's core i // 256, slot i % 256
+    first = artifact.layout["populations"]["out"]["cores"][0]
+    arrays = artifact.sections["spinnaker"]
+    assert np.array_equal(arrays["map/out/core"], first + np.arange(600) // 256)
+    assert np.array_equal(arrays["map/out/slot"], np.arange(600) % 256)
     assert artifact.layout["resources"]["neurons_per_core"] == {
         "used": 256, "limit": 256, "unit": "neurons"}
 
 
-def test_delay_beyond_the_ring_buffer_names_the_limit() -> None:
-    with pytest.raises(MappingError, match="ring_buffer_bits = 14"):
-        neurocc.compile(two_layer(delay=2 ** 14), "spinnaker1")
+def test_delay_beyond_the_extension_stages_names_projection_delay_and_limit() -> None:
+    # 8 slots x 32 on-core ticks = 256: 257 cannot be carried (sPyNNaker: 8 x d_post)
+    with pytest.raises(MappingError, match=r"projection 'w'.*257 ticks.*8 x 32 = 256"):
+        neurocc.compile(two_layer(delay=257), "spinnaker1")
 
 
-def test_long_delay_shrinks_the_slices() -> None:
-    # 64 ticks need 6 delay bits + 1 type bit: 7 bits (128 neurons) remain of 14
-    artifact = neurocc.compile(two_layer(n_post=300, delay=64), "spinnaker1")
-    sizes = [c["hi"] - c["lo"] for c in artifact.layout["cores"] if c["population"] == "out"]
-    assert sizes == [128, 128, 44]
+def test_long_delay_goes_through_an_extension_stage_and_keeps_full_slices() -> None:
+    # 64 ticks = stage 1 (32 ticks in the extension) + 32 on-core: slices stay 256 neurons
+    artifact = neurocc.compile(two_layer(n_post=300, delay=64), "spinnaker1",
+                               mapping="sequential")
+    sizes = [c["neurons"] for c in artifact.layout["cores"] if c["population"] == "out"]
+    assert sizes == [256, 44]
+    arrays = artifact.sections["spinnaker"]
+    assert set(arrays["proj/w/stage"].tolist()) == {1}
+    assert set(arrays["proj/w/delay"].tolist()) == {32}
+    extension = [c for c in artifact.layout["cores"] if c["population"] == "in.delay"]
+    assert [c["neurons"] for c in extension] == [4]  # the atoms of 'in' (4 neurons)
+    assert artifact.layout["resources"]["cores"]["used"] == 4  # in, out x 2, in.delay
 
 
 def test_energy_is_the_toolchains_model(tmp_path) -> None:

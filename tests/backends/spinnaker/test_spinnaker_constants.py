@@ -16,6 +16,14 @@ _spec.loader.exec_module(checker)
 
 # named constants that are unit conversions or storage widths, not hardware numbers
 ALLOWED_NAMES = {"PJ_PER_J", "NS_PER_S", "RING_SLOT_BYTES", "SECTIONS"}  # SECTIONS: key floors
+# chip_math.py: the constants of spinn_common's exp algorithm and of the s16.15 / u0.32 words it
+# computes in (software, not hardware limits; quantize checks the target's format against them)
+ALLOWED_NAMES |= {"FRACTION_BITS", "WORD_BITS", "WORD_MASK", "INT32_MAX", "ONE_ULR",
+                  "EXP_MIN_BITS", "EXP_MAX_BITS", "EXP_Z_MIN", "EXP_Z_COUNT", "MID_COUNT",
+                  "MID_SHIFT", "LOW_MASK", "SERIES", "EXPM1_MID", "MS_PER_S", "TABLE_DIGITS"}
+ALLOWED_NAMES |= {"RANDOM_BITS"}  # engine: round.h draws one 32-bit word per product
+ALLOWED_NAMES |= {"SEED", "EPSILON"}  # partition.py: the partitioner's seed and imbalance
+ALLOWED_NAMES |= {"TRAFFIC_MAX_SYNAPSES"}  # mapping.py: mapping=auto's compile-cost policy
 
 
 def _offenders(package: object) -> tuple[dict[str, list], dict[str, set[str]]]:

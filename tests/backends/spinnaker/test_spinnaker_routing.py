@@ -60,7 +60,7 @@ def three_pops() -> Graph:
 def test_two_chip_network_has_the_hand_checked_entries(tmp_path: Path) -> None:
     # cores: in -> chip (0,0) core 0, a -> chip (0,0) core 1, b -> chip (1,0) core 0
     target = target_copy(tmp_path, "two_chips", chips_x=2, chips_y=1, cores_per_chip=2)
-    artifact = neurocc.compile(three_pops(), target)
+    artifact = neurocc.compile(three_pops(), target, mapping="sequential")
     routing = artifact.layout["routing"]
     # blocks of 4 keys each (3 or 4 neurons round up to 4), aligned, in core order
     assert routing["keys"] == [{"key": 0, "mask": FULL ^ 3}, {"key": 4, "mask": FULL ^ 3},
@@ -80,12 +80,12 @@ def test_two_chip_network_has_the_hand_checked_entries(tmp_path: Path) -> None:
 
 def test_tree_goes_x_then_y_and_straight_through_entries_are_default_routed() -> None:
     spec = SPEC  # 6 links: E 0, NE 1, N 2, W 3, SW 4, S 5
-    cores = [Core("p", 0, 8, 0, 0, 0, 0, 0), Core("q", 0, 8, 1, 2, 1, 0, 0)]
+    cores = [Core("p", 8, 0, 0, 0, 0, 0, 0), Core("q", 8, 1, 2, 1, 1, 0, 0)]
     keys = allocate_keys(cores, spec)
     tables = build_tables(cores, keys, [{1}, set()], spec)
     assert list(tables) == [(0, 0), (1, 0), (2, 0), (2, 1)]
     routes = {chip: (t.entries[0].route, t.entries[0].arrived) for chip, t in tables.items()}
-    local = 1 % spec.cores_per_chip  # the local index counts cores in placement order
+    local = 1  # q is core 1 of its chip
     assert routes[(0, 0)] == ((frozenset({0}), frozenset()), None)
     assert routes[(1, 0)] == ((frozenset({0}), frozenset()), 3)
     assert routes[(2, 0)] == ((frozenset({2}), frozenset()), 3)
@@ -100,7 +100,7 @@ def test_router_entry_limit_names_the_chip(tmp_path: Path) -> None:
                          router_entries_per_chip=1)
     with pytest.raises(MappingError, match=r"chip \(0, 0\).*2 entries after compression.*"
                                            r"router_entries_per_chip = 1"):
-        neurocc.compile(three_pops(), target)
+        neurocc.compile(three_pops(), target, mapping="sequential")
 
 
 ROUTES = [(frozenset(links), frozenset(cores)) for links, cores in
@@ -170,7 +170,7 @@ def test_tables_fit_the_limit_or_raise(seed: int, limit: int) -> None:
 
 def test_a_four_link_mesh_numbers_east_north_west_south(tmp_path: Path) -> None:
     spec = load_target(target_copy(tmp_path, "grid", links_per_chip=4))
-    cores = [Core("p", 0, 8, 0, 1, 1, 0, 0), Core("q", 0, 8, 1, 0, 0, 0, 0)]
+    cores = [Core("p", 8, 0, 1, 1, 0, 0, 0), Core("q", 8, 1, 0, 0, 1, 0, 0)]
     tables = build_tables(cores, allocate_keys(cores, spec), [{1}, set()], spec)
     # west from (1,1) to (0,1) on link 2, then south to (0,0) on link 3 (arriving by north, 1)
     assert [(chip, t.entries[0].route[0], t.entries[0].arrived) for chip, t in tables.items()

@@ -89,3 +89,13 @@ def test_switching_distribution_is_clipped_to_the_range() -> None:
         devices.switched(PCM, "set", (2,), rng)
     with pytest.raises(SimulationError, match="not a pulse"):
         devices.switched(RRAM, "form", (2,), rng)
+
+
+def test_read_gains_spread_and_stop_at_zero() -> None:
+    rng = np.random.default_rng(5)
+    small = Device("pcm", 0.0, 25.0, {**PCM.values, "d2d_variation": 0.05})
+    gains = devices.read_gains(small, (50000,), rng)
+    assert gains.mean() == pytest.approx(1.0, abs=0.002) and gains.std() == pytest.approx(
+        0.05, rel=0.03)
+    wide = Device("pcm", 0.0, 25.0, {**PCM.values, "d2d_variation": 2.0})
+    assert devices.read_gains(wide, (1000,), rng).min() == 0.0  # a conductance is not negative

@@ -66,6 +66,27 @@ def test_ideal_engine_equals_the_reference_within_the_weight_quantization() -> N
     assert error.max() > 0  # the comparison is not trivially exact
 
 
+def test_adc_quantization_adds_at_most_half_an_lsb_per_read() -> None:
+    rng = np.random.default_rng(6)
+    weight = rng.normal(size=(40, 300))
+    art = neurocc.compile(readout_graph(weight), "pcm256")
+    spikes = random_spikes(8, 5, 300, 0.3)
+    result = neurocc.simulate(art, spikes, **{**ALL_OFF, "adc": True})
+    assert result.counters["adc_clips"] == 0  # the bound holds below full scale
+    want = neurocc.simulate(art, spikes, engine="reference").states["v/out"]
+    dg, lsb = 25.0 / 255, 10.0 * 25.0 / 127  # pcm256: 256 levels, 8-bit ADC over 10 cells
+    bound = np.zeros_like(want)
+    for tile in art.layout["tiles"]:
+        lo, hi = tile["rows"]
+        active = spikes[:, :, lo:hi].sum(axis=2, keepdims=True)
+        read = (active > 0) * tile["scale"] * lsb / (2 * dg)  # one slice: sum_k levels^k = 1
+        bound[:, :, tile["cols"][0]:tile["cols"][1]] += active * tile["scale"] / 2 + read
+    error = np.abs(result.states["v/out"] - want)
+    assert np.all(error <= bound + 1e-12)
+    ideal_error = np.abs(currents(art, spikes, ideal=True) - want)
+    assert error.max() > 2 * ideal_error.max()  # the converter's step dominates the error
+
+
 def test_grid_weights_and_a_granular_adc_give_the_reference_exactly(tmp_path) -> None:
     # 16 levels, 9-bit ADC over +-17 cells: lsb = 17 (g_max - g_min) / 255 = one level step
     target = target_copy(tmp_path, "rram256k", adc_bits=9, adc_range_cells=17.0)
@@ -84,6 +105,8 @@ def test_adc_clips_at_its_full_scale() -> None:
     got = currents(art, np.ones((1, 1, 256), np.uint8), **{**ALL_OFF, "adc": True})
     # 256 active rows at g_max; the ADC stops at adc_range_cells = 10 full weights
     np.testing.assert_allclose(got, 10.0)
+    counters = neurocc.simulate(art, np.ones((1, 1, 256), np.uint8), ideal=False).counters
+    assert counters["adc_clips"] == counters["conversions"] == 4
     assert currents(art, np.ones((1, 1, 256), np.uint8), ideal=True)[0, 0, 0] == \
         pytest.approx(256.0)
 
@@ -202,6 +225,7 @@ def test_counters_by_hand() -> None:
     assert counters["array_reads"] == 1 and counters["tiles_skipped"] == 3
     assert counters["dac_drives"] == 2
     assert counters["conversions"] == 2 * 2  # 2 outputs x 2 slices
+    assert counters["adc_clips"] == 0
     assert counters["cell_reads"] == 2 * 2 * 2 * 2  # rows x outputs x slices x pair
     assert counters["synops"] == 2 + 1  # row 0 feeds 2 outputs, row 2 feeds 1
 
@@ -230,6 +254,10 @@ def test_engine_options_are_checked() -> None:
         neurocc.simulate(art, spikes, colour=1)
     with pytest.raises(NeuroccError, match=r"option 'seed'.*expected a int"):
         neurocc.simulate(art, spikes, seed="x")
+    with pytest.raises(SimulationError, match=r"seed.*is -1; expected an integer >= 0"):
+        neurocc.simulate(art, spikes, seed=-1)
+    with pytest.raises(SimulationError, match=r"t_start_s.*is -5.0; expected >= 0"):
+        neurocc.simulate(art, spikes, t_start_s=-5)
     with pytest.raises(SimulationError, match=r"engine 'reference'.*takes no engine options"):
         neurocc.simulate(art, spikes, engine="reference", seed=1)
 
@@ -250,3 +278,24 @@ def test_simulate_command_takes_the_engine_options(tmp_path, capsys) -> None:
     assert main(["simulate", str(art), "--input", sample, "-o", str(tmp_path / "r.npz"),
                  "--engine", "reference", "--seed", "1"]) == 2
     assert "takes no engine options" in capsys.readouterr().err
+
+
+def test_a_recurrent_reservoir_maps_and_runs_like_the_reference() -> None:
+    rng = np.random.default_rng(5)
+    n = 40
+    recurrent = rng.choice([-1.0, 0.0, 1.0], size=(n, n), p=[0.1, 0.8, 0.1])
+    np.fill_diagonal(recurrent, 0.0)
+    pops = {"in": Population("in", "input", (8,)),
+            "res": Population("res", "lif", (n,), {"tau_s": 5e-3, "v_threshold": 0.5},
+                              "to_value")}
+    projs = {"in_res": Projection("in_res", "in", "res", rng.choice([0.0, 1.0], size=(n, 8))),
+             "res_res": Projection("res_res", "res", "res", recurrent, np.asarray(1))}
+    graph = Graph(1e-3, pops, projs, ("in",), ("res",))
+    art = neurocc.compile(graph, "rram256k")
+    assert sorted((t["projection"], t["delay_steps"]) for t in art.layout["tiles"]) == [
+        ("in_res", 0), ("res_res", 1)]
+    spikes = random_spikes(6, 30, 8, 0.3)
+    got = neurocc.simulate(art, spikes, ideal=True).spikes["res"]
+    want = neurocc.simulate(art, spikes, engine="reference").spikes["res"]
+    assert want.sum() > 0 and want[:, 1:].sum() > 0
+    np.testing.assert_array_equal(got, want)  # weights on the grid: the ideal read is exact
