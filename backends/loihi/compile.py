@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from tqdm import tqdm
 
 from neurocc.backends.artifact import Artifact
 from neurocc.backends.loihi.mapping import (
@@ -45,6 +46,7 @@ from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph, Weight
 
 SPIKE_ARRAY_NDIM = 3  # (batch, T, n_inputs)
+STAGES = ("quantize", "timing", "map", "section")  # what the progress bar counts
 
 
 def _mask(mantissa: Weight) -> sp.csr_array:
@@ -103,8 +105,10 @@ def _add_mapping(layout: dict[str, Any], graph: Graph, offsets: dict[str, int],
 
 def compile_loihi(graph: Graph, target: str | Path | LoihiSpec, *, reset_policy: str = "error",
                   calibration_spikes: np.ndarray | None = None,
-                  weight_scaling: str = "max") -> Artifact:
-    """Compile ``graph`` for a Loihi target (packaged name, target-file path or spec)."""
+                  weight_scaling: str = "max", progress: bool = False) -> Artifact:
+    """Compile ``graph`` for a Loihi target (packaged name, target-file path or spec);
+    ``progress`` shows a bar over the stages (a tqdm bar creates a multiprocessing lock,
+    so only on request)."""
     spec = load_loihi_target(target)
     if weight_scaling not in WEIGHT_SCALINGS:
         raise MappingError("option weight_scaling", f"is {weight_scaling!r}.",
@@ -112,13 +116,26 @@ def compile_loihi(graph: Graph, target: str | Path | LoihiSpec, *, reset_policy:
     observed = _observed(graph, calibration_spikes)
     activity = (None if weight_scaling == "max" else
                 source_activity(graph, None if observed is None else calibration_spikes))
+    bar = tqdm(total=len(STAGES), desc="loihi compile", unit="stage") if progress else None
+
+    def done(stage: str) -> None:
+        if bar is not None:
+            bar.set_postfix_str(stage)
+            bar.update()
+
     quant = quantize_network(graph, spec, reset_policy, observed, activity)
+    done("quantize")
     offsets, timing = latency_offsets(graph)
     delays, timing_errors = lava_delays(graph, offsets, spec)
+    done("timing")
     processes, synapses, placement = _placement(graph, quant, delays, spec)
+    done("map")
     notes: list[str] = []
     layout, arrays = write_compiled(graph, quant, placement, delays, processes,
                                     _output_latency(graph, offsets, notes), spec)
+    done("section")
+    if bar is not None:
+        bar.close()
     _add_mapping(layout, graph, offsets, placement, synapses, spec)
     graph = graph.with_record(
         "loihi.quantize", target=spec.name, reset_policy=reset_policy,

@@ -23,6 +23,13 @@ neuron's current fan-out as a cost, until no core exceeds it (at most
 that needs more cores than ``chips * cores_per_chip``, raises a MappingError naming the
 population, the limit and the value.
 
+**At scale.** The greedy runs come without a per-neuron loop: the additive limits by a
+search in their running sums, the fan-in over a window that doubles (distinct sources grow
+monotonically with the run). Destinations come from each (source, target) mask transposed
+once to pre-major CSR: along a neuron's sorted targets the destination cores are
+nondecreasing, so new ones are where the core changes, with no sort of all synapses; hops
+are computed once, after the last round (``docs/scale.md``).
+
 **Placement.** Core ``g`` sits on chip ``g // cores_per_chip``; within its chip on tile
 ``(g % cores_per_chip) // cores_per_tile``, tile ``k`` at ``x = k % tiles_x``, ``y = k //
 tiles_x`` (row-major); chips are side by side east-west (global ``x = chip * tiles_x +
@@ -62,6 +69,9 @@ LIMIT_UNITS = {"neurons_per_core": "neurons per core", "synapses_per_core": "syn
                "fan_in_axons_per_core": "input axons per core",
                "fan_out_axons_per_core": "output axons per core"}
 LIMITS = tuple(LIMIT_UNITS)
+POSITION_BITS = 32  # _fan_in_fit packs (source, position in window) into one int64 key
+# the next fan-in window: the last run length with some room (neighbouring runs are alike)
+WINDOW_GROWTH = 1.25
 HINT = ("Prune small weights (the prune pass), split the layer, or use a target with larger "
         "cores (a copy of the target file with other limits).")
 
@@ -127,20 +137,34 @@ def _offsets(sizes: Mapping[str, int]) -> dict[str, int]:
     return {name: int(start) for name, start in zip(sizes, starts, strict=False)}
 
 
-def _incoming(name: str, size: int, synapses: Sequence[Synapses], offsets: Mapping[str, int],
-              total: int) -> _Incoming:
-    rows, cols, bits = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+def _merged_masks(synapses: Sequence[Synapses]) -> dict[tuple[str, str], sp.csr_array]:
+    """One boolean (post, pre) mask per (source, target) pair: the union of its projections'
+    masks (two projections between the same populations share axons)."""
+    merged: dict[tuple[str, str], sp.csr_array] = {}
+    for syn in synapses:
+        key = (syn.source, syn.target)
+        merged[key] = syn.mask if key not in merged else sp.csr_array(merged[key] + syn.mask)
+    for mask in merged.values():
+        mask.sort_indices()
+    return merged
+
+
+def _incoming(name: str, sizes: Mapping[str, int], synapses: Sequence[Synapses],
+              merged: Mapping[tuple[str, str], sp.csr_array]) -> _Incoming:
+    """Per neuron of ``name``: stored synapses, their memory bits and the distinct global
+    sources. Built from the CSR masks row by row (no COO of every synapse, no sort)."""
+    size = sizes[name]
+    counts, bits = np.zeros(size, np.int64), np.zeros(size, np.int64)
     for syn in synapses:
         if syn.target == name:
-            coo = sp.coo_array(syn.mask)
-            rows.append(coo.row.astype(np.int64))
-            cols.append(coo.col.astype(np.int64) + offsets[syn.source])
-            bits.append(np.full(coo.row.size, syn.bits_per_synapse, np.int64))
-    row, col, bit = np.concatenate(rows), np.concatenate(cols), np.concatenate(bits)
-    sources = sp.csr_array((np.ones(row.size, np.int64), (row, col)), shape=(size, total))
-    sources.sum_duplicates()
-    return _Incoming(np.bincount(row, minlength=size), np.bincount(row, bit, size).astype(
-        np.int64), sources)
+            per_row = np.diff(syn.mask.indptr)
+            counts += per_row
+            bits += per_row * syn.bits_per_synapse
+    # global source columns: one block per population in placement order, empty where
+    # it does not project here (CSR stacking along columns keeps rows, no sort)
+    blocks = [sp.csr_array(merged[(src, name)], dtype=np.int8) if (src, name) in merged
+              else sp.csr_array((size, n_src), dtype=np.int8) for src, n_src in sizes.items()]
+    return _Incoming(counts, bits, sp.csr_array(sp.hstack(blocks, format="csr")))
 
 
 def _single_neuron_check(name: str, costs: Mapping[str, np.ndarray], spec: LoihiSpec) -> None:
@@ -152,37 +176,57 @@ def _single_neuron_check(name: str, costs: Mapping[str, np.ndarray], spec: Loihi
                                f"target's limit of {getattr(spec, limit)}.", HINT)
 
 
+def _fan_in_fit(inc: _Incoming, start: int, stop: int, limit: int) -> tuple[int, int]:
+    """How many neurons from ``start`` (at most ``stop - start``) fit ``limit`` distinct
+    sources, and that count of distinct sources (monotone in the run length)."""
+    indptr, indices = inc.sources.indptr, inc.sources.indices
+    low = int(indptr[start])
+    window = indices[low:indptr[stop]]
+    # one sort of (source, position) keys: the first key of each source holds where it
+    # first occurs in the window
+    keys = (window.astype(np.int64) << POSITION_BITS) | np.arange(window.size, dtype=np.int64)
+    keys.sort()
+    group = np.ones(keys.size, dtype=bool)
+    group[1:] = (keys[1:] >> POSITION_BITS) != (keys[:-1] >> POSITION_BITS)
+    first = np.sort(keys[group] & ((1 << POSITION_BITS) - 1))
+    # distinct sources of the run start..j = first occurrences before neuron j's end
+    distinct = np.searchsorted(first, indptr[start + 1:stop + 1] - low, side="left")
+    fit = max(int(np.searchsorted(distinct, limit, side="right")), 1)
+    return fit, int(distinct[fit - 1])
+
+
 def _pack(name: str, inc: _Incoming, fan_out: np.ndarray, spec: LoihiSpec
           ) -> list[tuple[int, int, dict[str, int]]]:
-    """Greedy contiguous runs of neurons: (start, stop, usage) per core."""
+    """Greedy contiguous runs of neurons: (start, stop, usage) per core.
+
+    Each run is the longest one from its start within every limit: additive limits by a
+    search in their running sums, the fan-in (distinct sources, monotone in the run length)
+    over a window that doubles until the fan-in or the additive limits stop it.
+    """
     size = inc.synapses.size
     fan_in = np.diff(inc.sources.indptr)
     additive = {"neurons_per_core": np.ones(size, np.int64), "synapses_per_core": inc.synapses,
                 "synaptic_memory_per_core_bits": inc.memory_bits,
                 "fan_out_axons_per_core": fan_out}
     _single_neuron_check(name, {**additive, "fan_in_axons_per_core": fan_in}, spec)
-    seen = np.zeros(inc.sources.shape[1], dtype=bool)
+    limit = {k: int(getattr(spec, k)) for k in LIMITS}
+    sums = {k: np.concatenate([[0], np.cumsum(v, dtype=np.int64)]) for k, v in additive.items()}
     runs: list[tuple[int, int, dict[str, int]]] = []
-    start, used = 0, dict.fromkeys(LIMITS, 0)
-    touched: list[np.ndarray] = []
-    for i in range(size):
-        src = inc.sources.indices[inc.sources.indptr[i]:inc.sources.indptr[i + 1]]
-        new = src[~seen[src]]
-        trial = {k: used[k] + int(v[i]) for k, v in additive.items()}
-        trial["fan_in_axons_per_core"] = used["fan_in_axons_per_core"] + new.size
-        if i > start and any(trial[k] > getattr(spec, k) for k in LIMITS):
-            runs.append((start, i, used))
-            for array in touched:
-                seen[array] = False
-            touched, start = [], i
-            new = src
-            trial = {k: int(v[i]) for k, v in additive.items()}
-            trial["fan_in_axons_per_core"] = new.size
-        seen[new] = True
-        touched.append(new)
-        used = trial
-    if size:
-        runs.append((start, size, used))
+    start, window = 0, 1
+    while start < size:
+        stop = min(max(int(np.searchsorted(c, c[start] + limit[k], side="right")) - 1,
+                       start + 1) for k, c in sums.items())
+        while True:
+            trial = min(stop, start + window)
+            fit, distinct = _fan_in_fit(inc, start, trial, limit["fan_in_axons_per_core"])
+            if fit < trial - start or trial == stop:
+                break
+            window *= 2
+        end = start + fit
+        used = {k: int(c[end] - c[start]) for k, c in sums.items()}
+        used["fan_in_axons_per_core"] = distinct
+        runs.append((start, end, used))
+        start, window = end, int(fit * WINDOW_GROWTH) + 1
     return runs
 
 
@@ -195,28 +239,69 @@ def core_position(core: int, spec: LoihiSpec) -> tuple[int, int, int]:
     return chip, chip * spec.tiles_x + x, y
 
 
-def _routes(sizes: Mapping[str, int], synapses: Sequence[Synapses],
-            core_of: Mapping[str, np.ndarray], spec: LoihiSpec
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per global neuron: (destination cores, east-west hops, north-south hops) per spike."""
+def core_positions(n_cores: int, spec: LoihiSpec) -> np.ndarray:
+    """(global x, y) of global cores ``0..n_cores-1`` (:func:`core_position`, vectorized)."""
+    chip, local = np.divmod(np.arange(n_cores, dtype=np.int64), spec.cores_per_chip)
+    y, x = np.divmod(local // spec.cores_per_tile, spec.tiles_x)
+    return np.stack([chip * spec.tiles_x + x, y], axis=1)
+
+
+def _pre_major(merged: Mapping[tuple[str, str], sp.csr_array]
+               ) -> dict[tuple[str, str], sp.csr_array]:
+    """Each merged mask transposed to (pre, post) CSR with sorted post indices, built once."""
+    found = {}
+    for key, mask in merged.items():
+        t = sp.csr_array(mask.T)
+        t.sort_indices()
+        found[key] = t
+    return found
+
+
+def _new_destinations(t: sp.csr_array, cores_of_target: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Destination core per synapse of the (pre, post) mask ``t`` and whether it is the
+    first synapse of its pre neuron onto that core."""
+    cores = cores_of_target[t.indices]
+    new = np.ones(cores.size, dtype=bool)
+    new[1:] = cores[1:] != cores[:-1]
+    new[t.indptr[:-1][np.diff(t.indptr) > 0]] = True
+    return cores, new
+
+
+def _messages(sizes: Mapping[str, int], pre_major: Mapping[tuple[str, str], sp.csr_array],
+              core_of: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Per global neuron: the distinct destination cores of one spike.
+
+    A population's neurons sit on cores in nondecreasing order and cores hold one population,
+    so along a pre neuron's sorted post indices the destination cores are nondecreasing: a
+    destination is new where it differs from the previous one (no sort of all synapses).
+    """
+    offsets, msg = _offsets(sizes), np.zeros(sum(sizes.values()), np.int64)
+    for (source, target), t in pre_major.items():
+        _, new = _new_destinations(t, core_of[target])
+        # new destinations before each row end, minus those before its start
+        ends = np.concatenate([[0], np.cumsum(new, dtype=np.int64)])[t.indptr]
+        msg[offsets[source]:offsets[source] + t.shape[0]] += np.diff(ends)
+    return msg
+
+
+def _hops(sizes: Mapping[str, int], pre_major: Mapping[tuple[str, str], sp.csr_array],
+          core_of: Mapping[str, np.ndarray], spec: LoihiSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Per global neuron: the summed east-west and north-south tile hops of one spike."""
     offsets, total = _offsets(sizes), sum(sizes.values())
     n_cores = int(max((int(c.max()) for c in core_of.values() if c.size), default=-1)) + 1
-    rows, cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for syn in synapses:
-        coo = sp.coo_array(syn.mask)
-        rows.append(coo.col.astype(np.int64) + offsets[syn.source])
-        cols.append(core_of[syn.target][coo.row.astype(np.int64)])
-    row, col = np.concatenate(rows), np.concatenate(cols)
-    pairs = sp.csr_array((np.ones(row.size), (row, col)), shape=(total, max(n_cores, 1)))
-    pairs.sum_duplicates()
-    pair_rows = np.repeat(np.arange(total), np.diff(pairs.indptr))
-    global_core = np.concatenate([core_of[name] for name in sizes]) if total else np.zeros(0)
-    position = np.array([core_position(c, spec)[1:] for c in range(max(n_cores, 1))])
-    src_xy, dst_xy = position[global_core[pair_rows].astype(np.int64)], position[pairs.indices]
-    hops = np.abs(src_xy - dst_xy).reshape(-1, 2)
-    return (np.diff(pairs.indptr).astype(np.int64),
-            np.bincount(pair_rows, hops[:, 0], total).astype(np.int64),
-            np.bincount(pair_rows, hops[:, 1], total).astype(np.int64))
+    position = core_positions(max(n_cores, 1), spec)
+    ew, ns = np.zeros(total, np.int64), np.zeros(total, np.int64)
+    for (source, target), t in pre_major.items():
+        cores, new = _new_destinations(t, core_of[target])
+        where = np.flatnonzero(new)
+        row = np.repeat(np.arange(t.shape[0], dtype=np.int64), np.diff(t.indptr))[where]
+        src = core_of[source][row]
+        at = slice(offsets[source], offsets[source] + t.shape[0])
+        for axis, out in ((0, ew), (1, ns)):
+            hops = np.abs(position[src, axis] - position[cores[where], axis])
+            out[at] += np.bincount(row, hops, t.shape[0]).astype(np.int64)
+    return ew, ns
 
 
 def _split(values: np.ndarray, sizes: Mapping[str, int]) -> dict[str, np.ndarray]:
@@ -255,16 +340,19 @@ def _check_capacity(runs: Sequence[tuple[str, dict[str, int]]], spec: LoihiSpec)
 def map_network(sizes: Mapping[str, int], synapses: Sequence[Synapses],
                 spec: LoihiSpec) -> Placement:
     """Partition populations (``sizes``, in placement order) onto cores and place them."""
-    offsets, total = _offsets(sizes), sum(sizes.values())
-    incoming = {n: _incoming(n, s, synapses, offsets, total) for n, s in sizes.items()}
+    total = sum(sizes.values())
+    merged = _merged_masks(synapses)
+    incoming = {n: _incoming(n, sizes, synapses, merged) for n in sizes}
+    pre_major = _pre_major(merged)
     fan_out = {n: np.zeros(s, np.int64) for n, s in sizes.items()}
     for _ in range(MAX_PARTITION_ROUNDS):
         core_of, runs = _partition(sizes, incoming, fan_out, spec)
         _check_capacity(runs, spec)
-        msg, ew, ns = _routes(sizes, synapses, core_of, spec)
+        msg = _messages(sizes, pre_major, core_of)
         per_core = np.bincount(np.concatenate([core_of[n] for n in sizes]) if total
                                else np.zeros(0, np.int64), msg, len(runs))
         if per_core.max(initial=0) <= spec.fan_out_axons_per_core:
+            ew, ns = _hops(sizes, pre_major, core_of, spec)
             return _placement(sizes, core_of, runs, (msg, ew, ns), per_core, spec)
         fan_out = {n: np.maximum(fan_out[n], v) for n, v in _split(msg, sizes).items()}
     raise MappingError("mapping", f"fan_out_axons_per_core still above the limit of "

@@ -332,14 +332,28 @@ def _silent_scale(c: EulerCoefficients, u_max: np.ndarray, limit: np.ndarray,
     return np.full(c.voltage_decay.shape, best if np.isfinite(best) else 1.0)
 
 
+def _row_reduce(proj: Projection, values: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
+    """``ufunc`` over each post row of ``values`` (one per stored synapse, CSR order for a
+    sparse weight): a reduction along the CSR rows, no COO of the synapses; empty rows give 0."""
+    n_post = proj.shape[0]
+    if not proj.is_sparse:
+        return ufunc.reduce(values.reshape(proj.shape), axis=1) if proj.shape[1] else \
+            np.zeros(n_post)
+    indptr = proj.weight.indptr
+    found, filled = np.zeros(n_post), np.diff(indptr) > 0
+    if values.size:
+        found[filled] = ufunc.reduceat(values, indptr[:-1][filled])
+    return found
+
+
 def worst_case_input(graph: Graph, name: str) -> np.ndarray:
     """Per neuron of ``name``: max(sum of positive, |sum of negative|) incoming weights."""
     size = graph.populations[name].size
     pos, neg = np.zeros(size), np.zeros(size)
     for proj in graph.incoming(name):
-        post, _, w, _ = proj.coo()
-        pos += np.bincount(post, weights=np.maximum(w, 0), minlength=size)
-        neg += np.bincount(post, weights=np.maximum(-w, 0), minlength=size)
+        w = proj.weight.data if proj.is_sparse else np.asarray(proj.weight).reshape(-1)
+        pos += _row_reduce(proj, np.maximum(w, 0), np.add)
+        neg += _row_reduce(proj, np.maximum(-w, 0), np.add)
     return np.maximum(pos, neg)
 
 
@@ -347,8 +361,8 @@ def largest_input_weight(graph: Graph, name: str) -> np.ndarray:
     """Per neuron of ``name``: the largest |weight| of its incoming synapses."""
     largest = np.zeros(graph.populations[name].size)
     for proj in graph.incoming(name):
-        post, _, w, _ = proj.coo()
-        np.maximum.at(largest, post, np.abs(w))
+        w = proj.weight.data if proj.is_sparse else np.asarray(proj.weight).reshape(-1)
+        largest = np.maximum(largest, _row_reduce(proj, np.abs(w), np.maximum))
     return largest
 
 

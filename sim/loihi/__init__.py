@@ -91,6 +91,9 @@ Speed
 Exact float products (see ``synapses.py``) replace Lava's integer loops;
 events from a population that is not in a loop are applied to a chunk of
 steps at once; sparse activity uses sparse products; the batch is one array.
+Sparse weight blocks are stored pre-major (CSR of (pre, post)): a chunk's events gather
+the synapse ranges of their active inputs and ``bincount`` adds them in float64 (exact
+below 2**53), so the cost follows the events, not the synapses (``docs/scale.md``).
 The target's numbers and what follows from them (decay factors, wrap and
 saturation bounds, the scaled threshold, effective biases) are computed once
 per run; the per-step loop only reads them.

@@ -30,20 +30,22 @@ SPARSE_BLOCK_MAX_DENSITY = 0.1
 
 @dataclass(frozen=True, eq=False)
 class WeightBlock:
-    """The synapses of one delay: ``dense_t`` (pre, post) or ``csr`` (post, pre)."""
+    """The synapses of one delay: ``dense_t`` (pre, post) or ``csr_t`` (pre, post) CSR."""
 
     delay: int
     dense_t: np.ndarray | None
-    csr: sp.csr_array | None
+    csr_t: sp.csr_array | None
 
     def accumulate(self, events: np.ndarray) -> np.ndarray:
         """Exact int64 sums (rows, post) of the weights of the active inputs of each row.
 
         ``events``: (rows, pre) 0/1. One row gathers the active weight rows;
-        few active inputs use a sparse product; many a dense matmul.
+        few active inputs use a sparse product; many a dense matmul. A CSR block is
+        stored pre-major, so the sparse (events x weights) product reads only the
+        synapses of active inputs: its cost grows with the events, not the synapses.
         """
-        if self.csr is not None:
-            return (self.csr @ events.T.astype(self.csr.dtype)).T.astype(np.int64)
+        if self.csr_t is not None:
+            return _gather_rows(self.csr_t, events)
         weights = cast(np.ndarray, self.dense_t)  # one of csr, dense_t is set
         if events.shape[0] == 1:
             active = np.flatnonzero(events[0])
@@ -51,6 +53,23 @@ class WeightBlock:
         if np.count_nonzero(events) < EVENT_DRIVEN_MAX_DENSITY * events.size:
             return (sp.csr_array(events.astype(weights.dtype)) @ weights).astype(np.int64)
         return (events.astype(weights.dtype) @ weights).astype(np.int64)
+
+
+def _gather_rows(csr_t: sp.csr_array, events: np.ndarray) -> np.ndarray:
+    """Exact int64 sums (rows, post): for each row of ``events``, the weights of the synapses
+    of its active inputs (rows of the pre-major ``csr_t``), gathered and added by ``bincount``
+    in float64, exact for integer sums below 2**53. Cost: a few passes over the events."""
+    rows, pre = np.nonzero(events)
+    n_post = csr_t.shape[1]
+    starts, stops = csr_t.indptr[pre], csr_t.indptr[pre + 1]
+    lengths = stops - starts
+    total = int(lengths.sum())
+    # position of every gathered synapse: each active input's range of csr_t entries
+    offsets = np.cumsum(lengths) - lengths
+    where = np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, lengths)
+    bins = np.repeat(rows.astype(np.int64) * n_post, lengths) + csr_t.indices[where]
+    sums = np.bincount(bins, weights=csr_t.data[where], minlength=events.shape[0] * n_post)
+    return sums.astype(np.int64).reshape(events.shape[0], n_post)
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +112,7 @@ def _block(delay: int, matrix: Weight, dtype: type) -> WeightBlock:
     size = max(matrix.shape[0] * matrix.shape[1], 1)
     nnz = matrix.nnz if sp.issparse(matrix) else np.count_nonzero(matrix)
     if nnz / size < SPARSE_BLOCK_MAX_DENSITY:
-        return WeightBlock(delay, None, sp.csr_array(matrix, dtype=dtype))
+        return WeightBlock(delay, None, sp.csr_array(sp.csr_array(matrix, dtype=dtype).T))
     dense = matrix.toarray() if sp.issparse(matrix) else matrix
     return WeightBlock(delay, np.ascontiguousarray(dense.T, dtype=dtype), None)
 
