@@ -39,8 +39,9 @@ RING_SLOT_BYTES = 2  # a ring-buffer slot is a 16-bit word (sPyNNaker synapses.c
 MAPPINGS = ("traffic", "sequential")
 
 # mapping=auto partitions by traffic up to this many synapses: a compile-time policy (the
-# partitioner costs 5-120 us of CPU per synapse, benchmarks/mapping.py), not a hardware limit.
-TRAFFIC_MAX_SYNAPSES = 2_000_000
+# partitioner costs 5-120 us of CPU per synapse, benchmarks/mapping.py: at most about 30 s
+# here), not a hardware limit.
+TRAFFIC_MAX_SYNAPSES = 250_000
 
 
 @dataclass(frozen=True)
