@@ -136,9 +136,13 @@ def build_options(options_type: type, values: Mapping[str, Any], owner: str) -> 
 
 
 def options_record(options: Any) -> dict[str, Any]:
-    """The options as JSON-able values for the history (arrays by shape and dtype)."""
+    """The options as JSON-able values for the history (arrays by shape and dtype). A field
+    whose metadata says ``"record": False`` (how the compile is shown, such as a progress
+    bar, not what it computes) is left out, so it cannot change the artifact's bytes."""
     record = {}
     for item in dataclasses.fields(options):
+        if not item.metadata.get("record", True):
+            continue
         value = getattr(options, item.name)
         if isinstance(value, np.ndarray):
             value = {"array_shape": list(value.shape), "dtype": str(value.dtype)}

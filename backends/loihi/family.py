@@ -26,7 +26,7 @@ class LoihiOptions:
         "help": "weight exponent per projection: 'max' fits the largest weight, 'calibrated' "
                 "minimizes the squared error weighted by the sources' activity on "
                 "calibration_spikes (clipping the largest weights where that helps)"})
-    progress: bool = field(default=False, metadata={
+    progress: bool = field(default=False, metadata={"record": False,
         "help": "a progress bar over the compile stages (quantize, timing, map, section); "
                 "worth it from about a million synapses"})
 

@@ -80,6 +80,15 @@ def test_the_artifact_carries_the_resolved_target_and_options() -> None:
         target_of(broken)
 
 
+def test_an_option_that_only_shows_progress_leaves_the_artifact_unchanged(tmp_path: Path
+                                                                        ) -> None:
+    neurocc.compile(small_graph(), "loihi2", out=tmp_path / "quiet")
+    shown = neurocc.compile(small_graph(), "loihi2", out=tmp_path / "shown", progress=True)
+    assert "progress" not in shown.layout["options"]
+    for path in sorted((tmp_path / "quiet").iterdir()):
+        assert path.read_bytes() == (tmp_path / "shown" / path.name).read_bytes(), path.name
+
+
 def test_cli_family_flags_are_generated_and_checked(tmp_path: Path, capsys) -> None:
     import nir
 

@@ -77,7 +77,7 @@ def record(artifact: neurocc.backends.artifact.Artifact, name: str) -> dict:
 ])
 def test_traffic_reaches_the_hand_computed_optimum(graph: Graph, best: int,
                                                    baseline: int) -> None:
-    traffic = record(neurocc.compile(graph, "spinnaker1"), "spinnaker.map")
+    traffic = record(neurocc.compile(graph, "spinnaker1", mapping="traffic"), "spinnaker.map")
     sequential = record(neurocc.compile(graph, "spinnaker1", mapping="sequential"),
                         "spinnaker.map")
     assert sequential["multicast_traffic"] == baseline
@@ -98,7 +98,7 @@ def test_auto_partitions_by_traffic_only_up_to_the_synapse_limit() -> None:
 
 
 def test_interleaved_classes_share_a_core() -> None:
-    artifact = neurocc.compile(interleaved(), "spinnaker1")
+    artifact = neurocc.compile(interleaved(), "spinnaker1", mapping="traffic")
     core = artifact.sections["spinnaker"]["map/out/core"]
     for c in np.unique(core):
         assert np.unique(np.flatnonzero(core == c) % 4).size == 1
