@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import potjans_diesmann  # beside this script
 import scipy.sparse as sp
 
 import neurocc
@@ -84,18 +85,9 @@ SPYNNAKER_MAPPING: Callable[[Graph, str], dict[str, Any] | None] | None = spynna
 
 # Potjans & Diesmann (2014): sizes, connection probabilities (rows target, columns source),
 # thalamic population and its connection probabilities.
-PD_NAMES = ("L23e", "L23i", "L4e", "L4i", "L5e", "L5i", "L6e", "L6i")
-PD_SIZES = (20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948)
-PD_PROB = ((0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0.0, 0.0076, 0.0),
-           (0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0.0, 0.0042, 0.0),
-           (0.0077, 0.0059, 0.0497, 0.135, 0.0067, 0.0003, 0.0453, 0.0),
-           (0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0.0, 0.1057, 0.0),
-           (0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0.0),
-           (0.0548, 0.0269, 0.0257, 0.0022, 0.06, 0.3158, 0.0086, 0.0),
-           (0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252),
-           (0.0364, 0.001, 0.0034, 0.0005, 0.0277, 0.008, 0.0658, 0.1443))
-PD_THALAMUS = 902
-PD_THALAMIC_PROB = (0.0, 0.0, 0.0983, 0.0619, 0.0, 0.0, 0.0512, 0.0196)
+PD_NAMES, PD_SIZES, PD_PROB = potjans_diesmann.NAMES, potjans_diesmann.SIZES, \
+    potjans_diesmann.PROBABILITIES
+PD_THALAMUS, PD_THALAMIC_PROB = potjans_diesmann.THALAMUS, potjans_diesmann.THALAMIC_PROBABILITIES
 
 
 def synfire(groups: int = 50, size: int = 100, shuffle: bool = False) -> Graph:

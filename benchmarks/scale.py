@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import potjans_diesmann  # beside this script
 import yaml
 
 DEFAULT_JSON = Path(__file__).parent / "results" / "scale.json"
@@ -55,21 +56,10 @@ SYNAPSES_PER_NEURON = 100
 ACTIVITY = 0.01
 STEPS = 100
 MICROCIRCUIT_P_SCALE = 0.1
-# Potjans & Diesmann (2014), table 5: population sizes and connection probabilities
-# (row: target, column: source), order L23E L23I L4E L4I L5E L5I L6E L6I
-PD_NAMES = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
-PD_SIZES = (20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948)
-PD_P = (
-    (0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0.0, 0.0076, 0.0),
-    (0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0.0, 0.0042, 0.0),
-    (0.0077, 0.0059, 0.0497, 0.1350, 0.0067, 0.0003, 0.0453, 0.0),
-    (0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0.0, 0.1057, 0.0),
-    (0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0.0),
-    (0.0548, 0.0269, 0.0257, 0.0022, 0.0600, 0.3158, 0.0086, 0.0),
-    (0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252),
-    (0.0364, 0.0010, 0.0034, 0.0005, 0.0277, 0.0080, 0.0658, 0.1443),
-)
-PD_THALAMIC = 902
+# Potjans & Diesmann (2014), table 5 (benchmarks/potjans_diesmann.py)
+PD_NAMES, PD_SIZES, PD_P = potjans_diesmann.NAMES, potjans_diesmann.SIZES, \
+    potjans_diesmann.PROBABILITIES
+PD_THALAMIC = potjans_diesmann.THALAMUS
 CASES = {"random_10k": 10_000, "random_100k": 100_000, "random_1M": 1_000_000,
          "microcircuit": sum(PD_SIZES)}
 DEFAULT_CASES = ("random_10k", "random_100k", "microcircuit")

@@ -63,29 +63,24 @@ def _pareto(rows: Sequence[Mapping[str, Any]]) -> Any:
 
 
 def _bits(rows: Sequence[Mapping[str, Any]]) -> Any:
-    widths = {r.get("weight_bits") for r in rows if r.get("weight_bits") is not None}
-    if len(widths) < 2:
-        return None
-    figure, axes = plt.subplots(figsize=(6.5, 4.5))
-    for target, group in _by([r for r in rows if r.get("weight_bits") is not None],
-                             "target").items():
-        _mean_line(axes, group, "weight_bits", target)
-    axes.set(xlabel="stored weight bits", ylabel="accuracy (%)",
-             title="Accuracy against weight width (mean over seeds and pipelines)")
-    axes.legend(fontsize=8)
-    return figure
+    return _against(rows, "weight_bits", "stored weight bits",
+                    "Accuracy against weight width (mean over seeds and pipelines)")
 
 
 def _sparsity(rows: Sequence[Mapping[str, Any]]) -> Any:
-    levels = {round(r["sparsity"], 3) for r in rows if r.get("sparsity") is not None}
-    if len(levels) < 2:
+    return _against(rows, "sparsity", "sparsity (share of synapses removed)",
+                    "Accuracy against sparsity")
+
+
+def _against(rows: Sequence[Mapping[str, Any]], key: str, xlabel: str, title: str) -> Any:
+    """Mean accuracy against ``key`` per target, or None when the sweep does not vary it."""
+    varied = [r for r in rows if r.get(key) is not None]
+    if len({round(float(r[key]), 3) for r in varied}) < 2:
         return None
     figure, axes = plt.subplots(figsize=(6.5, 4.5))
-    for target, group in _by([r for r in rows if r.get("sparsity") is not None],
-                             "target").items():
-        _mean_line(axes, group, "sparsity", target)
-    axes.set(xlabel="sparsity (share of synapses removed)", ylabel="accuracy (%)",
-             title="Accuracy against sparsity")
+    for target, group in _by(varied, "target").items():
+        _mean_line(axes, group, key, target)
+    axes.set(xlabel=xlabel, ylabel="accuracy (%)", title=title)
     axes.legend(fontsize=8)
     return figure
 
