@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import time
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -150,7 +151,7 @@ def _read_input(spec: SweepSpec) -> tuple[np.ndarray, np.ndarray]:
                                  f"{missing[0]!r} (found {data.files}).", "Name the arrays "
                                  "with 'spikes:' and 'labels:' under 'input'.")
             spikes, labels = data[entry.spikes_key], data[entry.labels_key]
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise SweepError(f"{spec.label}: input {entry.path}", f"cannot be read ({exc}).",
                          "Give an .npz file with spike and label arrays.") from exc
     if len(spikes) != len(labels):

@@ -61,3 +61,13 @@ def test_a_network_spec_is_not_a_sweep(tmp_path: Path) -> None:
     path.write_text("kind: network\n")
     with pytest.raises(SweepError, match="kind: sweep"):
         read_sweep(path)
+
+
+def test_a_damaged_input_file_is_named_and_nothing_is_written(tmp_path: Path) -> None:
+    from neurocc.sweep import run_sweep
+
+    (tmp_path / "cut.npz").write_bytes((EXAMPLE / "digits_test.npz").read_bytes()[:300])
+    path = write_sweep(tmp_path, MODEL + "targets: [reference]\ninput: cut.npz\n")
+    with pytest.raises(SweepError, match=r"cut\.npz.*cannot be read"):
+        run_sweep(path, tmp_path / "out", "none", progress=False)
+    assert not (tmp_path / "out").exists()
