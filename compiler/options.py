@@ -75,8 +75,8 @@ def describe_options(options_type: type) -> list[OptionInfo]:
 
 def read_spikes_file(path: str | os.PathLike[str]) -> np.ndarray:
     """The ``spikes`` array of an ``.npz`` file, or a clear error."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
+    try:  # our own handle: np.load leaves its file open when the archive is damaged
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
             if "spikes" not in data.files:
                 raise SimulationError(str(path), f"has no array 'spikes' (found {data.files}).",
                                       "Save the input as np.savez(path, spikes=array).")

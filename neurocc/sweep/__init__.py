@@ -144,7 +144,8 @@ def _packaged(path: Path) -> bool:
 def _read_input(spec: SweepSpec) -> tuple[np.ndarray, np.ndarray]:
     entry = spec.data
     try:
-        with np.load(entry.path, allow_pickle=False) as data:
+        # our own handle: np.load leaves its file open when the archive is damaged
+        with open(entry.path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
             missing = [k for k in (entry.spikes_key, entry.labels_key) if k not in data.files]
             if missing:
                 raise SweepError(f"{spec.label}: input {entry.path.name}", f"has no array "
