@@ -96,6 +96,11 @@ class Family:
     device_seeds: int = 0
     demo_resource: str = "cores"
 
+    @property
+    def seeded_engine(self) -> bool:
+        """Whether the exact engine draws device randomness from a ``seed`` option."""
+        return any(f.name == "seed" for f in dataclasses.fields(self.engine_options))
+
     def target_files(self) -> list[Path]:
         if self.targets_dir is None:
             return []
@@ -115,8 +120,7 @@ def register_family(family: Family) -> Family:
         if not dataclasses.is_dataclass(getattr(family, kind)):
             raise NeuroccError(f"family '{family.name}'", f"{kind} must be a dataclass type.",
                                "Declare the options as a frozen dataclass.")
-    seeded = any(f.name == "seed" for f in dataclasses.fields(family.engine_options))
-    if family.device_seeds and not seeded:
+    if family.device_seeds and not family.seeded_engine:
         raise NeuroccError(f"family '{family.name}'", f"device_seeds = {family.device_seeds} "
                            "but its engine_options have no field 'seed'.",
                            "Add an int field 'seed' to the engine options, or set "

@@ -100,7 +100,7 @@ def cores(artifact: Any, name: str = "cores") -> int | None:
 
 
 def synapses(graph: Graph) -> int:
-    return sum(p.synapse_count() for p in graph.projections.values())
+    return graph.synapse_count()
 
 
 def sparsity_sweep(graph: Graph, targets: list[str], data: tuple[np.ndarray, np.ndarray],

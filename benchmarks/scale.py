@@ -185,7 +185,7 @@ def run_case_here(case: str, family: str, steps: int) -> dict[str, Any]:
         graph = read_network_yaml(source)
         build_s = time.perf_counter() - start
         rss = {"build": _rss_mb()}
-        synapses = sum(p.synapse_count() for p in graph.projections.values())
+        synapses = graph.synapse_count()
         base, changes = FAMILIES[family]
         target = derive_target(base, **changes) if changes else base
         stages: dict[str, float] = {}

@@ -282,6 +282,10 @@ class Graph:
             g.add_edge(proj.source, proj.target, key=name, projection=proj)
         return g
 
+    def synapse_count(self) -> int:
+        """Stored synapses with a nonzero weight, over every projection."""
+        return sum(p.synapse_count() for p in self.projections.values())
+
     def step_order(self) -> list[str]:
         """Populations in the order they update within a step.
 

@@ -10,9 +10,7 @@ record already exists in the results directory, runs the rest on the chosen exec
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 import time
 import zipfile
 from collections.abc import Mapping
@@ -27,7 +25,7 @@ from neurocc.sweep.cluster import LOCAL, open_executor
 from neurocc.sweep.plots import write_plots
 from neurocc.sweep.results import ResultStore, table_rows
 from neurocc.sweep.spec import SweepError, SweepSpec, read_sweep
-from neurocc.sweep.task import SharedData, Task, run_task, synapse_count, task_key
+from neurocc.sweep.task import SharedData, Task, hash_json, run_task, task_key
 
 __all__ = ["SweepError", "SweepSummary", "describe", "expand", "read_sweep", "run_sweep"]
 
@@ -96,16 +94,11 @@ def expand(spec: SweepSpec) -> list[Task]:
         for target in spec.targets:
             loaded = load_target(target)
             widths = spec.weight_bits if WEIGHT_BITS_KEY in loaded.entries else (None,)
-            seeds = spec.device_seeds if takes_seed(get_family(loaded.family)) else (None,)
+            seeds = spec.device_seeds if get_family(loaded.family).seeded_engine else (None,)
             tasks.extend(Task(model.name, target, pipeline, bits, seed)
                          for pipeline in spec.pipelines for bits in dict.fromkeys(widths)
                          for seed in dict.fromkeys(seeds))
     return list(dict.fromkeys(tasks))
-
-
-def takes_seed(family: Any) -> bool:
-    """Whether the family's exact engine draws device randomness from a ``seed`` option."""
-    return any(f.name == "seed" for f in dataclasses.fields(family.engine_options))
 
 
 def _keyed(tasks: list[Task], fingerprints: Mapping[str, str]) -> list[Task]:
@@ -129,10 +122,10 @@ def _prepare(spec: SweepSpec) -> tuple[SharedData, dict[str, str], dict[str, int
     for target in spec.targets:
         info = resolve_target(target)
         targets[target] = None if info.path is None or _packaged(info.path) else info.content
-        fingerprints[f"target:{target}"] = _hash_json(load_target(target).to_dict())
+        fingerprints[f"target:{target}"] = hash_json(load_target(target).to_dict())
     fingerprints["input"] = _hash_arrays(spikes, labels)
     shared = SharedData(graphs, targets, spikes, labels, spec.align)
-    return shared, fingerprints, {name: synapse_count(g) for name, g in graphs.items()}
+    return shared, fingerprints, {name: g.synapse_count() for name, g in graphs.items()}
 
 
 def _packaged(path: Path) -> bool:
@@ -182,9 +175,6 @@ def _hash_path(path: Path) -> str:
         digest.update(file.read_bytes())
     return digest.hexdigest()
 
-
-def _hash_json(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
 def _hash_arrays(*arrays: np.ndarray) -> str:

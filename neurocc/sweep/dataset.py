@@ -42,9 +42,8 @@ def simulate_on_cluster(artifact: Artifact, spikes: np.ndarray, scheduler: str, 
     """:func:`neurocc.simulate` of ``spikes`` split over the Dask cluster ``scheduler``
     (``local``, ``none`` or an address; see :mod:`neurocc.sweep.cluster`)."""
     from neurocc.backends.family import get_family
-    from neurocc.sweep import takes_seed
 
-    if options.get("engine", "exact") == "exact" and takes_seed(get_family(artifact.family)):
+    if options.get("engine", "exact") == "exact" and get_family(artifact.family).seeded_engine:
         raise SimulationError(f"family '{artifact.family}'", "its exact engine draws device "
                               "noise over the whole batch, so slices run apart would not "
                               "equal one run.", "Run it without --scheduler, or sweep its "

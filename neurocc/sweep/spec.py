@@ -135,18 +135,28 @@ def _items(top: dict[str, Node], key: str, label: str, required: bool = False) -
     return list(node.value)
 
 
-def _model(node: Node, label: str, base: Path) -> ModelEntry:
+def _path_entry(node: Node, label: str, what: str, allowed: tuple[str, ...], base: Path,
+                missing: SweepError, files_only: bool) -> tuple[dict[str, Node], Path]:
+    """An entry given as a path or as a mapping with a ``path`` (relative to the sweep file):
+    its fields and the resolved path, which must exist (be a file, with ``files_only``)."""
     fields = ({"path": node} if isinstance(node.value, str)
-              else _mapping(node, label, "a model entry", MODEL_KEYS))
+              else _mapping(node, label, what, allowed))
     path_node = fields.get("path")
     if path_node is None or not isinstance(path_node.value, str):
-        raise SweepError(located(label, node.line, "path"), "a model needs a file path.",
-                         "Write '- path/to/model.nir' or '- {path: ..., name: ...}'.")
+        raise missing
     path = (base / path_node.value).resolve()
-    if not path.exists():
-        raise SweepError(located(label, path_node.line, "path"), f"'{path_node.value}' does "
-                         f"not exist (looked at {path}).", "Paths are relative to the sweep "
-                         "file.")
+    if not (path.is_file() if files_only else path.exists()):
+        found = "is not a file" if files_only else "does not exist"
+        raise SweepError(located(label, path_node.line, "path"), f"'{path_node.value}' "
+                         f"{found} (looked at {path}).", "Paths are relative to the sweep file.")
+    return fields, path
+
+
+def _model(node: Node, label: str, base: Path) -> ModelEntry:
+    missing = SweepError(located(label, node.line, "path"), "a model needs a file path.",
+                         "Write '- path/to/model.nir' or '- {path: ..., name: ...}'.")
+    fields, path = _path_entry(node, label, "a model entry", MODEL_KEYS, base, missing,
+                               files_only=False)
     frontend = fields["frontend"].value if "frontend" in fields else None
     if frontend is not None and frontend not in FRONTENDS:
         raise SweepError(located(label, fields["frontend"].line, "frontend"),
@@ -208,16 +218,10 @@ def _input(top: dict[str, Node], root: Node, label: str, base: Path) -> InputEnt
     if node is None:
         raise SweepError(located(label, root.line), "has no 'input'.",
                          "Add 'input: {path: test.npz, spikes: spikes, labels: labels}'.")
-    fields = ({"path": node} if isinstance(node.value, str)
-              else _mapping(node, label, "the input", INPUT_KEYS))
-    path_node = fields.get("path")
-    if path_node is None or not isinstance(path_node.value, str):
-        raise SweepError(located(label, node.line, "input"), "needs a 'path' to an .npz file.",
+    missing = SweepError(located(label, node.line, "input"), "needs a 'path' to an .npz file.",
                          "Write 'input: {path: test.npz}'.")
-    path = (base / path_node.value).resolve()
-    if not path.is_file():
-        raise SweepError(located(label, path_node.line, "path"), f"'{path_node.value}' is not "
-                         f"a file (looked at {path}).", "Paths are relative to the sweep file.")
+    fields, path = _path_entry(node, label, "the input", INPUT_KEYS, base, missing,
+                               files_only=True)
     samples = fields["samples"].value if "samples" in fields else None
     if samples is not None and (not isinstance(samples, int) or samples < 1):
         raise SweepError(located(label, fields["samples"].line, "samples"), f"is {samples!r}.",

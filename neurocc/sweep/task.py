@@ -74,7 +74,12 @@ def task_key(task: Task, fingerprints: Mapping[str, str]) -> str:
         "weight_bits": task.weight_bits,
         "device_seed": task.device_seed,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+    return hash_json(payload)[:24]
+
+
+def hash_json(value: Any) -> str:
+    """SHA-256 of ``value`` as canonical JSON (sorted keys)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
 def run_task(task: Task, shared: SharedData) -> dict[str, Any]:
@@ -135,19 +140,9 @@ def summary_row(artifact: Any, output: np.ndarray, labels: np.ndarray,
         "energy_per_inference_uj": energy.get("energy_per_inference_uj"),
         "spikes_per_inference": sum(report["spike_counts"].get(p, 0) for p in hidden) / n,
         "synops_per_inference": report["counters"].get("synops", {}).get("per_inference"),
-        "synapses": synapse_count(graph),
+        "synapses": graph.synapse_count(),
         "cores_used": _first_used(resources, ("cores", "tiles")),
     }
-
-
-def synapse_count(graph: Graph) -> int:
-    """Stored synapses of every projection (nonzero weights)."""
-    total = 0
-    for projection in graph.projections.values():
-        weight = projection.weight
-        total += int(weight.count_nonzero()) if hasattr(weight, "count_nonzero") \
-            else int(np.count_nonzero(weight))
-    return total
 
 
 def _first_used(resources: Mapping[str, Any], names: tuple[str, ...]) -> Any:
