@@ -46,7 +46,7 @@ def footprint_bytes(graph: Graph) -> int:
 def connection_sparsity(graph: Graph) -> float:
     total = sum(graph.populations[p.target].size * graph.populations[p.source].size
                 for p in graph.projections.values())
-    nonzero = sum(int(np.count_nonzero(p.dense_weight())) for p in graph.projections.values())
+    nonzero = graph.synapse_count()
     return round((total - nonzero) / total, SPARSITY_DECIMALS) if total else 0.0
 
 
@@ -57,6 +57,14 @@ def activation_sparsity(graph: Graph, result: SimResult) -> float:
     return (total - fired) / total if total else 0.0
 
 
+def _fan_out(proj: Any) -> np.ndarray:
+    """Nonzero synapses per source neuron, without densifying a sparse projection."""
+    if not proj.is_sparse:
+        return np.count_nonzero(proj.weight, axis=0)
+    weight = proj.weight
+    return np.bincount(weight.indices[weight.data != 0], minlength=weight.shape[1])
+
+
 def synaptic_operations(graph: Graph, result: SimResult, n_inferences: int) -> dict[str, float]:
     acs = macs = 0
     steps = 0
@@ -65,7 +73,7 @@ def synaptic_operations(graph: Graph, result: SimResult, n_inferences: int) -> d
         if spikes is None:
             continue
         steps = spikes.shape[1]
-        fanout = np.count_nonzero(proj.dense_weight(), axis=0)  # per source neuron
+        fanout = _fan_out(proj)
         delay = int(np.min(proj.delay_steps))
         delivered = spikes[:, :max(steps - delay, 0)] != 0
         ops = int(delivered.sum(axis=(0, 1), dtype=np.int64) @ fanout)
