@@ -18,6 +18,7 @@ TOPOLOGIES = {
     "feed_forward_inhibitory": ra.feed_forward(ra.INHIBITORY, "driven"),
     "recurrent": ra.recurrent(),
     "delayed": ra.delayed(),
+    "delayed_sparse": ra.delayed_sparse(),
     "sparse_fan_in": ra.sparse_fan_in(),
 }
 DEFAULT_SEEDS = (0, 1, 2)
