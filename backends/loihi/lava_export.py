@@ -209,6 +209,9 @@ def lava_run(desc, arrays, spikes_2d, record_states=False):
     Returns ``spikes`` {LIF: uint8 (T, size)} and ``states`` {"u/P", "v/P":
     int64 (T, size)} (empty unless ``record_states``).
     """
+    import warnings
+
+    import scipy.sparse as sp
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.sink import RingBuffer as Sink
@@ -227,8 +230,11 @@ def lava_run(desc, arrays, spikes_2d, record_states=False):
     spikes, states = {}, {}
     for group in lava_components(desc):
         runner = lifs[group[0]]
-        runner.run(condition=RunSteps(num_steps=steps),
-                   run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        with warnings.catch_warnings():  # the forked process models inherit the filter
+            # DelaySparse zeroes entries of a CSR copy while splitting its weights by delay
+            warnings.filterwarnings("ignore", category=sp.SparseEfficiencyWarning)
+            runner.run(condition=RunSteps(num_steps=steps),
+                       run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
         try:
             for name in group:
                 spikes[name] = sinks[name].data.get().T.astype(np.uint8)
