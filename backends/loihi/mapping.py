@@ -46,7 +46,9 @@ smallest delay of every projection: longest paths under the constraints ``L(t) >
 delays sum to fewer steps than it has projections), only the projections going forward
 in the step order constrain ``L``; the others get ``lava_delay = max(0, ...)`` and the
 difference is recorded as their timing error in steps. A Lava delay above
-``delay_max_steps`` raises a MappingError naming the projection.
+``delay_max_steps`` raises a MappingError naming the projection. Lava delays keep the
+graph's form: one number, (post, pre) for a dense weight, or one per stored synapse of a
+CSR weight (aligned with its data: a DelaySparse, never a dense delay matrix).
 """
 
 from __future__ import annotations
