@@ -167,3 +167,20 @@ def test_sparse_delayed_projections_stay_csr(tmp_path: Path) -> None:
     # the delay bits count in each synapse's memory (weight bits 8 + delay bits 6)
     h_cores = [c for c in layout["cores"] if c["population"] == "h"]
     assert sum(c["synaptic_memory_bits"] for c in h_cores) == 4 * (8 + 6)
+
+
+def test_delays_need_mantissas_in_the_weights_csr_structure(monkeypatch) -> None:
+    """Per-synapse delays are aligned with the weight's CSR data; mantissas quantized into
+    another structure (here without their zero entry) are refused, not misaligned."""
+    import neurocc.backends.loihi.compile as compile_module
+
+    quantize = compile_module.quantize_network
+
+    def reshaped(*args, **kwargs):
+        quant = quantize(*args, **kwargs)
+        quant.projections["drive"].mantissa.eliminate_zeros()  # the 1e-6 weight's zero
+        return quant
+
+    monkeypatch.setattr(compile_module, "quantize_network", reshaped)
+    with pytest.raises(MappingError, match=r"projection 'drive'.*structure differs"):
+        compile_loihi(delayed_sparse_network(), "loihi2")
