@@ -195,28 +195,48 @@ def write_section(net: NetworkSpec) -> tuple[dict[str, Any], dict[str, np.ndarra
     return layout, arrays
 
 
+def _aligned_delays(graph_weight: Weight, csr: sp.csr_array, delay: np.ndarray, name: str
+                    ) -> np.ndarray:
+    """Per-synapse delays (aligned with the graph weight's CSR data) for the entries of
+    ``csr``, the quantized mantissas. When the quantizer kept the weight's structure (it
+    does today) that is ``delay`` itself; otherwise each entry is found by its (row, column)
+    key in the graph's sorted keys (a search, no dense matrix)."""
+    weight = sp.csr_array(graph_weight)
+    if np.array_equal(csr.indptr, weight.indptr) and np.array_equal(csr.indices, weight.indices):
+        return np.asarray(delay, np.int64)
+    n_pre = weight.shape[1]
+
+    def keys(m: sp.csr_array) -> np.ndarray:  # row-major position of every entry
+        return np.repeat(np.arange(m.shape[0], dtype=np.int64) * n_pre, np.diff(m.indptr)) \
+            + m.indices
+
+    graph_keys, order = keys(weight), None
+    if np.any(np.diff(graph_keys) <= 0):  # unsorted or duplicate entries: sort once
+        order = np.argsort(graph_keys, kind="stable")
+        graph_keys = graph_keys[order]
+    wanted = keys(csr)
+    found = np.minimum(np.searchsorted(graph_keys, wanted), max(graph_keys.size - 1, 0))
+    if wanted.size and (graph_keys.size == 0 or np.any(graph_keys[found] != wanted)):
+        raise MappingError(f"projection '{name}'", "has quantized mantissas where its weight "
+                           "has no synapse, so its per-synapse delays cannot be aligned.",
+                           "Report this as a neurocc bug.")
+    return np.asarray(delay, np.int64)[found if order is None else order[found]]
+
+
 def _sparse_compiled(graph_weight: Weight, quant: ProjectionQuant, delay: np.ndarray
                      ) -> tuple[sp.csr_array, np.ndarray]:
-    """The CSR mantissas without zero entries, and per-synapse delays (nnz,) kept aligned.
-
-    Per-synapse delays come aligned with the graph's CSR data; the quantizer keeps
-    that structure (the mantissas' indices and indptr are the weight's), so
-    dropping the zero mantissas drops the same positions of the delays.
-    """
+    """The CSR mantissas without zero entries, and per-synapse delays (nnz,) aligned with
+    them (the delays come aligned with the graph weight's CSR data)."""
     csr = sp.csr_array(quant.mantissa)
     if delay.ndim == 0:
         csr.eliminate_zeros()
         return csr, delay
-    if not (sp.issparse(graph_weight) and np.array_equal(csr.indptr, graph_weight.indptr)
-            and np.array_equal(csr.indices, graph_weight.indices)):
-        raise MappingError(f"projection '{quant.name}'", "has quantized CSR mantissas whose "
-                           "structure differs from its weight's, so its per-synapse delays "
-                           "cannot be aligned with them.", "Report this as a neurocc bug.")
+    aligned = _aligned_delays(graph_weight, csr, delay, quant.name)
     keep = csr.data != 0
     kept_before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
     matrix = sp.csr_array((csr.data[keep], csr.indices[keep], kept_before[csr.indptr]),
                           shape=csr.shape)
-    return matrix, np.asarray(delay, np.int64)[keep]
+    return matrix, aligned[keep]
 
 
 def _compiled(graph_weight: Weight, quant: ProjectionQuant, process: str, delay: np.ndarray

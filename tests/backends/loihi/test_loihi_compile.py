@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import scipy.sparse as sp
 import yaml
 
 from neurocc.backends.artifact import read_artifact, write_artifact
-from neurocc.backends.loihi import compile_loihi, energy_for_artifact
+from neurocc.backends.loihi import compile_loihi, energy_for_artifact, section
 from neurocc.backends.loihi.section import pop_key, proj_key, read_section, write_section
 from neurocc.backends.loihi.spec import TARGETS_DIR
 from neurocc.compiler.errors import MappingError
@@ -169,18 +170,41 @@ def test_sparse_delayed_projections_stay_csr(tmp_path: Path) -> None:
     assert sum(c["synaptic_memory_bits"] for c in h_cores) == 4 * (8 + 6)
 
 
-def test_delays_need_mantissas_in_the_weights_csr_structure(monkeypatch) -> None:
-    """Per-synapse delays are aligned with the weight's CSR data; mantissas quantized into
-    another structure (here without their zero entry) are refused, not misaligned."""
+def test_delays_follow_mantissas_in_another_csr_structure(monkeypatch) -> None:
+    """Per-synapse delays come aligned with the weight's CSR data; mantissas quantized into
+    another structure (without their zero entry; columns out of order) get the delays of
+    their own (row, column), and an entry where the weight has no synapse is refused."""
     import neurocc.backends.loihi.compile as compile_module
 
     quantize = compile_module.quantize_network
+    change = {"to": lambda m: m}
 
     def reshaped(*args, **kwargs):
         quant = quantize(*args, **kwargs)
-        quant.projections["drive"].mantissa.eliminate_zeros()  # the 1e-6 weight's zero
+        mantissa = quant.projections["drive"].mantissa
+        quant.projections["drive"] = dataclasses.replace(quant.projections["drive"],
+                                                         mantissa=change["to"](mantissa))
         return quant
 
     monkeypatch.setattr(compile_module, "quantize_network", reshaped)
-    with pytest.raises(MappingError, match=r"projection 'drive'.*structure differs"):
+    want = compile_loihi(delayed_sparse_network(), "loihi2").sections["loihi"]
+
+    def without_zeros(m: sp.csr_array) -> sp.csr_array:
+        m = m.copy()
+        m.eliminate_zeros()
+        return m
+
+    change["to"] = without_zeros
+    got = compile_loihi(delayed_sparse_network(), "loihi2").sections["loihi"]
+    for key in ("weight/data", "weight/indices", "weight/indptr", "delay/data"):
+        np.testing.assert_array_equal(got[f"proj/drive/{key}"], want[f"proj/drive/{key}"],
+                                      err_msg=key)
+    change["to"] = lambda m: m + sp.csr_array(([1], ([2], [3])), shape=m.shape)
+    with pytest.raises(MappingError, match=r"projection 'drive'.*where its weight has no"):
         compile_loihi(delayed_sparse_network(), "loihi2")
+    # row 0 listed backwards (pre 2, then pre 0): each entry gets its own synapse's delay
+    weight = delayed_sparse_network().projections["drive"]
+    backwards = sp.csr_array(([5, 7, 1, 2], [2, 0, 3, 0], [0, 2, 3, 4]), shape=(3, 4))
+    np.testing.assert_array_equal(
+        section._aligned_delays(weight.weight, backwards, weight.delay_steps, "drive"),
+        [3, 1, 2, 1])  # graph delays of (0, 2), (0, 0), (1, 3), (2, 0)
