@@ -33,6 +33,9 @@ from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph, Projection
 
 CODE_BITS = 62  # magnitude codes are int64 (one bit for the sign, one spare)
+# synapses read at once when counting a sparse projection's occupied tiles (bounds the
+# temporaries of the count, not a hardware limit)
+BATCH_SYNAPSES = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,11 @@ def outputs_per_tile(spec: TargetSpec, slices: int) -> int:
     return per
 
 
+def code_dtype(levels: int) -> np.dtype:
+    """The narrowest signed integer dtype of a slice digit, ``-(levels - 1) .. levels - 1``."""
+    return np.result_type(np.min_scalar_type(-(levels - 1)), np.int8)
+
+
 def delay_groups(proj: Projection) -> list[tuple[int, np.ndarray | sp.csr_array]]:
     """(delay, weight (target, source)) per distinct delay; a single delay keeps the weight."""
     if proj.delay_steps.ndim == 0:
@@ -83,12 +91,66 @@ def delay_groups(proj: Projection) -> list[tuple[int, np.ndarray | sp.csr_array]
                                   shape=proj.shape)) for d in np.unique(delays)]
 
 
-def block(weight: np.ndarray | sp.csr_array, rows: tuple[int, int], cols: tuple[int, int]
-          ) -> np.ndarray:
-    """The tile's weights as a dense (rows, cols) matrix: source x target."""
-    part = weight[cols[0]:cols[1], rows[0]:rows[1]]
-    dense = part.toarray() if isinstance(part, sp.sparray) else np.asarray(part)
-    return np.asarray(dense, dtype=np.float64).T
+def bounds_of(chunks: list[tuple[int, int]]) -> np.ndarray:
+    """The chunks' boundaries ``[lo_0, lo_1, ..., hi_last]`` (int64)."""
+    return np.array([lo for lo, _ in chunks] + [chunks[-1][1]], dtype=np.int64)
+
+
+def chunk_of(bounds: np.ndarray) -> np.ndarray:
+    """The chunk index of every position ``0 .. bounds[-1] - 1``."""
+    return np.repeat(np.arange(bounds.size - 1, dtype=np.int64), np.diff(bounds))
+
+
+def occupied(weight: np.ndarray | sp.csr_array, row_bounds: np.ndarray, col_bounds: np.ndarray
+             ) -> np.ndarray:
+    """Which tiles hold a nonzero weight: bool (row chunks of the sources, column chunks of
+    the targets). A sparse weight is read from its CSR in batches of target rows, so the
+    cost is the stored synapses plus one flag per tile, never one per (post, pre) pair."""
+    n_rows, n_cols = row_bounds.size - 1, col_bounds.size - 1
+    found = np.zeros((n_cols, n_rows), dtype=bool)
+    if not sp.issparse(weight):
+        if weight.size:  # the dense matrix exists already; reduce it chunk by chunk
+            nonzero = np.asarray(weight) != 0
+            per_col = np.logical_or.reduceat(nonzero, col_bounds[:-1], axis=0)
+            found = np.logical_or.reduceat(per_col, row_bounds[:-1], axis=1)
+        return found.T
+    row_chunk = chunk_of(row_bounds)
+    starts = weight.indptr[col_bounds]  # first synapse of each column chunk
+    lo = 0
+    while lo < n_cols:
+        # a batch of column chunks with about BATCH_SYNAPSES synapses (at least one chunk)
+        hi = max(int(np.searchsorted(starts, starts[lo] + BATCH_SYNAPSES, "right")) - 1, lo + 1)
+        a, b = int(starts[lo]), int(starts[hi])
+        counts = np.diff(starts[lo:hi + 1])
+        col = np.repeat(np.arange(lo, hi, dtype=np.int64), counts)
+        keep = weight.data[a:b] != 0  # a stored zero is no synapse
+        found[col[keep], row_chunk[weight.indices[a:b][keep]]] = True
+        lo = hi
+    return found.T
+
+
+def block(weight: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
+    """A dense weight's tile as a (rows, cols) matrix: source x target."""
+    return np.asarray(weight[cols[0]:cols[1], rows[0]:rows[1]], dtype=np.float64).T
+
+
+def column_blocks(part: sp.csr_array, row_bounds: np.ndarray, row_chunk: np.ndarray,
+                  wanted: np.ndarray) -> dict[int, np.ndarray]:
+    """The dense (rows, cols) weights of the tiles ``wanted`` (row chunk indices) of one
+    column chunk ``part`` (its CSR rows: the chunk's targets), from the synapses only."""
+    post = np.repeat(np.arange(part.shape[0], dtype=np.int64), np.diff(part.indptr))
+    chunk = row_chunk[part.indices]
+    order = np.argsort(chunk, kind="stable")  # storage order within a tile (as toarray)
+    edges = np.searchsorted(chunk[order], np.stack([wanted, wanted + 1]))
+    blocks = {}
+    for ri, start, stop in zip(wanted.tolist(), edges[0].tolist(), edges[1].tolist(),
+                               strict=True):
+        pick = order[start:stop]
+        lo, hi = int(row_bounds[ri]), int(row_bounds[ri + 1])
+        dense = np.zeros((part.shape[0], hi - lo))  # (cols, rows) as the slice's toarray
+        np.add.at(dense, (post[pick], part.indices[pick] - lo), part.data[pick])
+        blocks[ri] = dense.T
+    return blocks
 
 
 def digits(w: np.ndarray, levels: int, slices: int) -> tuple[np.ndarray, float, float]:
@@ -103,38 +165,91 @@ def digits(w: np.ndarray, levels: int, slices: int) -> tuple[np.ndarray, float, 
     return np.sign(w).astype(np.int64)[None] * found, scale, error
 
 
-def map_graph(graph: Graph, spec: TargetSpec, slices: int
-              ) -> tuple[list[Tile], list[np.ndarray]]:
-    """Every projection's tiles and their signed digits, in projection order."""
-    per = outputs_per_tile(spec, slices)
-    tiles: list[Tile] = []
-    codes: list[np.ndarray] = []
-    needed = 0
+@dataclass(frozen=True, eq=False)
+class Group:
+    """One projection at one delay: its weight, its tile grid and which tiles are occupied."""
+
+    name: str
+    proj: Projection
+    receptor: str
+    delay_steps: int
+    weight: np.ndarray | sp.csr_array
+    row_bounds: np.ndarray  # source-neuron chunk boundaries (array rows)
+    col_bounds: np.ndarray  # target-neuron chunk boundaries (array columns)
+    occupied: np.ndarray  # bool (row chunks, column chunks)
+
+
+def plan(graph: Graph, spec: TargetSpec, per: int) -> list[Group]:
+    """Every projection's delay groups and occupied tiles, counted from the weights (CSR
+    for a sparse projection) before any array is built."""
+    groups = []
     for name, proj in graph.projections.items():
         receptor = graph.receptor_of(proj)
+        row_bounds = bounds_of(split_sizes(proj.shape[1], spec.rows))
+        col_bounds = bounds_of(split_sizes(proj.shape[0], per))
         for delay, weight in delay_groups(proj):
-            for rows in split_sizes(proj.shape[1], spec.rows):
-                for cols in split_sizes(proj.shape[0], per):
-                    w = block(weight, rows, cols)
-                    if not w.any():
-                        continue  # no synapse here: no array
-                    needed += 1
-                    if needed > spec.tiles_per_chip:
-                        continue  # counted for the error, not stored: it does not fit anyway
-                    found, scale, error = digits(w, int(spec.levels), slices)
-                    tiles.append(Tile(name, proj.source, proj.target, receptor, delay, rows,
-                                      cols, scale, error))
-                    codes.append(found)
-    check_fits(needed, spec)
+            if sp.issparse(weight) and not weight.has_canonical_format:
+                weight = weight.copy()  # repeated (post, pre) entries add up, as in toarray
+                weight.sum_duplicates()
+            groups.append(Group(name, proj, receptor, delay, weight, row_bounds, col_bounds,
+                                occupied(weight, row_bounds, col_bounds)))
+    return groups
+
+
+def tiles_of(group: Group, spec: TargetSpec, slices: int
+             ) -> tuple[list[Tile], list[np.ndarray]]:
+    """The occupied tiles of one group and their signed digits, rows outer, columns inner
+    (the order fixes each array's index, hence its device seeds)."""
+    rows, cols, weight = group.row_bounds, group.col_bounds, group.weight
+    row_chunk = chunk_of(rows) if sp.issparse(weight) else None
+    dtype = code_dtype(int(spec.levels))
+    built: dict[tuple[int, int], tuple[Tile, np.ndarray]] = {}
+    for ci in np.flatnonzero(group.occupied.any(axis=0)).tolist():
+        wanted = np.flatnonzero(group.occupied[:, ci])
+        col = (int(cols[ci]), int(cols[ci + 1]))
+        if row_chunk is not None:  # one CSR row slice per column chunk
+            blocks = column_blocks(weight[col[0]:col[1]], rows, row_chunk, wanted)
+        else:
+            blocks = {ri: block(weight, (int(rows[ri]), int(rows[ri + 1])), col)
+                      for ri in wanted.tolist()}
+        for ri, w in blocks.items():
+            found, scale, error = digits(w, int(spec.levels), slices)
+            proj = group.proj
+            tile = Tile(group.name, proj.source, proj.target, group.receptor,
+                        group.delay_steps, (int(rows[ri]), int(rows[ri + 1])), col, scale,
+                        error)
+            built[ri, ci] = tile, np.ascontiguousarray(found, dtype=dtype)
+    ordered = [built[key] for key in sorted(built)]
+    return [t for t, _ in ordered], [c for _, c in ordered]
+
+
+def map_graph(graph: Graph, spec: TargetSpec, slices: int
+              ) -> tuple[list[Tile], list[np.ndarray]]:
+    """Every projection's occupied tiles and their signed digits, in projection order.
+
+    The arrays needed are counted first (``plan``): a graph that does not fit fails before
+    any array is built."""
+    per = outputs_per_tile(spec, slices)
+    groups = plan(graph, spec, per)
+    check_fits(sum(int(g.occupied.sum()) for g in groups), spec)
+    tiles: list[Tile] = []
+    codes: list[np.ndarray] = []
+    for group in groups:
+        found, digits_of = tiles_of(group, spec, slices)
+        tiles += found
+        codes += digits_of
     return tiles, codes
 
 
 def check_fits(needed: int, spec: TargetSpec) -> None:
+    """A graph needing more arrays than the chip has is refused (from the counts alone)."""
     if needed > spec.tiles_per_chip:
         raise MappingError(f"target '{spec.name}'", f"the graph needs {needed} arrays, "
                            f"above the limit of tiles_per_chip = {spec.tiles_per_chip}.",
                            "Prune the model (`--pass prune.magnitude`), or use a target with "
-                           "more arrays (a copy of the target file).")
+                           f"at least {needed} arrays: a copy of the target file, or "
+                           f"`neurocc.backends.derive_target('{spec.name}', "
+                           f"tiles_per_chip={needed})`.")
 
 
 def resources(tiles: list[Tile], slices: int, spec: TargetSpec) -> dict[str, Any]:

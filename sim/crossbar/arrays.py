@@ -89,17 +89,23 @@ def path_segments(spec: TargetSpec, shape: tuple[int, ...]) -> tuple[np.ndarray,
     return column + 1 + along_bit_line, column + 2 + along_bit_line
 
 
+def live(device: Device, options: CrossbarEngineOptions, effect: str) -> bool:
+    """An effect is modelled when switched on and not inert for this target (an inert one,
+    e.g. rram256k's zero drift, is skipped: same result, no draws, no exponents stored)."""
+    return options.on(effect) and not devices.inert(device, effect)
+
+
 def _static(g: np.ndarray, target: np.ndarray, device: Device, spec: TargetSpec,
             options: CrossbarEngineOptions, streams: dict[str, np.random.Generator],
             segments: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if options.on("programming_noise"):
         g = devices.program(device, target, streams["programming_noise"])
-    nu = devices.drift_exponents(device, target, streams["drift"]) if options.on("drift") \
-        else None
-    if options.on("stuck"):
+    nu = devices.drift_exponents(device, target, streams["drift"]) \
+        if live(device, options, "drift") else None
+    if live(device, options, "stuck"):
         on, off = devices.stuck_masks(device, g.shape, streams["stuck"])
         g = np.where(on, spec.g_max_us, np.where(off, spec.g_min_us, g))
-    if options.on("d2d"):
+    if live(device, options, "d2d"):
         g = g * devices.read_gains(device, g.shape, streams["d2d"])
     if options.on("line_resistance"):
         g = g / (1.0 + g * MICRO * spec.line_resistance_ohm * segments)

@@ -123,6 +123,22 @@ def conductance_at(device: Device, g_programmed_us: np.ndarray, nu: np.ndarray, 
                       0.0)
 
 
+def inert(device: Device, effect: str) -> bool:
+    """Whether the target's numbers make ``effect`` ("drift", "stuck" or "d2d") a no-op, so
+    its draws can be left out with an identical result: drift exponents clipped to [0, 0]
+    (``nu = 0``: a factor of exactly 1), both stuck rates 0 (empty masks), a read-gain
+    spread of 0 (gains of exactly 1). Each effect has its own random stream, so leaving one
+    out does not move the draws of the others."""
+    if effect == "drift":
+        return all(device[f"drift_nu_{k}_{end}"] == 0 for k in ("mean", "std")
+                   for end in ("min", "max"))
+    if effect == "stuck":
+        return device["stuck_on_rate"] == 0 and device["stuck_off_rate"] == 0
+    if effect == "d2d":
+        return device["d2d_variation"] == 0
+    return False
+
+
 def stuck_masks(device: Device, shape: tuple[int, ...], rng: np.random.Generator
                 ) -> tuple[np.ndarray, np.ndarray]:
     """(stuck at g_max, stuck at g_min) masks, disjoint, drawn once."""
