@@ -1,0 +1,134 @@
+"""Crossbar family on sparse projections (issue 19): tiles counted and built from the CSR,
+only occupied tiles programmed and read, the same results as the dense build, no dense
+(post x pre) matrix anywhere, and a graph too large for the chip refused from the counts."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import neurocc
+from neurocc.backends import derive_target
+from neurocc.backends.artifact import read_artifact, write_artifact
+from neurocc.backends.crossbar import mapping
+from neurocc.compiler.errors import MappingError
+from neurocc.compiler.graph import Graph, Population, Projection
+
+LIF = {"tau_s": 20e-3, "v_threshold": 1.0}
+
+
+def layer(weight: np.ndarray | sp.csr_array, recurrent: np.ndarray | sp.csr_array | None = None,
+          delays: np.ndarray | None = None) -> Graph:
+    """in -> h (lif), optionally h -> h with per-synapse delays."""
+    n_h, n_in = weight.shape
+    pops = {"in": Population("in", "input", (n_in,)),
+            "h": Population("h", "lif", (n_h,), LIF, "to_value")}
+    projs = {"drive": Projection("drive", "in", "h", weight)}
+    if recurrent is not None:
+        projs["rec"] = Projection("rec", "h", "h", recurrent,
+                                  np.array(1) if delays is None else delays)
+    return Graph(1e-3, pops, projs, ("in",), ("h",))
+
+
+def small_network(sparse: bool) -> Graph:
+    rng = np.random.default_rng(0)
+    drive = rng.normal(2.0, 0.5, (300, 600)) * (rng.random((300, 600)) < 0.05)
+    drive[:, 200:400] = 0  # a row block without synapses: no array
+    rec = rng.normal(0.0, 0.2, (300, 300)) * (rng.random((300, 300)) < 0.1)
+    delays = rng.integers(1, 3, rec.shape)
+    if not sparse:
+        return layer(drive, rec, delays)
+    return layer(sp.csr_array(drive), sp.csr_array(rec), delays[rec != 0])
+
+
+@pytest.mark.parametrize("target", ["pcm256", "rram256k+tiles"])
+def test_sparse_and_dense_builds_run_identically(target: str) -> None:
+    spec = derive_target("rram256k", tiles_per_chip=64) if target == "rram256k+tiles" \
+        else target
+    spikes = (np.random.default_rng(1).random((2, 15, 600)) < 0.1).astype(np.uint8)
+    runs = []
+    for sparse in (True, False):
+        art = neurocc.compile(small_network(sparse), spec)
+        runs.append((art, neurocc.simulate(art, spikes, seed=3, record_states=True)))
+    (sparse_art, got), (dense_art, want) = runs
+    assert sparse_art.layout["tiles"] == dense_art.layout["tiles"]  # same arrays, same seeds
+    # 600 inputs as 3 x 200 rows (one block empty), 300 outputs as 3 x 100; delays 1 and 2
+    drive = [t for t in sparse_art.layout["tiles"] if t["projection"] == "drive"]
+    assert len(drive) == 6 and {tuple(t["rows"]) for t in drive} == {(0, 200), (400, 600)}
+    assert want.spikes["h"].sum() > 0  # not two silent runs
+    np.testing.assert_array_equal(got.spikes["h"], want.spikes["h"])
+    np.testing.assert_array_equal(got.states["v/h"], want.states["v/h"])
+    assert got.counters == want.counters
+
+
+def block_sparse(n: int, blocks: np.ndarray, size: int, density: float, seed: int
+                 ) -> sp.csr_array:
+    """Synapses only inside the (post block, pre block) squares ``blocks`` of ``size``."""
+    rng = np.random.default_rng(seed)
+    posts, pres = [], []
+    for bi, bj in blocks:
+        r, c = np.nonzero(rng.random((size, size)) < density)
+        posts.append(bi * size + r)
+        pres.append(bj * size + c)
+    post, pre = np.concatenate(posts), np.concatenate(pres)
+    return sp.csr_array((rng.uniform(0.5, 1.5, post.size), (post, pre)), shape=(n, n))
+
+
+def _traced_peak(run: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_block_sparse_projection_maps_and_runs_without_a_dense_matrix(tmp_path: Path) -> None:
+    n, size = 20_480, 256  # 80 x 256 inputs; a dense (n, n) int8 matrix would take 419 MB
+    rng = np.random.default_rng(2)
+    keys = rng.choice((n // size) ** 2, 40, replace=False)
+    blocks = np.stack(np.divmod(keys, n // size), axis=1)
+    graph = layer(block_sparse(n, blocks, size, 0.1, 3))
+    target = derive_target("rram256k", tiles_per_chip=100)
+    spikes = (np.random.default_rng(4).random((1, 3, n)) < 0.01).astype(np.uint8)
+    done = {}
+
+    def run() -> None:
+        art = read_artifact(write_artifact(neurocc.compile(graph, target), tmp_path / "art"))
+        done["art"], done["result"] = art, neurocc.simulate(art, spikes, seed=1)
+
+    peak = _traced_peak(run)
+    art = done["art"]
+    # rows = 256 inputs, 128 outputs per array: each block is exactly two full arrays
+    assert art.layout["resources"]["tiles"]["used"] == 2 * len(blocks)
+    want = {(int(bj) * size, int(bi) * size + half) for bi, bj in blocks for half in (0, 128)}
+    assert {(t["rows"][0], t["cols"][0]) for t in art.layout["tiles"]} == want
+    assert art.layout["resources"]["cells"]["used"] == 2 * len(blocks) * 256 * 128 * 2
+    assert art.sections["crossbar"]["tile/0/codes"].dtype == np.int8  # 16 levels: |d| <= 15
+    result = done["result"]
+    # each array with an active row is read once per step; the others are skipped
+    assert result.counters["array_reads"] + result.counters["tiles_skipped"] == 3 * 80
+    # the programmed conductances (2 x float64 per cell pair) of 80 arrays: ~42 MB
+    assert peak < n * n // 4  # far below one byte per (post, pre) entry
+
+
+def test_too_many_arrays_fail_from_the_counts_before_any_is_built(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    n = 1 << 20  # 4096 row chunks of 256 inputs x 8192 column chunks of 128 outputs
+    rng = np.random.default_rng(5)
+    post, pre = rng.integers(0, n, 3000), rng.integers(0, n, 3000)
+    weight = sp.csr_array((np.ones(post.size), (post, pre)), shape=(n, n))
+    needed = np.unique((pre >> 8) * 8192 + (post >> 7)).size  # by hand: distinct tiles
+    built: list[object] = []
+    monkeypatch.setattr(mapping, "digits", lambda *a: built.append(a))  # must not be reached
+    with pytest.raises(MappingError) as caught:
+        neurocc.compile(layer(weight), "rram256k")
+    message = str(caught.value)
+    assert f"needs {needed} arrays, above the limit of tiles_per_chip = 4" in message
+    assert f"derive_target('rram256k', tiles_per_chip={needed})" in message
+    assert built == []
