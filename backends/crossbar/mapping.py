@@ -2,8 +2,13 @@
 
 A projection is cut by delay (one array read delivers one step's spikes), then into blocks
 of at most ``rows`` source neurons by ``cols / (2 x slices)`` target neurons (equal-as-possible
-splits, as aihwkit's ``get_split_sizes``). Only one block is dense at a time, so a sparse
-projection is never densified beyond one tile; an all-zero block takes no array.
+splits, as aihwkit's ``get_split_sizes``). A block without a nonzero weight takes no array.
+The occupied blocks are found from the weights first (a sparse projection's CSR, in batches
+of target rows: cost ~ synapses + one flag per block, never one per (post, pre) pair) and
+counted against ``tiles_per_chip`` before any array is built; then each occupied block is
+made dense on its own from the synapses of its column chunk. Arrays are numbered per
+projection and delay, source chunks outer, target chunks inner (the engine's device seeds
+follow that index, so a sparse and a dense build of one network get the same arrays).
 
 Per tile, with ``L = levels - 1`` conductance steps per device, ``n`` slices and
 ``M = (L + 1)^n - 1`` the largest magnitude code:
@@ -229,9 +234,8 @@ def map_graph(graph: Graph, spec: TargetSpec, slices: int
 
     The arrays needed are counted first (``plan``): a graph that does not fit fails before
     any array is built."""
-    per = outputs_per_tile(spec, slices)
-    groups = plan(graph, spec, per)
-    check_fits(sum(int(g.occupied.sum()) for g in groups), spec)
+    groups = plan(graph, spec, outputs_per_tile(spec, slices))
+    check_fits(needed(groups), spec)
     tiles: list[Tile] = []
     codes: list[np.ndarray] = []
     for group in groups:
@@ -239,6 +243,17 @@ def map_graph(graph: Graph, spec: TargetSpec, slices: int
         tiles += found
         codes += digits_of
     return tiles, codes
+
+
+def needed(groups: list[Group]) -> int:
+    """Arrays the groups occupy."""
+    return sum(int(g.occupied.sum()) for g in groups)
+
+
+def tiles_needed(graph: Graph, spec: TargetSpec, slices: int = 1) -> int:
+    """Arrays ``graph`` needs on ``spec`` (its occupied tiles), counted from the weights
+    without building any: to size a target copy (``derive_target(..., tiles_per_chip=)``)."""
+    return needed(plan(graph, spec, outputs_per_tile(spec, slices)))
 
 
 def check_fits(needed: int, spec: TargetSpec) -> None:
