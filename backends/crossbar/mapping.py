@@ -134,40 +134,64 @@ def occupied(weight: np.ndarray | sp.csr_array, row_bounds: np.ndarray, col_boun
     return found.T
 
 
-def block(weight: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
-    """A dense weight's tile as a (rows, cols) matrix: source x target."""
-    return np.asarray(weight[cols[0]:cols[1], rows[0]:rows[1]], dtype=np.float64).T
+Entries = tuple[np.ndarray, np.ndarray, np.ndarray]  # a tile's (row, column, weight)
+
+
+def block(weight: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> Entries:
+    """A dense weight's tile as its nonzero entries (source row, target column, weight),
+    positions relative to the tile."""
+    w = np.asarray(weight[cols[0]:cols[1], rows[0]:rows[1]], dtype=np.float64).T
+    r, c = np.nonzero(w)
+    return r, c, w[r, c]
 
 
 def column_blocks(part: sp.csr_array, row_bounds: np.ndarray, row_chunk: np.ndarray,
-                  wanted: np.ndarray) -> dict[int, np.ndarray]:
-    """The dense (rows, cols) weights of the tiles ``wanted`` (row chunk indices) of one
-    column chunk ``part`` (its CSR rows: the chunk's targets), from the synapses only."""
+                  wanted: np.ndarray) -> dict[int, Entries]:
+    """The entries of the tiles ``wanted`` (row chunk indices) of one column chunk ``part``
+    (its CSR rows: the chunk's targets; canonical, so each (post, pre) once)."""
     post = np.repeat(np.arange(part.shape[0], dtype=np.int64), np.diff(part.indptr))
     chunk = row_chunk[part.indices]
-    order = np.argsort(chunk, kind="stable")  # storage order within a tile (as toarray)
+    order = np.argsort(chunk, kind="stable")
     edges = np.searchsorted(chunk[order], np.stack([wanted, wanted + 1]))
     blocks = {}
     for ri, start, stop in zip(wanted.tolist(), edges[0].tolist(), edges[1].tolist(),
                                strict=True):
         pick = order[start:stop]
-        lo, hi = int(row_bounds[ri]), int(row_bounds[ri + 1])
-        dense = np.zeros((part.shape[0], hi - lo))  # (cols, rows) as the slice's toarray
-        np.add.at(dense, (post[pick], part.indices[pick] - lo), part.data[pick])
-        blocks[ri] = dense.T
+        keep = part.data[pick] != 0  # a stored zero is no synapse
+        pick = pick[keep]
+        blocks[ri] = (part.indices[pick] - row_bounds[ri], post[pick], part.data[pick])
     return blocks
 
 
 def digits(w: np.ndarray, levels: int, slices: int) -> tuple[np.ndarray, float, float]:
-    """Signed slice digits (slices, rows, cols), the scale s and the largest rounding error."""
+    """Signed slice digits (slices, *w.shape), the scale s and the largest rounding error."""
+    found, scale, error = entry_digits(np.asarray(w, dtype=np.float64).reshape(-1), levels,
+                                       slices)
+    return found.reshape(slices, *np.shape(w)), scale, error
+
+
+def entry_digits(w: np.ndarray, levels: int, slices: int) -> tuple[np.ndarray, float, float]:
+    """Signed slice digits (slices, n) of the weights ``w`` (n,) of one tile, its scale s and
+    the largest rounding error. A tile's zeros have digits 0 and error 0, so its nonzero
+    entries alone give the same s, digits and error as the whole tile."""
     base = levels
     top = base ** slices - 1
-    peak = float(np.abs(w).max())
+    peak = float(np.abs(w).max()) if w.size else 0.0
     scale = peak / top if peak > 0 else 1.0
     magnitude = np.rint(np.abs(w) / scale).astype(np.int64)
     error = float(np.abs(np.abs(w) - magnitude * scale).max()) if w.size else 0.0
     found = np.stack([(magnitude // base ** k) % base for k in range(slices)])
     return np.sign(w).astype(np.int64)[None] * found, scale, error
+
+
+def tile_codes(entries: Entries, shape: tuple[int, int], levels: int, slices: int
+               ) -> tuple[np.ndarray, float, float]:
+    """The (slices, rows, cols) signed digits of one tile (narrowest dtype), s and error."""
+    r, c, w = entries
+    found, scale, error = entry_digits(w, levels, slices)
+    codes = np.zeros((slices, *shape), dtype=code_dtype(levels))
+    codes[:, r, c] = found
+    return codes, scale, error
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,7 +231,6 @@ def tiles_of(group: Group, spec: TargetSpec, slices: int
     (the order fixes each array's index, hence its device seeds)."""
     rows, cols, weight = group.row_bounds, group.col_bounds, group.weight
     row_chunk = chunk_of(rows) if sp.issparse(weight) else None
-    dtype = code_dtype(int(spec.levels))
     built: dict[tuple[int, int], tuple[Tile, np.ndarray]] = {}
     for ci in np.flatnonzero(group.occupied.any(axis=0)).tolist():
         wanted = np.flatnonzero(group.occupied[:, ci])
@@ -217,13 +240,13 @@ def tiles_of(group: Group, spec: TargetSpec, slices: int
         else:
             blocks = {ri: block(weight, (int(rows[ri]), int(rows[ri + 1])), col)
                       for ri in wanted.tolist()}
-        for ri, w in blocks.items():
-            found, scale, error = digits(w, int(spec.levels), slices)
+        for ri, entries in blocks.items():
+            row = (int(rows[ri]), int(rows[ri + 1]))
+            found, scale, error = tile_codes(entries, (row[1] - row[0], col[1] - col[0]),
+                                             int(spec.levels), slices)
             proj = group.proj
-            tile = Tile(group.name, proj.source, proj.target, group.receptor,
-                        group.delay_steps, (int(rows[ri]), int(rows[ri + 1])), col, scale,
-                        error)
-            built[ri, ci] = tile, np.ascontiguousarray(found, dtype=dtype)
+            built[ri, ci] = (Tile(group.name, proj.source, proj.target, group.receptor,
+                                  group.delay_steps, row, col, scale, error), found)
     ordered = [built[key] for key in sorted(built)]
     return [t for t, _ in ordered], [c for _, c in ordered]
 
