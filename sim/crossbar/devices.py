@@ -102,6 +102,8 @@ def _read_sigma_rram(device: Device, g_us: np.ndarray, t_s: float) -> np.ndarray
 
 READ_SIGMA: dict[str, Callable[[Device, np.ndarray, float], np.ndarray]] = {
     "pcm": _read_sigma_pcm, "rram": _read_sigma_rram}
+# kinds whose read sigma does not depend on the time since programming (white noise)
+TIME_INVARIANT_READ_NOISE = frozenset({"rram"})
 
 
 def read_sigma(device: Device, g_us: np.ndarray, t_s: float) -> np.ndarray:

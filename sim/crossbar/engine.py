@@ -65,7 +65,7 @@ def _read(run: Run, tile: Programmed, t: int, batch: int, out: dict[str, np.ndar
     if active.size == 0:
         return
     xa = x[active]
-    slices, _, outs = tile.g_pos.shape
+    slices, _, outs = tile.shape
     nonzero = int(np.count_nonzero(xa))
     c = run.counters
     c["array_reads"] += active.size
