@@ -113,7 +113,7 @@ def occupied(weight: np.ndarray | sp.csr_array, row_bounds: np.ndarray, col_boun
     cost is the stored synapses plus one flag per tile, never one per (post, pre) pair."""
     n_rows, n_cols = row_bounds.size - 1, col_bounds.size - 1
     found = np.zeros((n_cols, n_rows), dtype=bool)
-    if not sp.issparse(weight):
+    if isinstance(weight, np.ndarray):
         if weight.size:  # the dense matrix exists already; reduce it chunk by chunk
             nonzero = np.asarray(weight) != 0
             per_col = np.logical_or.reduceat(nonzero, col_bounds[:-1], axis=0)
@@ -217,7 +217,7 @@ def plan(graph: Graph, spec: TargetSpec, per: int) -> list[Group]:
         row_bounds = bounds_of(split_sizes(proj.shape[1], spec.rows))
         col_bounds = bounds_of(split_sizes(proj.shape[0], per))
         for delay, weight in delay_groups(proj):
-            if sp.issparse(weight) and not weight.has_canonical_format:
+            if not isinstance(weight, np.ndarray) and not weight.has_canonical_format:
                 weight = weight.copy()  # repeated (post, pre) entries add up, as in toarray
                 weight.sum_duplicates()
             groups.append(Group(name, proj, receptor, delay, weight, row_bounds, col_bounds,

@@ -13,11 +13,13 @@ import pytest
 import scipy.sparse as sp
 
 import neurocc
-from neurocc.backends import derive_target
+from neurocc.backends import derive_target, load_target
 from neurocc.backends.artifact import read_artifact, write_artifact
 from neurocc.backends.crossbar import mapping
 from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph, Population, Projection
+from neurocc.sim.crossbar import devices
+from neurocc.sim.crossbar.devices import Device
 
 LIF = {"tau_s": 20e-3, "v_threshold": 1.0}
 
@@ -132,3 +134,32 @@ def test_too_many_arrays_fail_from_the_counts_before_any_is_built(
     assert f"needs {needed} arrays, above the limit of tiles_per_chip = 4" in message
     assert f"derive_target('rram256k', tiles_per_chip={needed})" in message
     assert built == []
+
+
+def test_skipping_inert_effects_and_folding_arrays_change_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # rram256k: zero drift, stuck rates and read-gain spread (inert: not drawn), white read
+    # noise (arrays folded at programming). Forcing every effect to be drawn and every array
+    # to be read from G+ and G- must give the same run, bit for bit.
+    art = neurocc.compile(small_network(True), derive_target("rram256k", tiles_per_chip=64))
+    spikes = (np.random.default_rng(6).random((2, 10, 600)) < 0.1).astype(np.uint8)
+    fast = neurocc.simulate(art, spikes, seed=2, record_states=True)
+    monkeypatch.setattr(devices, "inert", lambda device, effect: False)
+    monkeypatch.setattr(devices, "TIME_INVARIANT_READ_NOISE", frozenset())
+    full = neurocc.simulate(art, spikes, seed=2, record_states=True)
+    assert fast.spikes["h"].sum() > 0
+    np.testing.assert_array_equal(fast.states["v/h"], full.states["v/h"])
+    np.testing.assert_array_equal(fast.spikes["h"], full.spikes["h"])
+    assert fast.counters == full.counters
+    other = neurocc.simulate(art, spikes, seed=3, record_states=True)  # the seed still counts
+    assert not np.array_equal(other.states["v/h"], full.states["v/h"])
+
+
+def test_inert_effects_by_the_target_numbers() -> None:
+    rram, pcm = Device.of(load_target("rram256k")), Device.of(load_target("pcm256"))
+    assert devices.inert(rram, "drift") and devices.inert(rram, "stuck")
+    assert devices.inert(rram, "d2d")
+    assert not devices.inert(pcm, "drift")  # pcm256 drifts (aihwkit's nu law)
+    spread = Device("rram", 4.0, 40.0, {**rram.values, "d2d_variation": 0.01})
+    assert not devices.inert(spread, "d2d")
+    assert not devices.inert(rram, "programming_noise")  # only the three listed can be
