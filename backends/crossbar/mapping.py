@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from tqdm import tqdm
 
 from neurocc.backends.family import resource_use
 from neurocc.backends.targets import TargetSpec
@@ -251,20 +252,29 @@ def tiles_of(group: Group, spec: TargetSpec, slices: int
     return [t for t, _ in ordered], [c for _, c in ordered]
 
 
-def map_graph(graph: Graph, spec: TargetSpec, slices: int
+def map_graph(graph: Graph, spec: TargetSpec, slices: int, progress: bool = False
               ) -> tuple[list[Tile], list[np.ndarray]]:
     """Every projection's occupied tiles and their signed digits, in projection order.
 
     The arrays needed are counted first (``plan``): a graph that does not fit fails before
-    any array is built."""
+    any array is built. ``progress``: a bar over the arrays built."""
     groups = plan(graph, spec, outputs_per_tile(spec, slices))
-    check_fits(needed(groups), spec)
+    total = needed(groups)
+    check_fits(total, spec)
     tiles: list[Tile] = []
     codes: list[np.ndarray] = []
-    for group in groups:
-        found, digits_of = tiles_of(group, spec, slices)
-        tiles += found
-        codes += digits_of
+    # only made when asked: a tqdm bar creates a multiprocessing lock
+    bar = tqdm(total=total, desc="crossbar arrays", unit="array") if progress else None
+    try:
+        for group in groups:
+            found, digits_of = tiles_of(group, spec, slices)
+            tiles += found
+            codes += digits_of
+            if bar is not None:
+                bar.update(len(found))
+    finally:
+        if bar is not None:
+            bar.close()
     return tiles, codes
 
 

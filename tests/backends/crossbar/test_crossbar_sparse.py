@@ -163,3 +163,13 @@ def test_inert_effects_by_the_target_numbers() -> None:
     spread = Device("rram", 4.0, 40.0, {**rram.values, "d2d_variation": 0.01})
     assert not devices.inert(spread, "d2d")
     assert not devices.inert(rram, "programming_noise")  # only the three listed can be
+
+
+def test_progress_bar_counts_the_arrays(capsys: pytest.CaptureFixture[str]) -> None:
+    graph = layer(sp.csr_array(np.ones((200, 300))))  # 2 x 2 arrays on rram256k
+    quiet = neurocc.compile(graph, "rram256k")
+    shown = neurocc.compile(graph, "rram256k", progress=True)
+    err = capsys.readouterr().err
+    assert "crossbar arrays" in err and "4/4" in err
+    assert shown.layout["tiles"] == quiet.layout["tiles"]
+    assert shown.layout["options"] == quiet.layout["options"] == {"weight_slices": 1}
