@@ -1,12 +1,9 @@
 """Crossbar family on sparse projections (issue 19): tiles counted and built from the CSR,
-only occupied tiles programmed and read, the same results as the dense build, no dense
-(post x pre) matrix anywhere, and a graph too large for the chip refused from the counts."""
+only occupied tiles programmed and read, the same results as the dense build, and a graph
+too large for the chip refused from the counts (the tracemalloc test of a block-sparse
+projection is in ``tests/test_scale.py``)."""
 
 from __future__ import annotations
-
-import tracemalloc
-from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +11,6 @@ import scipy.sparse as sp
 
 import neurocc
 from neurocc.backends import derive_target, load_target
-from neurocc.backends.artifact import read_artifact, write_artifact
 from neurocc.backends.crossbar import mapping
 from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph, Population, Projection
@@ -66,57 +62,6 @@ def test_sparse_and_dense_builds_run_identically(target: str) -> None:
     np.testing.assert_array_equal(got.spikes["h"], want.spikes["h"])
     np.testing.assert_array_equal(got.states["v/h"], want.states["v/h"])
     assert got.counters == want.counters
-
-
-def block_sparse(n: int, blocks: np.ndarray, size: int, density: float, seed: int
-                 ) -> sp.csr_array:
-    """Synapses only inside the (post block, pre block) squares ``blocks`` of ``size``."""
-    rng = np.random.default_rng(seed)
-    posts, pres = [], []
-    for bi, bj in blocks:
-        r, c = np.nonzero(rng.random((size, size)) < density)
-        posts.append(bi * size + r)
-        pres.append(bj * size + c)
-    post, pre = np.concatenate(posts), np.concatenate(pres)
-    return sp.csr_array((rng.uniform(0.5, 1.5, post.size), (post, pre)), shape=(n, n))
-
-
-def _traced_peak(run: Callable[[], object]) -> int:
-    tracemalloc.start()
-    try:
-        run()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-def test_block_sparse_projection_maps_and_runs_without_a_dense_matrix(tmp_path: Path) -> None:
-    n, size = 20_480, 256  # 80 x 256 inputs; a dense (n, n) int8 matrix would take 419 MB
-    rng = np.random.default_rng(2)
-    keys = rng.choice((n // size) ** 2, 40, replace=False)
-    blocks = np.stack(np.divmod(keys, n // size), axis=1)
-    graph = layer(block_sparse(n, blocks, size, 0.1, 3))
-    target = derive_target("rram256k", tiles_per_chip=100)
-    spikes = (np.random.default_rng(4).random((1, 3, n)) < 0.01).astype(np.uint8)
-    done = {}
-
-    def run() -> None:
-        art = read_artifact(write_artifact(neurocc.compile(graph, target), tmp_path / "art"))
-        done["art"], done["result"] = art, neurocc.simulate(art, spikes, seed=1)
-
-    peak = _traced_peak(run)
-    art = done["art"]
-    # rows = 256 inputs, 128 outputs per array: each block is exactly two full arrays
-    assert art.layout["resources"]["tiles"]["used"] == 2 * len(blocks)
-    want = {(int(bj) * size, int(bi) * size + half) for bi, bj in blocks for half in (0, 128)}
-    assert {(t["rows"][0], t["cols"][0]) for t in art.layout["tiles"]} == want
-    assert art.layout["resources"]["cells"]["used"] == 2 * len(blocks) * 256 * 128 * 2
-    assert art.sections["crossbar"]["tile/0/codes"].dtype == np.int8  # 16 levels: |d| <= 15
-    result = done["result"]
-    # each array with an active row is read once per step; the others are skipped
-    assert result.counters["array_reads"] + result.counters["tiles_skipped"] == 3 * 80
-    # the programmed conductances (2 x float64 per cell pair) of 80 arrays: ~42 MB
-    assert peak < n * n // 4  # far below one byte per (post, pre) entry
 
 
 def test_too_many_arrays_fail_from_the_counts_before_any_is_built(
