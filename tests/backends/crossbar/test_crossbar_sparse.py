@@ -110,7 +110,7 @@ def test_inert_effects_by_the_target_numbers() -> None:
     assert not devices.inert(rram, "programming_noise")  # only the three listed can be
 
 
-def test_progress_bar_counts_the_arrays(capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_bars_count_the_arrays(capsys: pytest.CaptureFixture[str]) -> None:
     graph = layer(sp.csr_array(np.ones((200, 300))))  # 2 x 2 arrays on rram256k
     quiet = neurocc.compile(graph, "rram256k")
     shown = neurocc.compile(graph, "rram256k", progress=True)
@@ -118,3 +118,6 @@ def test_progress_bar_counts_the_arrays(capsys: pytest.CaptureFixture[str]) -> N
     assert "crossbar arrays" in err and "4/4" in err
     assert shown.layout["tiles"] == quiet.layout["tiles"]
     assert shown.layout["options"] == quiet.layout["options"] == {"weight_slices": 1}
+    neurocc.simulate(shown, np.ones((1, 2, 300), np.uint8), progress=True)
+    err = capsys.readouterr().err
+    assert "crossbar programming" in err and "4/4" in err and "crossbar sim" in err
