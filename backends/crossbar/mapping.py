@@ -259,8 +259,8 @@ def map_graph(graph: Graph, spec: TargetSpec, slices: int, progress: bool = Fals
     The arrays needed are counted first (``plan``): a graph that does not fit fails before
     any array is built. ``progress``: a bar over the arrays built."""
     groups = plan(graph, spec, outputs_per_tile(spec, slices))
+    check_fits(groups, spec)
     total = needed(groups)
-    check_fits(total, spec)
     tiles: list[Tile] = []
     codes: list[np.ndarray] = []
     # only made when asked: a tqdm bar creates a multiprocessing lock
@@ -289,15 +289,23 @@ def tiles_needed(graph: Graph, spec: TargetSpec, slices: int = 1) -> int:
     return needed(plan(graph, spec, outputs_per_tile(spec, slices)))
 
 
-def check_fits(needed: int, spec: TargetSpec) -> None:
-    """A graph needing more arrays than the chip has is refused (from the counts alone)."""
-    if needed > spec.tiles_per_chip:
-        raise MappingError(f"target '{spec.name}'", f"the graph needs {needed} arrays, "
-                           f"above the limit of tiles_per_chip = {spec.tiles_per_chip}.",
-                           "Prune the model (`--pass prune.magnitude`), or use a target with "
-                           f"at least {needed} arrays: a copy of the target file, or "
-                           f"`neurocc.backends.derive_target('{spec.name}', "
-                           f"tiles_per_chip={needed})`.")
+def check_fits(groups: list[Group], spec: TargetSpec) -> None:
+    """A graph needing more arrays than the chip has is refused (from the counts alone),
+    naming the projections that take the most."""
+    total = needed(groups)
+    if total <= spec.tiles_per_chip:
+        return
+    per: dict[str, int] = {}
+    for group in groups:
+        per[group.name] = per.get(group.name, 0) + int(group.occupied.sum())
+    most = sorted(per.items(), key=lambda item: -item[1])[:3]
+    shown = ", ".join(f"'{name}' {count}" for name, count in most)
+    raise MappingError(f"target '{spec.name}'", f"the graph needs {total} arrays, above the "
+                       f"limit of tiles_per_chip = {spec.tiles_per_chip} (most: {shown}).",
+                       "Prune the model (`--pass prune.magnitude`), or use a target with at "
+                       f"least {total} arrays: a copy of the target file, or "
+                       f"`neurocc.backends.derive_target('{spec.name}', "
+                       f"tiles_per_chip={total})`.")
 
 
 def resources(tiles: list[Tile], slices: int, spec: TargetSpec) -> dict[str, Any]:

@@ -76,7 +76,8 @@ def test_too_many_arrays_fail_from_the_counts_before_any_is_built(
     with pytest.raises(MappingError) as caught:
         neurocc.compile(layer(weight), "rram256k")
     message = str(caught.value)
-    assert f"needs {needed} arrays, above the limit of tiles_per_chip = 4" in message
+    assert f"needs {needed} arrays, above the limit of tiles_per_chip = 4 (most: 'drive' " \
+        f"{needed})" in message
     assert f"derive_target('rram256k', tiles_per_chip={needed})" in message
     assert built == []
 
