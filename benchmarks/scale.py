@@ -149,7 +149,7 @@ def microcircuit_yaml(p_scale: float = MICROCIRCUIT_P_SCALE) -> str:
 
 # crossbar (block-structured) cases: lambda for ~SYNAPSES_PER_NEURON synapses per neuron
 # (sum over d of exp(-(d / lambda)^2) = lambda sqrt(pi)); the crossbar engine's step costs
-# ~0.5 ms per array read, so it runs fewer steps
+# ~0.2-1 ms per array read (nearly every array is read at 1 %), so it runs fewer steps
 BAND_LAMBDA = SYNAPSES_PER_NEURON / float(np.sqrt(np.pi))
 CROSSBAR_STEPS = 20
 BAND_CASES = ("band_10k", "band_100k")
