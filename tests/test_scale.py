@@ -182,3 +182,48 @@ def test_an_interrupted_write_leaves_no_artifact(tmp_path: Path,
     write_artifact(art, tmp_path / "art")
     assert list(tmp_path.iterdir()) == [tmp_path / "art"]  # no staging left after success
     assert read_artifact(tmp_path / "art").target == "loihi2"
+
+
+def block_sparse(n: int, blocks: np.ndarray, size: int, density: float, seed: int
+                 ) -> sp.csr_array:
+    """Synapses only inside the (post block, pre block) squares ``blocks`` of ``size``."""
+    rng = np.random.default_rng(seed)
+    posts, pres = [], []
+    for bi, bj in blocks:
+        r, c = np.nonzero(rng.random((size, size)) < density)
+        posts.append(bi * size + r)
+        pres.append(bj * size + c)
+    post, pre = np.concatenate(posts), np.concatenate(pres)
+    return sp.csr_array((rng.uniform(0.5, 1.5, post.size), (post, pre)), shape=(n, n))
+
+
+def test_no_dense_matrix_on_the_crossbar_family(tmp_path: Path) -> None:
+    n, size = 20_480, 256  # 80 x 256 inputs; a dense (n, n) int8 matrix would take 419 MB
+    rng = np.random.default_rng(2)
+    keys = rng.choice((n // size) ** 2, 40, replace=False)
+    blocks = np.stack(np.divmod(keys, n // size), axis=1)
+    pops = {"in": Population("in", "input", (n,)),
+            "h": Population("h", "lif", (n,), LIF, "to_value")}
+    drive = Projection("drive", "in", "h", block_sparse(n, blocks, size, 0.1, 3))
+    graph = Graph(1e-3, pops, {"drive": drive}, ("in",), ("h",))
+    target = derive_target("rram256k", tiles_per_chip=100)
+    spikes = (np.random.default_rng(4).random((1, 3, n)) < 0.01).astype(np.uint8)
+    done = {}
+
+    def run() -> None:
+        art = read_artifact(write_artifact(neurocc.compile(graph, target), tmp_path / "art"))
+        done["art"], done["result"] = art, neurocc.simulate(art, spikes, seed=1)
+
+    peak = _traced_peak(run)
+    art = done["art"]
+    # rows = 256 inputs, 128 outputs per array: each block is exactly two full arrays
+    assert art.layout["resources"]["tiles"]["used"] == 2 * len(blocks)
+    want = {(int(bj) * size, int(bi) * size + half) for bi, bj in blocks for half in (0, 128)}
+    assert {(t["rows"][0], t["cols"][0]) for t in art.layout["tiles"]} == want
+    assert art.layout["resources"]["cells"]["used"] == 2 * len(blocks) * 256 * 128 * 2
+    assert art.sections["crossbar"]["tile/0/codes"].dtype == np.int8  # 16 levels: |d| <= 15
+    result = done["result"]
+    # each array with an active row is read once per step; the others are skipped
+    assert result.counters["array_reads"] + result.counters["tiles_skipped"] == 3 * 80
+    # the programmed conductances (2 x float64 per cell pair) of 80 arrays: ~42 MB
+    assert peak < n * n // 4  # far below one byte per (post, pre) entry
