@@ -1,0 +1,288 @@
+"""Compiled (numba, one core) passes of the SpiNNaker compiler over synapse and core arrays.
+
+Each kernel is one linear pass over its arrays, so the compile grows with the synapses
+(issue 19); each reproduces the pure-numpy or pure-Python definition it replaces exactly
+(integer counts, or float operations in the same order):
+
+* ``slot_sums``: ``np.add.at(sums, (type, post), magnitude)`` (sequential adds, same order).
+* ``distinct_per_group``: per group (core) of posts, the distinct presynaptic neurons of their
+  synapses, with a "last group seen" mark per neuron instead of a sort of every (core, pre)
+  pair.
+* ``mark_pairs``: the (source core, destination core) pairs of the synapses, as bits of a
+  (cores x cores) bit matrix.
+* ``trees`` and ``compressed_counts``: the X-then-Y multicast trees and the per-chip table
+  compression of ``routing.py`` (``_tree``, ``build_tables``, ``compress``), on integer
+  arrays: a route's link set is a bit mask, its local-core set a row of 64-bit words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NOT_IN_TREE = -2  # a chip's "arrived by" before the tree reaches it
+SOURCE_CHIP = -1  # "arrived by" of the source chip (the routing tables' None)
+
+
+@njit(cache=True)
+def slot_sums(sums: np.ndarray, synapse_type: np.ndarray, post: np.ndarray,
+              magnitude: np.ndarray) -> None:
+    """``sums[type, post] += magnitude`` per synapse, in synapse order (``np.add.at``)."""
+    for s in range(post.size):
+        sums[synapse_type[s], post[s]] += magnitude[s]
+
+
+@njit(cache=True)
+def is_sorted(values: np.ndarray) -> bool:
+    for i in range(1, values.size):
+        if values[i] < values[i - 1]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def distinct_per_group(ptrs: np.ndarray, pre: np.ndarray, offsets: np.ndarray,
+                       order: np.ndarray, group_of: np.ndarray, n_groups: int,
+                       n_pre: int) -> np.ndarray:
+    """Per group, the distinct ``pre`` of the synapses of its posts.
+
+    ``ptrs[t, p]:ptrs[t, p + 1]`` are post ``p``'s synapses in table ``t``, whose pre indices
+    start at ``pre[offsets[t]]``; ``order`` lists the posts with each group's consecutive."""
+    counts = np.zeros(n_groups, dtype=np.int64)
+    last = np.full(n_pre, -1, dtype=np.int64)
+    for p in order:
+        g = group_of[p]
+        for t in range(ptrs.shape[0]):
+            base = offsets[t]
+            for s in range(ptrs[t, p], ptrs[t, p + 1]):
+                q = pre[base + s]
+                if last[q] != g:
+                    last[q] = g
+                    counts[g] += 1
+    return counts
+
+
+@njit(cache=True)
+def mark_pairs(bits: np.ndarray, src_core: np.ndarray, pre: np.ndarray,
+               dst_core: np.ndarray, post: np.ndarray) -> None:
+    """Set bit (source core of pre, destination core of post) for every synapse."""
+    one = np.uint64(1)
+    for s in range(pre.size):
+        a = src_core[pre[s]]
+        b = dst_core[post[s]]
+        bits[a, b >> 6] |= one << np.uint64(b & 63)
+
+
+@njit(cache=True)
+def bit_lists(bits: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """The set columns of every row in ascending order, as CSR (``ptr``, ``columns``)."""
+    ptr = np.zeros(bits.shape[0] + 1, dtype=np.int64)
+    for r in range(bits.shape[0]):
+        count = 0
+        for w in range(bits.shape[1]):
+            word = bits[r, w]
+            while word:
+                word &= word - np.uint64(1)
+                count += 1
+        ptr[r + 1] = ptr[r] + count
+    columns = np.empty(ptr[-1], dtype=np.int64)
+    for r in range(bits.shape[0]):
+        k = ptr[r]
+        for c in range(n_cols):
+            if (bits[r, c >> 6] >> np.uint64(c & 63)) & np.uint64(1):
+                columns[k] = c
+                k += 1
+    return ptr, columns
+
+
+@njit(cache=True)
+def _walk(i: int, dptr: np.ndarray, dst: np.ndarray, core_x: np.ndarray, core_y: np.ndarray,
+          core_local: np.ndarray, chips_x: int, links: np.ndarray, n_links: int,
+          out: np.ndarray, arrived: np.ndarray, local: np.ndarray, touched: np.ndarray) -> int:
+    """Source core ``i``'s tree into the per-chip arrays; returns its number of chips.
+
+    ``links``: east, west, north, south link numbers; X first, then Y (``routing._path``)."""
+    half = n_links // 2
+    sx, sy = core_x[i], core_y[i]
+    n = 0
+    start = sy * chips_x + sx
+    arrived[start] = SOURCE_CHIP
+    touched[n] = start
+    n += 1
+    for k in range(dptr[i], dptr[i + 1]):
+        j = dst[k]
+        tx, ty = core_x[j], core_y[j]
+        chip = ty * chips_x + tx
+        if arrived[chip] == NOT_IN_TREE:  # a chip in the tree has its path already
+            x, y = sx, sy
+            while x != tx or y != ty:
+                here = y * chips_x + x
+                if x != tx:
+                    link = links[0] if tx > x else links[1]
+                    x += 1 if tx > x else -1
+                else:
+                    link = links[2] if ty > y else links[3]
+                    y += 1 if ty > y else -1
+                out[here] |= 1 << link
+                there = y * chips_x + x
+                if arrived[there] == NOT_IN_TREE:
+                    arrived[there] = (link + half) % n_links
+                    touched[n] = there
+                    n += 1
+        c = core_local[j]
+        local[chip, c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+    return n
+
+
+@njit(cache=True)
+def trees(dptr: np.ndarray, dst: np.ndarray, core_x: np.ndarray, core_y: np.ndarray,
+          core_local: np.ndarray, chips_x: int, chips_y: int, links: np.ndarray,
+          n_links: int, words: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                             np.ndarray, np.ndarray]:
+    """Every source core's tree: its links (chips - 1) and one entry per chip it passes,
+    grouped by chip in (x, y) order and by source core within a chip.
+
+    Returns ``tree_links``, ``chip_ptr`` (entries of chip ``x * chips_y + y``), and per
+    entry its source core, links-out mask, arrival link (-1 on the source chip) and
+    local-core bit words."""
+    n_cores, n_chips = core_x.size, chips_x * chips_y
+    out = np.zeros(n_chips, dtype=np.int64)
+    arrived = np.full(n_chips, NOT_IN_TREE, dtype=np.int64)
+    local = np.zeros((n_chips, words), dtype=np.uint64)
+    touched = np.empty(n_chips, dtype=np.int64)
+    tree_links = np.zeros(n_cores, dtype=np.int64)
+    per_chip = np.zeros(n_chips + 1, dtype=np.int64)  # entries per chip, (x, y) order
+    for rounds in range(2):  # count, then fill in place
+        if rounds == 1:
+            chip_ptr = np.zeros(n_chips + 1, dtype=np.int64)
+            for c in range(n_chips):
+                chip_ptr[c + 1] = chip_ptr[c] + per_chip[c]
+            fill = chip_ptr[:-1].copy()
+            total = chip_ptr[-1]
+            source = np.empty(total, dtype=np.int64)
+            out_mask = np.empty(total, dtype=np.int64)
+            arrival = np.empty(total, dtype=np.int64)
+            local_bits = np.empty((total, words), dtype=np.uint64)
+        for i in range(n_cores):
+            n = _walk(i, dptr, dst, core_x, core_y, core_local, chips_x, links, n_links,
+                      out, arrived, local, touched)
+            tree_links[i] = n - 1
+            for t in range(n):
+                chip = touched[t]
+                if dptr[i + 1] > dptr[i]:  # a core without targets has no entries
+                    ordered = (chip % chips_x) * chips_y + chip // chips_x
+                    if rounds == 0:
+                        per_chip[ordered] += 1
+                    else:
+                        e = fill[ordered]
+                        fill[ordered] += 1
+                        source[e] = i
+                        out_mask[e] = out[chip]
+                        arrival[e] = arrived[chip]
+                        local_bits[e] = local[chip]
+                out[chip] = 0
+                arrived[chip] = NOT_IN_TREE
+                local[chip] = 0
+    return tree_links, chip_ptr, source, out_mask, arrival, local_bits
+
+
+@njit(cache=True)
+def compressed_counts(chip_ptr: np.ndarray, keys: np.ndarray, masks: np.ndarray,
+                      route: np.ndarray, default: np.ndarray, full: int
+                      ) -> np.ndarray:
+    """Per chip: entries left after pair compression of its non-default entries (the
+    greedy of ``routing._merge_group``: entry i takes the first later entry of its route
+    whose cover overlaps no entry of another route, default-routed ones included)."""
+    n_chips = chip_ptr.size - 1
+    left = np.zeros(n_chips, dtype=np.int64)
+    for c in range(n_chips):
+        lo, hi = chip_ptr[c], chip_ptr[c + 1]
+        done = np.zeros(hi - lo, dtype=np.bool_)
+        for first in range(lo, hi):
+            if default[first] or done[first - lo]:
+                continue
+            r = route[first]
+            members = []
+            for e in range(first, hi):
+                if route[e] == r and not default[e]:
+                    members.append(e)
+                    done[e - lo] = True
+            m = len(members)
+            key = np.empty(m, dtype=np.int64)
+            mask = np.empty(m, dtype=np.int64)
+            nxt = np.empty(m, dtype=np.int64)
+            for a in range(m):
+                key[a] = keys[members[a]]
+                mask[a] = masks[members[a]]
+                nxt[a] = a + 1 if a + 1 < m else -1
+            count = m
+            i = 0
+            while i != -1:
+                prev, j, merged = i, nxt[i], False
+                while j != -1:
+                    cover_mask = mask[i] & mask[j] & ~(key[i] ^ key[j]) & full
+                    cover_key = key[i] & cover_mask
+                    clash = False
+                    for e in range(lo, hi):
+                        if route[e] != r and (keys[e] ^ cover_key) & masks[e] & cover_mask == 0:
+                            clash = True
+                            break
+                    if not clash:
+                        key[i], mask[i] = cover_key, cover_mask
+                        nxt[prev] = nxt[j]
+                        count -= 1
+                        merged = True
+                        break
+                    prev, j = j, nxt[j]
+                if not merged:
+                    i = nxt[i]
+            left[c] += count
+    return left
+
+
+@njit(cache=True)
+def magnitudes(weight: np.ndarray, synapse_type: np.ndarray, post: np.ndarray,
+               gains: np.ndarray) -> np.ndarray:
+    """``|w| * gains[type, post]`` per synapse (one product each, as numpy's)."""
+    out = np.empty(weight.size, dtype=np.float64)
+    for s in range(weight.size):
+        out[s] = abs(weight[s]) * gains[synapse_type[s], post[s]]
+    return out
+
+
+@njit(cache=True)
+def words_of(magnitude: np.ndarray, synapse_type: np.ndarray, scale: np.ndarray,
+             limit: int) -> np.ndarray:
+    """``min(rint(magnitude * scale[type]), limit)`` as int64 words."""
+    words = np.empty(magnitude.size, dtype=np.int64)
+    for s in range(magnitude.size):
+        word = np.int64(np.rint(magnitude[s] * scale[synapse_type[s]]))
+        words[s] = word if word < limit else limit
+    return words
+
+
+@njit(cache=True)
+def word_stats(words: np.ndarray, synapse_type: np.ndarray, magnitude: np.ndarray,
+               step: np.ndarray, limit: int) -> tuple[int, int, float]:
+    """Words rounded to zero, saturated words, and the largest ``|word * step - magnitude|``."""
+    zero, saturated, worst = 0, 0, 0.0
+    for s in range(words.size):
+        word = words[s]
+        zero += word == 0
+        saturated += word == limit
+        error = abs(word * step[synapse_type[s]] - magnitude[s])
+        if error > worst:
+            worst = error
+    return zero, saturated, worst
+
+
+@njit(cache=True)
+def compact(values: np.ndarray, words: np.ndarray) -> int:
+    """Move the entries of nonzero ``words`` to the front of ``values`` (in place, in
+    order); returns how many."""
+    n = 0
+    for s in range(words.size):
+        if words[s] != 0:
+            values[n] = values[s]
+            n += 1
+    return n
