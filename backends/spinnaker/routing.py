@@ -261,7 +261,8 @@ def route(placement: Placement, projections: Mapping[str, tuple[str, str]],
         before = int(chip_ptr[c + 1] - chip_ptr[c])
         check_fits(chip, before, int(left[c]), spec)
         chips.append({"x": chip[0], "y": chip[1], "entries": before,
-                      "default_routed": int(defaults[c + 1] - defaults[c]), "compressed": int(left[c])})
+                      "default_routed": int(defaults[c + 1] - defaults[c]),
+                      "compressed": int(left[c])})
     return {"keys": [{"key": int(k), "mask": int(m)} for k, m in keys.tolist()],
             "chips": chips, "destinations": np.diff(ptr).tolist(),
             "tree_links": tree_links.tolist()}
