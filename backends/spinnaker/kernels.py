@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+LANE_BITS = 64  # bits of one word of a bit set (uint64 storage)
 NOT_IN_TREE = -2  # a chip's "arrived by" before the tree reaches it
 SOURCE_CHIP = -1  # "arrived by" of the source chip (the routing tables' None)
 
@@ -70,7 +71,7 @@ def mark_pairs(bits: np.ndarray, src_core: np.ndarray, pre: np.ndarray,
     for s in range(pre.size):
         a = src_core[pre[s]]
         b = dst_core[post[s]]
-        bits[a, b >> 6] |= one << np.uint64(b & 63)
+        bits[a, b // LANE_BITS] |= one << np.uint64(b % LANE_BITS)
 
 
 @njit(cache=True)
@@ -89,7 +90,7 @@ def bit_lists(bits: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
     for r in range(bits.shape[0]):
         k = ptr[r]
         for c in range(n_cols):
-            if (bits[r, c >> 6] >> np.uint64(c & 63)) & np.uint64(1):
+            if (bits[r, c // LANE_BITS] >> np.uint64(c % LANE_BITS)) & np.uint64(1):
                 columns[k] = c
                 k += 1
     return ptr, columns
@@ -97,11 +98,11 @@ def bit_lists(bits: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True)
 def _walk(i: int, dptr: np.ndarray, dst: np.ndarray, core_x: np.ndarray, core_y: np.ndarray,
-          core_local: np.ndarray, chips_x: int, links: np.ndarray, n_links: int,
-          out: np.ndarray, arrived: np.ndarray, local: np.ndarray, touched: np.ndarray) -> int:
+          core_local: np.ndarray, chips_x: int, east: int, west: int, north: int, south: int,
+          n_links: int, out: np.ndarray, arrived: np.ndarray, local: np.ndarray,
+          touched: np.ndarray) -> int:
     """Source core ``i``'s tree into the per-chip arrays; returns its number of chips.
-
-    ``links``: east, west, north, south link numbers; X first, then Y (``routing._path``)."""
+    Steps go X first, then Y (``routing._path``), over the given link numbers."""
     half = n_links // 2
     sx, sy = core_x[i], core_y[i]
     n = 0
@@ -118,10 +119,10 @@ def _walk(i: int, dptr: np.ndarray, dst: np.ndarray, core_x: np.ndarray, core_y:
             while x != tx or y != ty:
                 here = y * chips_x + x
                 if x != tx:
-                    link = links[0] if tx > x else links[1]
+                    link = east if tx > x else west
                     x += 1 if tx > x else -1
                 else:
-                    link = links[2] if ty > y else links[3]
+                    link = north if ty > y else south
                     y += 1 if ty > y else -1
                 out[here] |= 1 << link
                 there = y * chips_x + x
@@ -130,22 +131,23 @@ def _walk(i: int, dptr: np.ndarray, dst: np.ndarray, core_x: np.ndarray, core_y:
                     touched[n] = there
                     n += 1
         c = core_local[j]
-        local[chip, c >> 6] |= np.uint64(1) << np.uint64(c & 63)
+        local[chip, c // LANE_BITS] |= np.uint64(1) << np.uint64(c % LANE_BITS)
     return n
 
 
 @njit(cache=True)
 def trees(dptr: np.ndarray, dst: np.ndarray, core_x: np.ndarray, core_y: np.ndarray,
-          core_local: np.ndarray, chips_x: int, chips_y: int, links: np.ndarray,
+          core_local: np.ndarray, chips_x: int, chips_y: int, links: tuple[int, int, int, int],
           n_links: int, words: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                              np.ndarray, np.ndarray]:
     """Every source core's tree: its links (chips - 1) and one entry per chip it passes,
     grouped by chip in (x, y) order and by source core within a chip.
 
-    Returns ``tree_links``, ``chip_ptr`` (entries of chip ``x * chips_y + y``), and per
-    entry its source core, links-out mask, arrival link (-1 on the source chip) and
-    local-core bit words."""
+    ``links``: the east, west, north and south link numbers. Returns ``tree_links``,
+    ``chip_ptr`` (entries of chip ``x * chips_y + y``), and per entry its source core,
+    links-out mask, arrival link (-1 on the source chip) and local-core bit words."""
     n_cores, n_chips = core_x.size, chips_x * chips_y
+    east, west, north, south = links
     out = np.zeros(n_chips, dtype=np.int64)
     arrived = np.full(n_chips, NOT_IN_TREE, dtype=np.int64)
     local = np.zeros((n_chips, words), dtype=np.uint64)
@@ -164,8 +166,8 @@ def trees(dptr: np.ndarray, dst: np.ndarray, core_x: np.ndarray, core_y: np.ndar
             arrival = np.empty(total, dtype=np.int64)
             local_bits = np.empty((total, words), dtype=np.uint64)
         for i in range(n_cores):
-            n = _walk(i, dptr, dst, core_x, core_y, core_local, chips_x, links, n_links,
-                      out, arrived, local, touched)
+            n = _walk(i, dptr, dst, core_x, core_y, core_local, chips_x, east, west, north,
+                      south, n_links, out, arrived, local, touched)
             tree_links[i] = n - 1
             for t in range(n):
                 chip = touched[t]

@@ -219,7 +219,7 @@ def reach(placement: Placement, projections: Mapping[str, tuple[str, str]],
     """``destinations`` as CSR: per source core (``ptr``), its destination cores ascending,
     from one pass over the synapses into a (cores x cores) bit matrix."""
     n = len(placement.cores)
-    bits = np.zeros((n, -(-n // 64)), dtype=np.uint64)
+    bits = np.zeros((n, -(-n // kernels.LANE_BITS)), dtype=np.uint64)
     for name, (source, target) in projections.items():
         pre, post = synapses[name]
         kernels.mark_pairs(bits, placement.core_of[source], pre, placement.core_of[target],
@@ -238,14 +238,14 @@ def route(placement: Placement, projections: Mapping[str, tuple[str, str]],
     cores = placement.cores
     keys = np.array(allocate_keys(cores, spec), dtype=np.int64).reshape(-1, 2)
     ptr, dst = reach(placement, projections, synapses)
-    where = np.array([(c.x, c.y, c.local) for c in cores], dtype=np.int64).reshape(-1, 3)
+    x, y, on_chip = (np.array([getattr(c, k) for c in cores], dtype=np.int64)
+                     for k in ("x", "y", "local"))
     compass = _links(spec)
-    links = np.array([compass[step] for step in ((1, 0), (-1, 0), (0, 1), (0, -1))],
-                     dtype=np.int64)
-    words = -(-(int(where[:, 2].max(initial=0)) + 1) // 64)
+    links = tuple(compass[step] for step in ((1, 0), (-1, 0), (0, 1), (0, -1)))
+    words = -(-(int(on_chip.max(initial=0)) + 1) // kernels.LANE_BITS)
     tree_links, chip_ptr, source, out, arrival, local = kernels.trees(
-        ptr, dst, where[:, 0], where[:, 1], where[:, 2], int(spec.chips_x),
-        int(spec.chips_y), links, int(spec.links_per_chip), words)
+        ptr, dst, x, y, on_chip, int(spec.chips_x), int(spec.chips_y), links,
+        int(spec.links_per_chip), words)
     # a route is (links out, local cores): equal rows, equal route
     _, route_of = np.unique(np.column_stack([out, local.view(np.int64)]), axis=0,
                             return_inverse=True)
