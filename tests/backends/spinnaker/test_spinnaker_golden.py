@@ -108,6 +108,16 @@ def test_compile_output_is_unchanged(case: str) -> None:
     assert digest(neurocc.compile(build(), target, **options)) == GOLDEN[case]
 
 
+def test_progress_bar_shows_the_stages_and_leaves_the_artifact_unchanged(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    build, target, options = _cases()["two_receptors_mesh"]
+    with_bar = neurocc.compile(build(), target, progress=True, **options)
+    bar = capsys.readouterr().err
+    assert "spinnaker compile" in bar and "7/7" in bar  # one step per stage
+    assert digest(with_bar) == GOLDEN["two_receptors_mesh"]
+    assert "progress" not in with_bar.layout["options"]  # not a recorded option
+
+
 if __name__ == "__main__":
     for name, (build, target, options) in _cases().items():
         print(f'    "{name}": "{digest(neurocc.compile(build(), target, **options))}",')
