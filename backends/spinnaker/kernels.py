@@ -189,56 +189,82 @@ def trees(dptr: np.ndarray, dst: np.ndarray, core_x: np.ndarray, core_y: np.ndar
 
 
 @njit(cache=True)
+def _merged_count(key: np.ndarray, mask: np.ndarray, other_keys: np.ndarray,
+                  other_masks: np.ndarray, full: int) -> int:
+    """Entries left of one route's ``key``/``mask`` after the greedy pair merging of
+    ``routing._merge_group``: entry i takes the first later entry whose cover overlaps no
+    other entry, and tries again with the cover. The others are checked in an order that
+    moves the last one found overlapping to the front (the next cover usually overlaps it
+    too); the answer, whether any overlaps, does not depend on the order."""
+    m = key.size
+    nxt = np.empty(m, dtype=np.int64)
+    for a in range(m):
+        nxt[a] = a + 1 if a + 1 < m else -1
+    count, i = m, 0
+    while i != -1:
+        prev, j, merged = i, nxt[i], False
+        while j != -1:
+            cover_mask = mask[i] & mask[j] & ~(key[i] ^ key[j]) & full
+            cover_key = key[i] & cover_mask
+            clash = False
+            for e in range(other_keys.size):
+                if (other_keys[e] ^ cover_key) & other_masks[e] & cover_mask == 0:
+                    clash = True
+                    other_keys[0], other_keys[e] = other_keys[e], other_keys[0]
+                    other_masks[0], other_masks[e] = other_masks[e], other_masks[0]
+                    break
+            if not clash:
+                key[i], mask[i] = cover_key, cover_mask
+                nxt[prev] = nxt[j]
+                count -= 1
+                merged = True
+                break
+            prev, j = j, nxt[j]
+        if not merged:
+            i = nxt[i]
+    return count
+
+
+@njit(cache=True)
 def compressed_counts(chip_ptr: np.ndarray, keys: np.ndarray, masks: np.ndarray,
                       route: np.ndarray, default: np.ndarray, full: int
                       ) -> np.ndarray:
-    """Per chip: entries left after pair compression of its non-default entries (the
-    greedy of ``routing._merge_group``: entry i takes the first later entry of its route
-    whose cover overlaps no entry of another route, default-routed ones included)."""
+    """Per chip: entries left after pair compression of its non-default entries, route by
+    route (``routing._merge``): the others of a route are every entry of the chip with
+    another route, default-routed ones included."""
     n_chips = chip_ptr.size - 1
     left = np.zeros(n_chips, dtype=np.int64)
     for c in range(n_chips):
         lo, hi = chip_ptr[c], chip_ptr[c + 1]
-        done = np.zeros(hi - lo, dtype=np.bool_)
-        for first in range(lo, hi):
-            if default[first] or done[first - lo]:
+        size = np.zeros(hi - lo, dtype=np.int64)  # members per route, at its first entry
+        first = np.full(hi - lo, -1, dtype=np.int64)
+        order = np.argsort(route[lo:hi], kind="mergesort")  # entries by route, stably
+        for a in range(order.size):
+            e = lo + order[a]
+            head = lo + order[a - 1] if a and route[lo + order[a - 1]] == route[e] else -1
+            first[e - lo] = e if head == -1 else first[head - lo]
+            size[first[e - lo] - lo] += not default[e]
+        for e in range(lo, hi):
+            members = size[e - lo]
+            if first[e - lo] != e or members == 0:
                 continue
-            r = route[first]
-            members = []
-            for e in range(first, hi):
-                if route[e] == r and not default[e]:
-                    members.append(e)
-                    done[e - lo] = True
-            m = len(members)
-            key = np.empty(m, dtype=np.int64)
-            mask = np.empty(m, dtype=np.int64)
-            nxt = np.empty(m, dtype=np.int64)
-            for a in range(m):
-                key[a] = keys[members[a]]
-                mask[a] = masks[members[a]]
-                nxt[a] = a + 1 if a + 1 < m else -1
-            count = m
-            i = 0
-            while i != -1:
-                prev, j, merged = i, nxt[i], False
-                while j != -1:
-                    cover_mask = mask[i] & mask[j] & ~(key[i] ^ key[j]) & full
-                    cover_key = key[i] & cover_mask
-                    clash = False
-                    for e in range(lo, hi):
-                        if route[e] != r and (keys[e] ^ cover_key) & masks[e] & cover_mask == 0:
-                            clash = True
-                            break
-                    if not clash:
-                        key[i], mask[i] = cover_key, cover_mask
-                        nxt[prev] = nxt[j]
-                        count -= 1
-                        merged = True
-                        break
-                    prev, j = j, nxt[j]
-                if not merged:
-                    i = nxt[i]
-            left[c] += count
+            if members == 1:  # nothing to merge with
+                left[c] += 1
+                continue
+            r = route[e]
+            mine = np.empty(members, dtype=np.int64)
+            n_mine, n_other = 0, 0
+            other_keys = np.empty(hi - lo, dtype=np.int64)
+            other_masks = np.empty(hi - lo, dtype=np.int64)
+            for f in range(lo, hi):
+                if route[f] != r:
+                    other_keys[n_other], other_masks[n_other] = keys[f], masks[f]
+                    n_other += 1
+                elif not default[f]:
+                    mine[n_mine] = f
+                    n_mine += 1
+            left[c] += _merged_count(keys[mine].copy(), masks[mine].copy(),
+                                     other_keys[:n_other], other_masks[:n_other], full)
     return left
 
 
