@@ -241,7 +241,7 @@ def route(placement: Placement, projections: Mapping[str, tuple[str, str]],
     x, y, on_chip = (np.array([getattr(c, k) for c in cores], dtype=np.int64)
                      for k in ("x", "y", "local"))
     compass = _links(spec)
-    links = tuple(compass[step] for step in ((1, 0), (-1, 0), (0, 1), (0, -1)))
+    links = (compass[(1, 0)], compass[(-1, 0)], compass[(0, 1)], compass[(0, -1)])
     words = -(-(int(on_chip.max(initial=0)) + 1) // kernels.LANE_BITS)
     tree_links, chip_ptr, source, out, arrival, local = kernels.trees(
         ptr, dst, x, y, on_chip, int(spec.chips_x), int(spec.chips_y), links,
