@@ -314,3 +314,30 @@ def compact(values: np.ndarray, words: np.ndarray) -> int:
             values[n] = values[s]
             n += 1
     return n
+
+
+@njit(cache=True)
+def csr_table(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, gains: np.ndarray,
+              by_sign: bool, fixed_type: int, excitatory: int, inhibitory: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``post, pre, type, |w| * gains[type, post]`` of a CSR projection's nonzero synapses
+    in CSR order (a zero weight is no synapse): by sign (negative ``inhibitory``, positive
+    ``excitatory``) or all of ``fixed_type``."""
+    n = 0
+    for s in range(data.size):
+        n += data[s] != 0
+    post = np.empty(n, dtype=np.int64)
+    pre = np.empty(n, dtype=np.int64)
+    types = np.empty(n, dtype=np.int64)
+    magnitude = np.empty(n, dtype=np.float64)
+    k = 0
+    for row in range(indptr.size - 1):
+        for s in range(indptr[row], indptr[row + 1]):
+            w = data[s]
+            if w == 0:
+                continue
+            kind = (inhibitory if w < 0 else excitatory) if by_sign else fixed_type
+            post[k], pre[k], types[k] = row, indices[s], kind
+            magnitude[k] = abs(w) * gains[kind, row]
+            k += 1
+    return post, pre, types, magnitude

@@ -149,10 +149,12 @@ class SynapseTable:
     stage: np.ndarray  # delay-extension stage (0: straight from the source), see delays.py
 
 
-def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
+def _receptor_type(graph: Graph, proj: Projection, weight: np.ndarray) -> int | None:
+    """None where the target splits weights by sign; else its receptor's synapse type,
+    every weight checked to have that receptor's sign."""
     target = graph.populations[proj.target]
-    if RULES[target.model].by_sign:  # the weights are nonzero: negative ones are inhibitory
-        return np.where(weight < 0, INHIBITORY, EXCITATORY).astype(np.int64, copy=False)
+    if RULES[target.model].by_sign:
+        return None
     index = target.neuron_model.receptors.index(graph.receptor_of(proj))
     wrong = weight < 0 if index == EXCITATORY else weight > 0
     if wrong.any():
@@ -160,6 +162,13 @@ def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
                            f"holds {int(wrong.sum())} weights of the wrong sign; the chip "
                            "stores magnitudes and the receptor gives the sign.",
                            "Send excitatory weights >= 0 and inhibitory weights <= 0.")
+    return int(index)
+
+
+def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
+    index = _receptor_type(graph, proj, weight)
+    if index is None:  # the weights are nonzero: negative ones are inhibitory
+        return np.where(weight < 0, INHIBITORY, EXCITATORY).astype(np.int64, copy=False)
     return np.full(weight.shape, index, dtype=np.int64)
 
 
@@ -184,13 +193,22 @@ def _nonzero_synapses(proj: Projection) -> tuple[np.ndarray, np.ndarray, np.ndar
 def synapse_table(graph: Graph, proj: Projection, spec: TargetSpec) -> SynapseTable:
     """Nonzero synapses, signs split into types, gains folded, delays at least the minimum
     and split into delay-extension stages and on-core residuals. A projection's single
-    delay gives read-only broadcast ``delay`` and ``stage`` arrays (no memory per synapse)."""
-    post, pre, weight, delay = _nonzero_synapses(proj)
-    types = _types(graph, proj, weight)
+    delay gives read-only broadcast ``delay`` and ``stage`` arrays (no memory per synapse);
+    a sparse one's synapses come from its CSR in one pass (``kernels.csr_table``)."""
     target = graph.populations[proj.target]
     gains = np.stack([weight_gain(target, graph.dt_s, t) * np.ones(target.size)
                       for t in range(len(SYNAPSE_TYPES))])
-    magnitude = kernels.magnitudes(weight, types, post, gains)
+    if proj.is_sparse and proj.delay_steps.ndim == 0:
+        csr = proj.weight
+        index = _receptor_type(graph, proj, csr.data)  # zero weights have either sign
+        post, pre, types, magnitude = kernels.csr_table(
+            csr.indptr, csr.indices, csr.data, gains, index is None,
+            EXCITATORY if index is None else index, EXCITATORY, INHIBITORY)
+        delay = proj.delay_steps
+    else:
+        post, pre, weight, delay = _nonzero_synapses(proj)
+        types = _types(graph, proj, weight)
+        magnitude = kernels.magnitudes(weight, types, post, gains)
     stage, residual = delays.split(proj.name, np.maximum(np.atleast_1d(delay),
                                                          spec.delay_min_steps), spec)
     if delay.ndim == 0:
