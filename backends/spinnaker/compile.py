@@ -251,6 +251,8 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
         shift = found[graph.projections[name].target]
         words[name] = weight_words(table, shift, spec)
         proj_records[name] = weight_record(table, words[name], shift, spec)
+        # the magnitudes are spent: free them before the partition (8 bytes per synapse)
+        tables[name] = dataclasses.replace(table, magnitude=np.zeros(0))
     graded_tables, graded_records = _graded_tables(graph, spec, arrays, found)
     proj_records.update(graded_records)
     done("quantize")
