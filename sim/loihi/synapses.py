@@ -10,7 +10,7 @@ Lava's integer sum bit for bit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from neurocc.backends.loihi.section import SPARSE, ProjectionSpec
 from neurocc.compiler.graph import Weight
 from neurocc.sim.loihi import fixed_point as fx
+from neurocc.sim.loihi import kernels
 
 FLOAT32_EXACT = 1 << 24  # float32 represents every integer of magnitude <= 2**24
 # Below this fraction of active inputs a sparse (events x weights) product beats a
@@ -30,11 +31,30 @@ SPARSE_BLOCK_MAX_DENSITY = 0.1
 
 @dataclass(frozen=True, eq=False)
 class WeightBlock:
-    """The synapses of one delay: ``dense_t`` (pre, post) or ``csr_t`` (pre, post) CSR."""
+    """The synapses of one delay: ``dense_t`` (pre, post) floats, or ``csr_t`` (pre, post) CSR
+    of the int32 effective weights (int64 ``indptr``, int32 ``indices``: what the kernel takes)."""
 
     delay: int
     dense_t: np.ndarray | None
     csr_t: sp.csr_array | None
+    # csr_t's arrays as the kernel takes them: int64 indptr, int32 indices, int32 data
+    kernel_csr: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add_into(self, events: np.ndarray, window: np.ndarray, first: int, weight_exp: int,
+                 scratch: np.ndarray) -> None:
+        """Add what ``events`` (batch, steps, pre) contribute to ``window[:, first + s]``:
+        ``int32(sum << weight_exp)`` per row, exactly as :meth:`accumulate` followed by
+        ``apply_weight_exp`` and ``wrap_int32``. A CSR block runs the compiled gather
+        (``kernels.scatter_events``, cost per event); a dense block the float product."""
+        if self.kernel_csr is not None:
+            indptr, indices, data = self.kernel_csr
+            kernels.scatter_events(indptr, indices, data, weight_exp, events, window, first,
+                                   scratch)
+            return
+        batch, steps, _ = events.shape
+        sums = self.accumulate(events.reshape(batch * steps, -1))
+        values = fx.wrap_int32(fx.apply_weight_exp(sums, weight_exp))
+        window[:, first:first + steps] += values.reshape(batch, steps, -1)
 
     def accumulate(self, events: np.ndarray) -> np.ndarray:
         """Exact int64 sums (rows, post) of the weights of the active inputs of each row.
@@ -79,6 +99,20 @@ class CompiledProjection:
     spec: ProjectionSpec
     blocks: tuple[WeightBlock, ...]
     synapses_per_pre: np.ndarray  # nonzero effective weights per source neuron
+    # the gather's int64 sums, one per target, zero between calls (weight_exp < 0 only)
+    scratch: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        size = self.spec.shape[0] if self.spec.weight_exp < 0 else 0
+        object.__setattr__(self, "scratch", np.zeros(size, dtype=np.int64))
+
+    def deliver(self, events: np.ndarray, window: np.ndarray, offset: int) -> None:
+        """Add what ``events`` (batch, steps, pre) contribute to the target's ``window``
+        (batch, window steps, post): step s of the events lands at ``offset + s + 1 +
+        delay``, per delay block, shifted by ``weight_exp`` and wrapped to int32 on its own."""
+        for block in self.blocks:
+            block.add_into(events, window, offset + 1 + block.delay, self.spec.weight_exp,
+                           self.scratch)
 
     def contributions(self, events: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """(delay, int32 input) pairs that ``events`` (rows, pre) produce, per delay block.
@@ -108,11 +142,21 @@ def _float_dtype(matrix: Weight, n_pre: int) -> type:
     return np.float32 if largest * n_pre <= FLOAT32_EXACT else np.float64
 
 
+def _pre_major(delay: int, matrix: Weight) -> WeightBlock:
+    """A block of the (pre, post) CSR of the int32 weights, post indices sorted within each
+    source's row; the kernel's views share its index and data arrays."""
+    csr_t = sp.csr_array(sp.csr_array(matrix, dtype=np.int32).T)
+    csr_t.sort_indices()
+    arrays = (csr_t.indptr.astype(np.int64), csr_t.indices.astype(np.int32, copy=False),
+              csr_t.data.astype(np.int32, copy=False))
+    return WeightBlock(delay, None, csr_t, arrays)
+
+
 def _block(delay: int, matrix: Weight, dtype: type) -> WeightBlock:
     size = max(matrix.shape[0] * matrix.shape[1], 1)
     nnz = matrix.nnz if sp.issparse(matrix) else np.count_nonzero(matrix)
     if nnz / size < SPARSE_BLOCK_MAX_DENSITY:
-        return WeightBlock(delay, None, sp.csr_array(sp.csr_array(matrix, dtype=dtype).T))
+        return _pre_major(delay, matrix)
     dense = matrix.toarray() if sp.issparse(matrix) else matrix
     return WeightBlock(delay, np.ascontiguousarray(dense.T, dtype=dtype), None)
 

@@ -1,0 +1,118 @@
+"""Compiled (numba) kernels of the exact Loihi engine's two hot loops, one core each.
+
+Both compute exactly what the numpy reference computes (``fixed_point.lif_step``;
+``synapses.WeightBlock.accumulate`` followed by ``fixed_point.apply_weight_exp`` and
+``wrap_int32``): the tests run both on random states, overflow and negative rounding
+included. Why kernels: at 1 % activity and 100 synapses per neuron every step delivers
+about one event per neuron, so a step is one pass over the population and one over the
+events; numpy needs ~15 full-size temporaries for the first and repeat/index/bincount
+for the second, a kernel one pass each, with the state in registers.
+
+int32 arithmetic. Lava's u, v and ports are int32 and wrap modulo 2**32. numba computes
+integer expressions in int64, so each chain of wrapping operations (additions, left
+shifts) is computed in int64 and cast once with ``np.int32(x)`` (a truncation: the same
+residue modulo 2**32) before a non-modular operation (a comparison, a right shift, the
+clip). Storing an int64 into an int32 array element truncates the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+INT64_SIGN_SHIFT = 63  # x >> 63 of an int64 is -1 for negative x, else 0
+
+
+@njit(cache=True)
+def _decay(state: int, keep: int, shift: int, round_: int) -> int:
+    """``fixed_point.decay_toward_zero`` of one value: int64 product, truncation toward 0."""
+    product = np.int64(state) * keep
+    product += (product >> INT64_SIGN_SHIFT) & round_
+    return np.int32(product >> shift)
+
+
+@njit(cache=True)
+def lif_steps(u: np.ndarray, v: np.ndarray, window: np.ndarray, first: int, params: np.ndarray,
+              bias: np.ndarray, spikes: np.ndarray, u_trace: np.ndarray, v_trace: np.ndarray,
+              record: bool) -> int:
+    """``spikes.shape[1]`` LIF steps of a (batch, n) population, in place; active updates.
+
+    Step s reads its input from ``window[:, first + s]``. ``params`` (int64): u_keep,
+    v_keep, vth_scaled, decay_shift_bits, decay_round, act_shift_bits, u_max, u_wrap,
+    v_min, v_max (``engine._Lif``). Per neuron, as ``fixed_point.lif_step``::
+
+        u = wrap_u(int32(trunc(u * u_keep / 2**D) + (a_in << act_shift)))
+        v = clip(int32(trunc(v * v_keep / 2**D) + u + bias), v_min, v_max)
+        spike = v > vth_scaled;  v = 0 where spike
+
+    with ``wrap_u`` one subtraction of u_wrap above u_max or addition at or below
+    -u_max. Returns how many updates had a nonzero input, u or v before the step.
+    ``u_trace``, ``v_trace`` (batch, steps, n) get u and v after each step if ``record``.
+    """
+    u_keep, v_keep, vth = params[0], params[1], params[2]
+    shift, round_, act = params[3], params[4], params[5]
+    u_max, u_wrap, v_min, v_max = params[6], params[7], params[8], params[9]
+    batch, n = u.shape
+    active = 0
+    for b in range(batch):
+        for s in range(spikes.shape[1]):
+            a_row = window[b, first + s]
+            for i in range(n):
+                a_in, ui, vi = a_row[i], u[b, i], v[b, i]
+                if a_in != 0 or ui != 0 or vi != 0:
+                    active += 1
+                x = np.int32(np.int64(_decay(ui, u_keep, shift, round_))
+                             + (np.int64(a_in) << act))
+                if x > u_max:
+                    x = np.int32(np.int64(x) - u_wrap)
+                elif x <= -u_max:
+                    x = np.int32(np.int64(x) + u_wrap)
+                y = np.int64(np.int32(np.int64(_decay(vi, v_keep, shift, round_))
+                                      + np.int64(x) + np.int64(bias[i])))
+                y = min(max(y, v_min), v_max)
+                fired = y > vth
+                u[b, i] = x
+                v[b, i] = 0 if fired else y
+                spikes[b, s, i] = fired
+                if record:
+                    u_trace[b, s, i] = x
+                    v_trace[b, s, i] = v[b, i]
+    return active
+
+
+@njit(cache=True)
+def scatter_events(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, weight_exp: int,
+                   events: np.ndarray, window: np.ndarray, first: int, acc: np.ndarray) -> None:
+    """Add the contributions of ``events`` (batch, steps, pre) to ``window[:, first + s]``.
+
+    ``indptr``, ``indices``, ``data``: the block's pre-major CSR (int32 effective weights).
+    Per (batch, step) row, Lava's Dense computes ``int32(sum << weight_exp)`` of the
+    weights of the active inputs (``>>`` when negative). With ``weight_exp >= 0`` that is
+    linear modulo 2**32, so each weight, shifted, is added into the int32 window directly
+    (one random read-modify-write per event). With ``weight_exp < 0`` the floor shift is
+    not: the row's sums are gathered in ``acc`` (int64, zero, one entry per target) and
+    each touched entry is shifted, added and cleared on a second walk over the same
+    synapses (an entry already cleared adds 0), so the cost follows the events.
+    """
+    batch, steps, pre = events.shape
+    for b in range(batch):
+        for s in range(steps):
+            row = window[b, first + s]
+            spikes = events[b, s]
+            if weight_exp >= 0:
+                for p in range(pre):
+                    if spikes[p] != 0:
+                        for k in range(indptr[p], indptr[p + 1]):
+                            row[indices[k]] += np.int32(np.int64(data[k]) << weight_exp)
+                continue
+            for p in range(pre):
+                if spikes[p] != 0:
+                    for k in range(indptr[p], indptr[p + 1]):
+                        acc[indices[k]] += data[k]
+            for p in range(pre):
+                if spikes[p] != 0:
+                    for k in range(indptr[p], indptr[p + 1]):
+                        total = acc[indices[k]]
+                        if total != 0:
+                            row[indices[k]] += np.int32(total >> -weight_exp)
+                            acc[indices[k]] = 0
