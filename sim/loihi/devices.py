@@ -2,7 +2,7 @@
 
 ``run_artifact(..., device=...)``: ``"cpu"`` (the default) runs every product in numpy and
 the compiled kernels; ``"cuda"`` runs the products of each projection as PyTorch tensors on
-the GPU (dense matmul, or a CSR sparse x dense product for a sparse block), ``"auto"`` does
+the GPU (dense matmul, or a sparse (COO) x dense product for a sparse block), ``"auto"`` does
 so when PyTorch sees a CUDA device and stays on the CPU otherwise, and ``"torch-cpu"`` runs
 the same PyTorch code on the CPU device (how the tests check it without a GPU). The LIF
 update, the input windows and the counters stay on the CPU in every mode, so spikes,
@@ -21,12 +21,14 @@ PyTorch is imported only when a device other than ``"cpu"`` is asked for.
 from __future__ import annotations
 
 import importlib
+import typing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from neurocc.backends.loihi.family import LoihiEngineOptions
 from neurocc.compiler.errors import SimulationError
 from neurocc.sim.loihi import fixed_point as fx
 from neurocc.sim.loihi.synapses import FLOAT32_EXACT, CompiledProjection, WeightBlock
@@ -34,7 +36,8 @@ from neurocc.sim.loihi.synapses import FLOAT32_EXACT, CompiledProjection, Weight
 if TYPE_CHECKING:
     from neurocc.backends.loihi.section import ProjectionSpec
 
-DEVICES = ("cpu", "cuda", "auto", "torch-cpu")
+DEVICES: tuple[str, ...] = typing.get_args(
+    typing.get_type_hints(LoihiEngineOptions)["device"])  # cpu, cuda, auto, torch-cpu
 FLOAT64_EXACT = 1 << 53  # float64 represents every integer of magnitude <= 2**53
 
 
@@ -72,22 +75,25 @@ def torch_device(device: str) -> str | None:
     return "cuda"
 
 
-def exact_float(block: WeightBlock) -> type | None:
+def exact_float(block: WeightBlock, *, f32_exact: int | None = None,
+                f64_exact: int | None = None) -> type | None:
     """float32 or float64 when every partial sum of ``block``'s products is an exact integer
-    in it (module docstring), None when neither is."""
+    in it (module docstring), None when neither is. The limits default to 2**24 and 2**53."""
+    f32_exact = FLOAT32_EXACT if f32_exact is None else f32_exact
+    f64_exact = FLOAT64_EXACT if f64_exact is None else f64_exact
     if block.csr_t is not None:  # (pre, post): a target's sources are a column
         bound = int(abs(block.csr_t).sum(axis=0).max()) if block.csr_t.nnz else 0
     else:
         dense = np.asarray(block.dense_t)
         bound = int(np.abs(dense).sum(axis=0).max()) if dense.size else 0
-    if bound <= FLOAT32_EXACT:
+    if bound <= f32_exact:
         return np.float32
-    return np.float64 if bound <= FLOAT64_EXACT else None
+    return np.float64 if bound <= f64_exact else None
 
 
 @dataclass(frozen=True, eq=False)
 class _TorchBlock:
-    """One delay block's weights as a (post, pre) tensor on the device: CSR or dense."""
+    """One delay block's weights as a (post, pre) tensor on the device: sparse COO or dense."""
 
     delay: int
     weight: Any  # a PyTorch tensor
@@ -108,13 +114,12 @@ class TorchProjection:
             if dtype is None:
                 raise ValueError("a block beyond float64's exact range")  # callers check first
             tdtype = torch.float32 if dtype is np.float32 else torch.float64
-            if block.csr_t is not None:
-                post_major = sp.csr_array(block.csr_t.T)
-                weight = torch.sparse_csr_tensor(
-                    torch.from_numpy(post_major.indptr.astype(np.int64)),
-                    torch.from_numpy(post_major.indices.astype(np.int64)),
-                    torch.from_numpy(post_major.data.astype(dtype)), size=post_major.shape,
-                    device=device)
+            if block.csr_t is not None:  # COO (stable in PyTorch; CSR tensors are beta)
+                post_major = sp.coo_array(block.csr_t.T)
+                coords = np.stack([post_major.row, post_major.col]).astype(np.int64)
+                weight = torch.sparse_coo_tensor(
+                    torch.from_numpy(coords), torch.from_numpy(post_major.data.astype(dtype)),
+                    size=post_major.shape, check_invariants=True).coalesce().to(device)
             else:
                 weight = torch.from_numpy(np.ascontiguousarray(
                     np.asarray(block.dense_t).T, dtype=dtype)).to(device)
@@ -137,7 +142,7 @@ class TorchProjection:
         rows = rows.to(self.device)
         for block in self.blocks:
             spikes = rows.to(block.dtype)
-            if block.weight.layout == torch.sparse_csr:
+            if block.weight.is_sparse:
                 sums = (block.weight @ spikes.T.contiguous()).T  # (post, pre) x (pre, rows)
             else:
                 sums = spikes @ block.weight.T
