@@ -133,12 +133,14 @@ class TorchProjection:
     def synapses_per_pre(self) -> np.ndarray:
         return self.compiled.synapses_per_pre
 
-    def deliver(self, events: np.ndarray, window: np.ndarray, offset: int) -> None:
+    def deliver(self, events: np.ndarray, t0: int, steps: int, window: np.ndarray,
+                offset: int) -> None:
         """As ``CompiledProjection.deliver``: the sums on the device, then the shift and the
         int32 wrap, added into the CPU window."""
         torch = _torch()
-        batch, steps, pre = events.shape
-        rows = torch.from_numpy(np.ascontiguousarray(events).reshape(batch * steps, pre))
+        batch, _, pre = events.shape
+        chunk = np.ascontiguousarray(events[:, t0:t0 + steps])
+        rows = torch.from_numpy(chunk.reshape(batch * steps, pre))
         rows = rows.to(self.device)
         for block in self.blocks:
             spikes = rows.to(block.dtype)

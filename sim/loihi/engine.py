@@ -46,7 +46,8 @@ class _Projection(Protocol):
     @property
     def synapses_per_pre(self) -> np.ndarray: ...
 
-    def deliver(self, events: np.ndarray, window: np.ndarray, offset: int) -> None: ...
+    def deliver(self, events: np.ndarray, t0: int, steps: int, window: np.ndarray,
+                offset: int) -> None: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,16 +81,17 @@ class _Lif:
                                dtype=np.int64)
         self.no_trace = np.zeros((batch, 0, 0), dtype=np.int32)
 
-    def steps(self, index: int, spikes: np.ndarray, u_trace: np.ndarray | None = None,
-              v_trace: np.ndarray | None = None) -> None:
-        """``spikes.shape[1]`` updates with the inputs from window ``index`` on, in one
-        compiled call (``kernels.lif_steps``, equal to ``fixed_point.lif_step`` per step):
-        spikes (batch, steps, size) uint8, u and v after each step into the traces given."""
-        record = u_trace is not None or v_trace is not None
+    def steps(self, index: int, spikes: np.ndarray, t0: int, n: int,
+              u_trace: np.ndarray | None, v_trace: np.ndarray | None) -> None:
+        """``n`` updates with the inputs from window ``index`` on, in one compiled call
+        (``kernels.lif_steps``, equal to ``fixed_point.lif_step`` per step): spikes into
+        ``spikes[:, t0:t0 + n]`` ((batch, T, size) uint8), u and v after each step into the
+        traces given ((batch, T, size) int32)."""
         self.active_updates += kernels.lif_steps(
-            self.u, self.v, self.window, index, self.params, self.bias, spikes,
+            self.u, self.v, self.window, index, self.params, self.bias, spikes, t0, n,
             self.no_trace if u_trace is None else u_trace,
-            self.no_trace if v_trace is None else v_trace, record)
+            self.no_trace if v_trace is None else v_trace, u_trace is not None,
+            v_trace is not None)
 
     def step(self, index: int) -> np.ndarray:
         """Update with the input at window ``index`` in numpy (``fixed_point.lif_step``, the
@@ -127,7 +129,9 @@ def _components(net: NetworkSpec, compiled: Mapping[str, _Projection]) -> list[_
 
 def _split_inputs(net: NetworkSpec, x: np.ndarray) -> dict[str, np.ndarray]:
     bounds = np.cumsum([0] + [net.populations[n].size for n in net.inputs])
-    return {name: x[:, :, bounds[i]:bounds[i + 1]] for i, name in enumerate(net.inputs)}
+    # C-ordered copies: the kernels read whole rows of them
+    return {name: np.ascontiguousarray(x[:, :, bounds[i]:bounds[i + 1]])
+            for i, name in enumerate(net.inputs)}
 
 
 def _counters(net: NetworkSpec, spikes: dict[str, np.ndarray],
@@ -219,7 +223,7 @@ def _run_component(component: _Component, lifs: dict[str, _Lif], out: dict[str, 
     """Steps t0..t1 of one component: the external input of the whole chunk first; then,
     without recurrence, each member's steps in one kernel call, else step by step."""
     for proj in component.external:
-        proj.deliver(out[proj.spec.source][:, t0:t1], lifs[proj.spec.target].window, 0)
+        proj.deliver(out[proj.spec.source], t0, t1 - t0, lifs[proj.spec.target].window, 0)
     if not component.internal:
         for name in component.members:
             _update(lifs[name], name, out, states, t0, t1)
@@ -228,15 +232,11 @@ def _run_component(component: _Component, lifs: dict[str, _Lif], out: dict[str, 
         for name in component.members:
             _update(lifs[name], name, out, states, t, t + 1, t0)
         for proj in component.internal:
-            proj.deliver(out[proj.spec.source][:, t:t + 1], lifs[proj.spec.target].window,
-                         t - t0)
+            proj.deliver(out[proj.spec.source], t, 1, lifs[proj.spec.target].window, t - t0)
 
 
 def _update(lif: _Lif, name: str, out: dict[str, np.ndarray], states: dict[str, np.ndarray],
             t0: int, t1: int, chunk_start: int | None = None) -> None:
     """Steps t0..t1 of population ``name``, its window read from ``t0 - chunk_start``."""
     first = t0 - (t0 if chunk_start is None else chunk_start)
-    u_trace, v_trace = states.get(f"u/{name}"), states.get(f"v/{name}")
-    lif.steps(first, out[name][:, t0:t1],
-              None if u_trace is None else u_trace[:, t0:t1],
-              None if v_trace is None else v_trace[:, t0:t1])
+    lif.steps(first, out[name], t0, t1 - t0, states.get(f"u/{name}"), states.get(f"v/{name}"))

@@ -33,13 +33,16 @@ def _decay(state: int, keep: int, shift: int, round_: int) -> int:
 
 @njit(cache=True)
 def lif_steps(u: np.ndarray, v: np.ndarray, window: np.ndarray, first: int, params: np.ndarray,
-              bias: np.ndarray, spikes: np.ndarray, u_trace: np.ndarray, v_trace: np.ndarray,
-              record: bool) -> int:
-    """``spikes.shape[1]`` LIF steps of a (batch, n) population, in place; active updates.
+              bias: np.ndarray, spikes: np.ndarray, t0: int, n_steps: int, u_trace: np.ndarray,
+              v_trace: np.ndarray, record_u: bool, record_v: bool) -> int:
+    """``n_steps`` LIF steps of a (batch, n) population, in place; the active updates.
 
-    Step s reads its input from ``window[:, first + s]``. ``params`` (int64): u_keep,
-    v_keep, vth_scaled, decay_shift_bits, decay_round, act_shift_bits, u_max, u_wrap,
-    v_min, v_max (``engine._Lif``). Per neuron, as ``fixed_point.lif_step``::
+    Step s reads its input from ``window[:, first + s]`` and writes its spikes to
+    ``spikes[:, t0 + s]`` (and u, v after the step to ``u_trace``, ``v_trace`` at the same
+    index when ``record_u``, ``record_v``): whole C-ordered arrays and offsets, so every
+    row the loop touches is contiguous and the loop vectorizes. ``params`` (int64): u_keep, v_keep,
+    vth_scaled, decay_shift_bits, decay_round, act_shift_bits, u_max, u_wrap, v_min, v_max
+    (``engine._Lif``). Per neuron, as ``fixed_point.lif_step``::
 
         u = wrap_u(int32(trunc(u * u_keep / 2**D) + (a_in << act_shift)))
         v = clip(int32(trunc(v * v_keep / 2**D) + u + bias), v_min, v_max)
@@ -47,7 +50,6 @@ def lif_steps(u: np.ndarray, v: np.ndarray, window: np.ndarray, first: int, para
 
     with ``wrap_u`` one subtraction of u_wrap above u_max or addition at or below
     -u_max. Returns how many updates had a nonzero input, u or v before the step.
-    ``u_trace``, ``v_trace`` (batch, steps, n) get u and v after each step if ``record``.
     """
     u_keep, v_keep, vth = params[0], params[1], params[2]
     shift, round_, act = params[3], params[4], params[5]
@@ -55,35 +57,36 @@ def lif_steps(u: np.ndarray, v: np.ndarray, window: np.ndarray, first: int, para
     batch, n = u.shape
     active = 0
     for b in range(batch):
-        for s in range(spikes.shape[1]):
-            a_row = window[b, first + s]
+        u_row, v_row = u[b], v[b]
+        for s in range(n_steps):
+            a_row, out = window[b, first + s], spikes[b, t0 + s]
             for i in range(n):
-                a_in, ui, vi = a_row[i], u[b, i], v[b, i]
-                if a_in != 0 or ui != 0 or vi != 0:
-                    active += 1
+                a_in, ui, vi = a_row[i], u_row[i], v_row[i]
+                active += (a_in | ui | vi) != 0
                 x = np.int32(np.int64(_decay(ui, u_keep, shift, round_))
                              + (np.int64(a_in) << act))
-                if x > u_max:
-                    x = np.int32(np.int64(x) - u_wrap)
-                elif x <= -u_max:
-                    x = np.int32(np.int64(x) + u_wrap)
+                x = np.int32(x - u_wrap) if x > u_max else x
+                x = np.int32(x + u_wrap) if x <= -u_max else x
                 y = np.int64(np.int32(np.int64(_decay(vi, v_keep, shift, round_))
                                       + np.int64(x) + np.int64(bias[i])))
                 y = min(max(y, v_min), v_max)
                 fired = y > vth
-                u[b, i] = x
-                v[b, i] = 0 if fired else y
-                spikes[b, s, i] = fired
-                if record:
-                    u_trace[b, s, i] = x
-                    v_trace[b, s, i] = v[b, i]
+                u_row[i] = x
+                v_row[i] = 0 if fired else y
+                out[i] = fired
+            if record_u:
+                u_trace[b, t0 + s] = u_row
+            if record_v:
+                v_trace[b, t0 + s] = v_row
     return active
 
 
 @njit(cache=True)
 def scatter_events(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, weight_exp: int,
-                   events: np.ndarray, window: np.ndarray, first: int, acc: np.ndarray) -> None:
-    """Add the contributions of ``events`` (batch, steps, pre) to ``window[:, first + s]``.
+                   events: np.ndarray, t0: int, n_steps: int, window: np.ndarray, first: int,
+                   acc: np.ndarray) -> None:
+    """Add the contributions of ``events[:, t0 + s]`` (s < n_steps; events (batch, T, pre))
+    to ``window[:, first + s]``.
 
     ``indptr``, ``indices``, ``data``: the block's pre-major CSR (int32 effective weights).
     Per (batch, step) row, Lava's Dense computes ``int32(sum << weight_exp)`` of the
@@ -94,11 +97,11 @@ def scatter_events(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, we
     each touched entry is shifted, added and cleared on a second walk over the same
     synapses (an entry already cleared adds 0), so the cost follows the events.
     """
-    batch, steps, pre = events.shape
+    batch, _, pre = events.shape
     for b in range(batch):
-        for s in range(steps):
+        for s in range(n_steps):
             row = window[b, first + s]
-            spikes = events[b, s]
+            spikes = events[b, t0 + s]
             if weight_exp >= 0:
                 for p in range(pre):
                     if spikes[p] != 0:

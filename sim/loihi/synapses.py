@@ -40,19 +40,20 @@ class WeightBlock:
     # csr_t's arrays as the kernel takes them: int64 indptr, int32 indices, int32 data
     kernel_csr: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def add_into(self, events: np.ndarray, window: np.ndarray, first: int, weight_exp: int,
-                 scratch: np.ndarray) -> None:
-        """Add what ``events`` (batch, steps, pre) contribute to ``window[:, first + s]``:
+    def add_into(self, events: np.ndarray, t0: int, steps: int, window: np.ndarray, first: int,
+                 weight_exp: int, scratch: np.ndarray) -> None:
+        """Add what ``events[:, t0 + s]`` (s < steps; events (batch, T, pre), C order)
+        contribute to ``window[:, first + s]``:
         ``int32(sum << weight_exp)`` per row, exactly as :meth:`accumulate` followed by
         ``apply_weight_exp`` and ``wrap_int32``. A CSR block runs the compiled gather
         (``kernels.scatter_events``, cost per event); a dense block the float product."""
         if self.kernel_csr is not None:
             indptr, indices, data = self.kernel_csr
-            kernels.scatter_events(indptr, indices, data, weight_exp, events, window, first,
-                                   scratch)
+            kernels.scatter_events(indptr, indices, data, weight_exp, events, t0, steps, window,
+                                   first, scratch)
             return
-        batch, steps, _ = events.shape
-        sums = self.accumulate(events.reshape(batch * steps, -1))
+        batch = events.shape[0]
+        sums = self.accumulate(events[:, t0:t0 + steps].reshape(batch * steps, -1))
         values = fx.wrap_int32(fx.apply_weight_exp(sums, weight_exp))
         window[:, first:first + steps] += values.reshape(batch, steps, -1)
 
@@ -106,13 +107,15 @@ class CompiledProjection:
         size = self.spec.shape[0] if self.spec.weight_exp < 0 else 0
         object.__setattr__(self, "scratch", np.zeros(size, dtype=np.int64))
 
-    def deliver(self, events: np.ndarray, window: np.ndarray, offset: int) -> None:
-        """Add what ``events`` (batch, steps, pre) contribute to the target's ``window``
-        (batch, window steps, post): step s of the events lands at ``offset + s + 1 +
-        delay``, per delay block, shifted by ``weight_exp`` and wrapped to int32 on its own."""
+    def deliver(self, events: np.ndarray, t0: int, steps: int, window: np.ndarray,
+                offset: int) -> None:
+        """Add what ``events[:, t0 + s]`` (s < steps; events the source's (batch, T, pre)
+        spikes) contribute to the target's ``window`` (batch, window steps, post): step s
+        lands at ``offset + s + 1 + delay``, per delay block, shifted by ``weight_exp`` and
+        wrapped to int32 on its own."""
         for block in self.blocks:
-            block.add_into(events, window, offset + 1 + block.delay, self.spec.weight_exp,
-                           self.scratch)
+            block.add_into(events, t0, steps, window, offset + 1 + block.delay,
+                           self.spec.weight_exp, self.scratch)
 
     def contributions(self, events: np.ndarray) -> list[tuple[int, np.ndarray]]:
         """(delay, int32 input) pairs that ``events`` (rows, pre) produce, per delay block.

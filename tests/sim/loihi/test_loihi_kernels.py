@@ -56,7 +56,7 @@ def test_lif_kernel_equals_the_numpy_rule(seed):
     spikes = np.zeros((batch, steps, n), np.uint8)
     u_trace, v_trace = np.zeros_like(spikes, np.int32), np.zeros_like(spikes, np.int32)
     got = kernels.lif_steps(u, v, window, 1, kernel_params(u_keep, v_keep, vth_scaled, LAVA),
-                            bias, spikes, u_trace, v_trace, True)
+                            bias, spikes, 0, steps, u_trace, v_trace, True, True)
     assert got == active
     np.testing.assert_array_equal(spikes, np.stack(ref_spikes, axis=1))
     np.testing.assert_array_equal(u_trace, np.stack(ref_u_trace, axis=1))
@@ -76,7 +76,8 @@ def test_lif_kernel_by_hand():
     spikes = np.zeros((1, 1, 2), np.uint8)
     empty = np.zeros((1, 0, 0), np.int32)
     active = kernels.lif_steps(u, v, window, 0, kernel_params(4095, 4096, 100, LAVA),
-                               np.array([10, 0], np.int32), spikes, empty, empty, False)
+                               np.array([10, 0], np.int32), spikes, 0, 1, empty, empty, False,
+                               False)
     assert active == 2
     assert u.tolist() == [[124, 8386623]]
     assert spikes.tolist() == [[[1, 1]]]
@@ -85,7 +86,7 @@ def test_lif_kernel_by_hand():
     # 2**23 + 63 - 2**24; v = that, far below the threshold
     u, v = np.array([[0, (1 << 23) - 1]], np.int32), np.zeros((1, 2), np.int32)
     kernels.lif_steps(u, v, window, 0, kernel_params(4096, 4096, 100, LAVA),
-                      np.zeros(2, np.int32), spikes, empty, empty, False)
+                      np.zeros(2, np.int32), spikes, 0, 1, empty, empty, False, False)
     assert u.tolist() == [[128, (1 << 23) + 63 - (1 << 24)]]
     assert v.tolist() == [[0, (1 << 23) + 63 - (1 << 24)]]
     assert spikes.tolist() == [[[1, 0]]]
@@ -107,7 +108,7 @@ def test_scatter_kernel_equals_the_numpy_gather(weight_exp):
     values = fx.wrap_int32(fx.apply_weight_exp(sums, weight_exp)).reshape(batch, steps, -1)
     expected[:, 2:2 + steps] += values
     scratch = np.zeros(n_post if weight_exp < 0 else 0, np.int64)
-    block.add_into(events, window, 2, weight_exp, scratch)
+    block.add_into(events, 0, steps, window, 2, weight_exp, scratch)
     np.testing.assert_array_equal(window, expected)
     assert not scratch.any()  # left zero for the next call
 
@@ -118,5 +119,5 @@ def test_negative_exponent_floors_each_sum_not_each_weight():
     matrix = sp.csr_array(np.array([[-3.0, -1.0]]))
     block = _pre_major(0, matrix)
     window = np.zeros((1, 1, 1), np.int32)
-    block.add_into(np.ones((1, 1, 2), np.uint8), window, 0, -1, np.zeros(1, np.int64))
+    block.add_into(np.ones((1, 1, 2), np.uint8), 0, 1, window, 0, -1, np.zeros(1, np.int64))
     assert window.item() == -2
