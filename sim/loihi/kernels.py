@@ -21,6 +21,10 @@ import numpy as np
 from numba import njit
 
 INT64_SIGN_SHIFT = 63  # x >> 63 of an int64 is -1 for negative x, else 0
+# Gather: read the synapse rows of the source this many active sources ahead, one int32
+# per 64-byte cache line (measured on 10 k-100 k neurons: 4-8 ahead cut the time ~30 %)
+TOUCH_AHEAD = 4
+TOUCH_STRIDE = 16
 
 
 @njit(cache=True)
@@ -82,9 +86,19 @@ def lif_steps(u: np.ndarray, v: np.ndarray, window: np.ndarray, first: int, para
 
 
 @njit(cache=True)
+def _touch(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, p: int) -> int:
+    """Read one value per cache line of source ``p``'s synapses: loads issued ahead of use, so
+    the misses of the next rows overlap the work on this one (numba has no prefetch)."""
+    seen = 0
+    for k in range(indptr[p], indptr[p + 1], TOUCH_STRIDE):
+        seen += indices[k] + data[k]
+    return seen
+
+
+@njit(cache=True)
 def scatter_events(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, weight_exp: int,
                    events: np.ndarray, t0: int, n_steps: int, window: np.ndarray, first: int,
-                   acc: np.ndarray) -> None:
+                   acc: np.ndarray) -> int:
     """Add the contributions of ``events[:, t0 + s]`` (s < n_steps; events (batch, T, pre))
     to ``window[:, first + s]``.
 
@@ -96,26 +110,44 @@ def scatter_events(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, we
     not: the row's sums are gathered in ``acc`` (int64, zero, one entry per target) and
     each touched entry is shifted, added and cleared on a second walk over the same
     synapses (an entry already cleared adds 0), so the cost follows the events.
+
+    Speed: the active sources' synapse rows lie at random places of the CSR arrays, one
+    memory latency each; reading the rows ``TOUCH_AHEAD`` sources ahead (:func:`_touch`)
+    lets those latencies overlap. Returns a value of the touched loads (nothing to use).
     """
     batch, _, pre = events.shape
+    active = np.empty(pre, dtype=np.int64)
+    seen = 0
     for b in range(batch):
         for s in range(n_steps):
             row = window[b, first + s]
             spikes = events[b, t0 + s]
+            m = 0
+            for p in range(pre):
+                if spikes[p] != 0:
+                    active[m] = p
+                    m += 1
+            for j in range(min(TOUCH_AHEAD, m)):
+                seen += _touch(indptr, indices, data, active[j])
             if weight_exp >= 0:
-                for p in range(pre):
-                    if spikes[p] != 0:
-                        for k in range(indptr[p], indptr[p + 1]):
-                            row[indices[k]] += np.int32(np.int64(data[k]) << weight_exp)
+                for j in range(m):
+                    if j + TOUCH_AHEAD < m:
+                        seen += _touch(indptr, indices, data, active[j + TOUCH_AHEAD])
+                    p = active[j]
+                    for k in range(indptr[p], indptr[p + 1]):
+                        row[indices[k]] += np.int32(np.int64(data[k]) << weight_exp)
                 continue
-            for p in range(pre):
-                if spikes[p] != 0:
-                    for k in range(indptr[p], indptr[p + 1]):
-                        acc[indices[k]] += data[k]
-            for p in range(pre):
-                if spikes[p] != 0:
-                    for k in range(indptr[p], indptr[p + 1]):
-                        total = acc[indices[k]]
-                        if total != 0:
-                            row[indices[k]] += np.int32(total >> -weight_exp)
-                            acc[indices[k]] = 0
+            for j in range(m):
+                if j + TOUCH_AHEAD < m:
+                    seen += _touch(indptr, indices, data, active[j + TOUCH_AHEAD])
+                p = active[j]
+                for k in range(indptr[p], indptr[p + 1]):
+                    acc[indices[k]] += data[k]
+            for j in range(m):
+                p = active[j]
+                for k in range(indptr[p], indptr[p + 1]):
+                    total = acc[indices[k]]
+                    if total != 0:
+                        row[indices[k]] += np.int32(total >> -weight_exp)
+                        acc[indices[k]] = 0
+    return seen
