@@ -28,7 +28,7 @@ TOUCH_STRIDE = 16
 
 
 @njit(cache=True)
-def _decay(state: int, keep: int, shift: int, round_: int) -> int:
+def _decay(state: int, keep: int, shift: int, round_: int) -> np.int32:
     """``fixed_point.decay_toward_zero`` of one value: int64 product, truncation toward 0."""
     product = np.int64(state) * keep
     product += (product >> INT64_SIGN_SHIFT) & round_

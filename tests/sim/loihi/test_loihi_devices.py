@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import random_artifacts as ra
 import scipy.sparse as sp
+from test_loihi_engine import case, same_results
 
 import neurocc
 from neurocc.compiler.errors import NeuroccError, SimulationError
@@ -23,26 +24,12 @@ TOPOLOGIES = {"ff": ra.feed_forward(), "recurrent": ra.recurrent(), "delayed": r
               "sparse": ra.sparse_fan_in()}
 
 
-def case(recipe, seed=0, batch=3, steps=40, rate=0.25):
-    artifact = ra.build_artifact(recipe, seed)
-    n_in = sum(recipe.sizes[name] for name in recipe.inputs)
-    return artifact, ra.random_spikes(np.random.default_rng(seed), batch, steps, n_in, rate)
-
-
-def assert_same(first, second):
-    for name, value in first.spikes.items():
-        np.testing.assert_array_equal(value, second.spikes[name], err_msg=name)
-    for key, value in first.states.items():
-        np.testing.assert_array_equal(value, second.states[key], err_msg=key)
-    assert first.counters == second.counters
-
-
 @pytest.mark.parametrize("name", list(TOPOLOGIES))
 def test_torch_products_equal_the_cpu_engine(name):
     artifact, spikes = case(TOPOLOGIES[name])
     cpu = run_artifact(artifact, spikes, record_states=True)
     assert cpu.counters["spikes"] > 0  # the comparison sees activity
-    assert_same(cpu, run_artifact(artifact, spikes, record_states=True, device="torch-cpu"))
+    same_results(cpu, run_artifact(artifact, spikes, record_states=True, device="torch-cpu"))
 
 
 def test_torch_sparse_blocks_and_float64_equal_the_cpu_engine(monkeypatch):
@@ -52,7 +39,7 @@ def test_torch_sparse_blocks_and_float64_equal_the_cpu_engine(monkeypatch):
     cpu = run_artifact(artifact, spikes, record_states=True)
     monkeypatch.setattr(synapses, "SPARSE_BLOCK_MAX_DENSITY", 2.0)
     monkeypatch.setattr(devices, "FLOAT32_EXACT", -1)
-    assert_same(cpu, run_artifact(artifact, spikes, record_states=True, device="torch-cpu"))
+    same_results(cpu, run_artifact(artifact, spikes, record_states=True, device="torch-cpu"))
 
 
 def test_float_type_follows_the_largest_partial_sum():
@@ -70,7 +57,7 @@ def test_a_projection_beyond_float64_stays_on_the_cpu(monkeypatch):
     monkeypatch.setattr(devices, "FLOAT32_EXACT", -1)
     net = devices.on_device(_compiled(artifact), "cpu")
     assert not any(isinstance(p, devices.TorchProjection) for p in net.values())
-    assert_same(run_artifact(artifact, spikes), run_artifact(artifact, spikes,
+    same_results(run_artifact(artifact, spikes), run_artifact(artifact, spikes,
                                                              device="torch-cpu"))
 
 
@@ -85,7 +72,7 @@ def _compiled(artifact):
 def test_device_option_reaches_the_engine_through_simulate():
     artifact, spikes = case(ra.feed_forward())
     cpu = neurocc.simulate(artifact, spikes)
-    assert_same(cpu, neurocc.simulate(artifact, spikes, device="torch-cpu"))
+    same_results(cpu, neurocc.simulate(artifact, spikes, device="torch-cpu"))
     with pytest.raises(NeuroccError, match="option 'device'"):
         neurocc.simulate(artifact, spikes, device="tpu")
 
@@ -128,5 +115,5 @@ def test_cpu_engine_does_not_import_pytorch():
 @pytest.mark.parametrize("name", list(TOPOLOGIES))
 def test_cuda_products_equal_the_cpu_engine(name):
     artifact, spikes = case(TOPOLOGIES[name], batch=8)
-    assert_same(run_artifact(artifact, spikes, record_states=True),
+    same_results(run_artifact(artifact, spikes, record_states=True),
                 run_artifact(artifact, spikes, record_states=True, device="cuda"))
