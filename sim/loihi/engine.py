@@ -75,10 +75,10 @@ class _Lif:
         self.window = np.zeros((batch, window_steps, spec.size), dtype=np.int32)
         self.active_updates = 0
         # the kernel's numbers, in the order kernels.lif_steps reads them
-        self.params = np.array([self.u_keep, self.v_keep, self.vth_scaled,
-                                arith.decay_shift_bits, arith.decay_round, arith.act_shift_bits,
-                                arith.u_max, arith.u_wrap, arith.v_min, arith.v_max],
-                               dtype=np.int64)
+        self.params = tuple(int(x) for x in (
+            self.u_keep, self.v_keep, self.vth_scaled, arith.decay_shift_bits,
+            arith.decay_round, arith.act_shift_bits, arith.u_max, arith.u_wrap, arith.v_min,
+            arith.v_max))
         self.no_trace = np.zeros((batch, 0, 0), dtype=np.int32)
 
     def steps(self, index: int, spikes: np.ndarray, t0: int, n: int,
@@ -92,15 +92,6 @@ class _Lif:
             self.no_trace if u_trace is None else u_trace,
             self.no_trace if v_trace is None else v_trace, u_trace is not None,
             v_trace is not None)
-
-    def step(self, index: int) -> np.ndarray:
-        """Update with the input at window ``index`` in numpy (``fixed_point.lif_step``, the
-        reference of the kernel); count active compartments; the spikes."""
-        a_in = self.window[:, index]
-        active = (a_in != 0) | (self.u != 0) | (self.v != 0)
-        self.active_updates += int(np.count_nonzero(active))
-        return fx.lif_step(self.u, self.v, a_in, u_keep=self.u_keep, v_keep=self.v_keep,
-                           bias=self.bias, vth_scaled=self.vth_scaled, arith=self.arith)
 
     def advance(self, steps: int) -> None:
         """Slide the window by ``steps``: pending input beyond the chunk moves to the front."""

@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-INT64_SIGN_SHIFT = 63  # x >> 63 of an int64 is -1 for negative x, else 0
+from neurocc.sim.loihi.fixed_point import INT64_SIGN_SHIFT
+
 # Gather: read the synapse rows of the source this many active sources ahead, one int32
 # per 64-byte cache line (measured on 10 k-100 k neurons: 4-8 ahead cut the time ~30 %)
 TOUCH_AHEAD = 4
@@ -36,7 +37,8 @@ def _decay(state: int, keep: int, shift: int, round_: int) -> np.int32:
 
 
 @njit(cache=True)
-def lif_steps(u: np.ndarray, v: np.ndarray, window: np.ndarray, first: int, params: np.ndarray,
+def lif_steps(u: np.ndarray, v: np.ndarray, window: np.ndarray, first: int,
+              params: tuple[int, ...],
               bias: np.ndarray, spikes: np.ndarray, t0: int, n_steps: int, u_trace: np.ndarray,
               v_trace: np.ndarray, record_u: bool, record_v: bool) -> int:
     """``n_steps`` LIF steps of a (batch, n) population, in place; the active updates.
@@ -44,7 +46,7 @@ def lif_steps(u: np.ndarray, v: np.ndarray, window: np.ndarray, first: int, para
     Step s reads its input from ``window[:, first + s]`` and writes its spikes to
     ``spikes[:, t0 + s]`` (and u, v after the step to ``u_trace``, ``v_trace`` at the same
     index when ``record_u``, ``record_v``): whole C-ordered arrays and offsets, so every
-    row the loop touches is contiguous and the loop vectorizes. ``params`` (int64): u_keep, v_keep,
+    row the loop touches is contiguous and the loop vectorizes. ``params`` (ints): u_keep, v_keep,
     vth_scaled, decay_shift_bits, decay_round, act_shift_bits, u_max, u_wrap, v_min, v_max
     (``engine._Lif``). Per neuron, as ``fixed_point.lif_step``::
 
@@ -55,9 +57,7 @@ def lif_steps(u: np.ndarray, v: np.ndarray, window: np.ndarray, first: int, para
     with ``wrap_u`` one subtraction of u_wrap above u_max or addition at or below
     -u_max. Returns how many updates had a nonzero input, u or v before the step.
     """
-    u_keep, v_keep, vth = params[0], params[1], params[2]
-    shift, round_, act = params[3], params[4], params[5]
-    u_max, u_wrap, v_min, v_max = params[6], params[7], params[8], params[9]
+    u_keep, v_keep, vth, shift, round_, act, u_max, u_wrap, v_min, v_max = params
     batch, n = u.shape
     active = 0
     for b in range(batch):

@@ -5,7 +5,9 @@ holds Lava's effective weights (clipped and truncated) as floats: every
 partial sum of binary spikes times integer weights is an integer below
 :data:`FLOAT32_EXACT` (or below 2**53 in float64, chosen when the bound is
 larger), so BLAS and scipy products are exact and the int64 result equals
-Lava's integer sum bit for bit.
+Lava's integer sum bit for bit. A sparse block is also kept as int32 CSR arrays for
+the compiled gather (``kernels.scatter_events``), which the engine runs instead; the
+numpy gather (:meth:`WeightBlock.accumulate`) is its reference in the tests.
 """
 
 from __future__ import annotations
@@ -116,16 +118,6 @@ class CompiledProjection:
         for block in self.blocks:
             block.add_into(events, t0, steps, window, offset + 1 + block.delay,
                            self.spec.weight_exp, self.scratch)
-
-    def contributions(self, events: np.ndarray) -> list[tuple[int, np.ndarray]]:
-        """(delay, int32 input) pairs that ``events`` (rows, pre) produce, per delay block.
-
-        Each block's sum is shifted by ``weight_exp`` on its own and wrapped to
-        int32, as Lava's Dense/DelayDense do per step and per delay slot.
-        """
-        return [(block.delay, fx.wrap_int32(fx.apply_weight_exp(block.accumulate(events),
-                                                                 self.spec.weight_exp)))
-                for block in self.blocks]
 
 
 def effective_matrix(spec: ProjectionSpec, arith: fx.Arithmetic) -> Weight:

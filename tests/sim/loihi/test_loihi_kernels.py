@@ -20,9 +20,9 @@ LAVA = fx.arithmetic_of(load_loihi_target("loihi2"))
 INT32 = np.iinfo(np.int32)
 
 
-def kernel_params(u_keep: int, v_keep: int, vth_scaled: int, a: fx.Arithmetic) -> np.ndarray:
-    return np.array([u_keep, v_keep, vth_scaled, a.decay_shift_bits, a.decay_round,
-                     a.act_shift_bits, a.u_max, a.u_wrap, a.v_min, a.v_max], dtype=np.int64)
+def kernel_params(u_keep: int, v_keep: int, vth_scaled: int, a: fx.Arithmetic) -> tuple:
+    return (u_keep, v_keep, vth_scaled, a.decay_shift_bits, a.decay_round, a.act_shift_bits,
+            a.u_max, a.u_wrap, a.v_min, a.v_max)
 
 
 def random_state(rng, shape, scale):
