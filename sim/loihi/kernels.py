@@ -151,3 +151,35 @@ def scatter_events(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, we
                         row[indices[k]] += np.int32(total >> -weight_exp)
                         acc[indices[k]] = 0
     return seen
+
+
+@njit(cache=True)
+def add_dense_rows(weights: np.ndarray, weight_exp: int, events: np.ndarray, t0: int,
+                   n_steps: int, window: np.ndarray, first: int, acc: np.ndarray) -> None:
+    """``scatter_events`` for a dense block: ``weights`` (pre, post) int32, C order; per
+    active input its whole weight row is added (contiguous, vectorized). With a negative
+    ``weight_exp`` the row's sums go through ``acc`` (int64, zero, one per target) first."""
+    batch, _, pre = events.shape
+    post = weights.shape[1]
+    for b in range(batch):
+        for s in range(n_steps):
+            row = window[b, first + s]
+            spikes = events[b, t0 + s]
+            if weight_exp >= 0:
+                for p in range(pre):
+                    if spikes[p] != 0:
+                        w = weights[p]
+                        for j in range(post):
+                            row[j] += np.int32(np.int64(w[j]) << weight_exp)
+                continue
+            any_active = False
+            for p in range(pre):
+                if spikes[p] != 0:
+                    any_active = True
+                    w = weights[p]
+                    for j in range(post):
+                        acc[j] += w[j]
+            if any_active:
+                for j in range(post):
+                    row[j] += np.int32(acc[j] >> -weight_exp)
+                    acc[j] = 0

@@ -41,6 +41,8 @@ class WeightBlock:
     csr_t: sp.csr_array | None
     # csr_t's arrays as the kernel takes them: int64 indptr, int32 indices, int32 data
     kernel_csr: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    # dense_t as int32 (pre, post), C order, for the event-driven kernel at low activity
+    dense_int: np.ndarray | None = None
 
     def add_into(self, events: np.ndarray, t0: int, steps: int, window: np.ndarray, first: int,
                  weight_exp: int, scratch: np.ndarray) -> None:
@@ -48,14 +50,22 @@ class WeightBlock:
         contribute to ``window[:, first + s]``:
         ``int32(sum << weight_exp)`` per row, exactly as :meth:`accumulate` followed by
         ``apply_weight_exp`` and ``wrap_int32``. A CSR block runs the compiled gather
-        (``kernels.scatter_events``, cost per event); a dense block the float product."""
+        (``kernels.scatter_events``, cost per event); a dense block adds the weight rows of
+        the active inputs (``kernels.add_dense_rows``) below ``EVENT_DRIVEN_MAX_DENSITY``
+        active inputs, else the float product (BLAS)."""
         if self.kernel_csr is not None:
             indptr, indices, data = self.kernel_csr
             kernels.scatter_events(indptr, indices, data, weight_exp, events, t0, steps, window,
                                    first, scratch)
             return
         batch = events.shape[0]
-        sums = self.accumulate(events[:, t0:t0 + steps].reshape(batch * steps, -1))
+        chunk = events[:, t0:t0 + steps]
+        if (self.dense_int is not None
+                and np.count_nonzero(chunk) < EVENT_DRIVEN_MAX_DENSITY * chunk.size):
+            kernels.add_dense_rows(self.dense_int, weight_exp, events, t0, steps, window, first,
+                                   scratch)
+            return
+        sums = self.accumulate(chunk.reshape(batch * steps, -1))
         values = fx.wrap_int32(fx.apply_weight_exp(sums, weight_exp))
         window[:, first:first + steps] += values.reshape(batch, steps, -1)
 
@@ -153,7 +163,8 @@ def _block(delay: int, matrix: Weight, dtype: type) -> WeightBlock:
     if nnz / size < SPARSE_BLOCK_MAX_DENSITY:
         return _pre_major(delay, matrix)
     dense = matrix.toarray() if sp.issparse(matrix) else matrix
-    return WeightBlock(delay, np.ascontiguousarray(dense.T, dtype=dtype), None)
+    return WeightBlock(delay, np.ascontiguousarray(dense.T, dtype=dtype), None,
+                       dense_int=np.ascontiguousarray(dense.T, dtype=np.int32))
 
 
 def _synapses_per_pre(matrix: Weight) -> np.ndarray:

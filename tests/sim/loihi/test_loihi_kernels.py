@@ -3,8 +3,9 @@
 ``kernels.lif_steps`` against ``fixed_point.lif_step`` (u wrap-around both ways, v
 saturation both ways, negative decays that truncate toward zero, int32 overflow of the
 input shift and of ``v + u + bias``); ``kernels.scatter_events`` against the numpy gather
-(``WeightBlock.accumulate``, ``apply_weight_exp``, ``wrap_int32``) for positive, zero and
-negative weight exponents, with int32 wrap-around of the window.
+(``WeightBlock.accumulate``, ``apply_weight_exp``, ``wrap_int32``) and
+``kernels.add_dense_rows`` likewise, for positive, zero and negative weight exponents,
+with int32 wrap-around of the window.
 """
 
 import numpy as np
@@ -13,7 +14,7 @@ import scipy.sparse as sp
 
 from neurocc.backends.loihi.spec import load_loihi_target
 from neurocc.sim.loihi import fixed_point as fx
-from neurocc.sim.loihi import kernels
+from neurocc.sim.loihi import kernels, synapses
 from neurocc.sim.loihi.synapses import _pre_major
 
 LAVA = fx.arithmetic_of(load_loihi_target("loihi2"))
@@ -92,14 +93,19 @@ def test_lif_kernel_by_hand():
     assert spikes.tolist() == [[[1, 0]]]
 
 
+@pytest.mark.parametrize("kind", ["sparse", "dense"])
 @pytest.mark.parametrize("weight_exp", [-7, -1, 0, 3, 20])
-def test_scatter_kernel_equals_the_numpy_gather(weight_exp):
+def test_scatter_kernels_equal_the_numpy_gather(monkeypatch, weight_exp, kind):
     rng = np.random.default_rng(weight_exp + 50)
     n_post, n_pre, batch, steps = 300, 200, 2, 4
-    matrix = sp.random_array((n_post, n_pre), density=0.1, rng=rng, format="csr")
+    matrix = sp.random_array((n_post, n_pre), density=0.05 if kind == "sparse" else 0.6,
+                             rng=rng, format="csr")
     matrix.data = rng.integers(-256, 256, matrix.nnz).astype(np.float64)
     matrix.data[matrix.data == 0] = 1
-    block = _pre_major(0, matrix)
+    block = synapses._block(0, matrix, np.float64)
+    assert (block.kernel_csr is not None) == (kind == "sparse")
+    # the dense kernel runs below this fraction of active inputs: on every chunk here
+    monkeypatch.setattr(synapses, "EVENT_DRIVEN_MAX_DENSITY", 2.0)
     events = (rng.random((batch, steps, n_pre)) < 0.3).astype(np.uint8)
     # windows near the int32 ends: the additions wrap as Lava's int32 port values do
     window = random_state(rng, (batch, steps + 3, n_post), INT32.max)
