@@ -156,8 +156,9 @@ def scatter_events(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, we
 @njit(cache=True)
 def add_dense_rows(weights: np.ndarray, weight_exp: int, events: np.ndarray, t0: int,
                    n_steps: int, window: np.ndarray, first: int, acc: np.ndarray) -> None:
-    """``scatter_events`` for a dense block: ``weights`` (pre, post) int32, C order; per
-    active input its whole weight row is added (contiguous, vectorized). With a negative
+    """``scatter_events`` for a dense block: ``weights`` (pre, post), C order, integers held
+    in float32 or float64 (exact: they are at most ``weight_clip_bits`` wide); per active
+    input its whole weight row is added (contiguous, vectorized). With a negative
     ``weight_exp`` the row's sums go through ``acc`` (int64, zero, one per target) first."""
     batch, _, pre = events.shape
     post = weights.shape[1]
@@ -170,7 +171,7 @@ def add_dense_rows(weights: np.ndarray, weight_exp: int, events: np.ndarray, t0:
                     if spikes[p] != 0:
                         w = weights[p]
                         for j in range(post):
-                            row[j] += np.int32(np.int64(w[j]) << weight_exp)
+                            row[j] += np.int32(np.int64(w[j]) << weight_exp)  # exact int
                 continue
             any_active = False
             for p in range(pre):
@@ -178,7 +179,7 @@ def add_dense_rows(weights: np.ndarray, weight_exp: int, events: np.ndarray, t0:
                     any_active = True
                     w = weights[p]
                     for j in range(post):
-                        acc[j] += w[j]
+                        acc[j] += np.int64(w[j])
             if any_active:
                 for j in range(post):
                     row[j] += np.int32(acc[j] >> -weight_exp)

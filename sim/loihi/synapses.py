@@ -41,8 +41,6 @@ class WeightBlock:
     csr_t: sp.csr_array | None
     # csr_t's arrays as the kernel takes them: int64 indptr, int32 indices, int32 data
     kernel_csr: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-    # dense_t as int32 (pre, post), C order, for the event-driven kernel at low activity
-    dense_int: np.ndarray | None = None
 
     def add_into(self, events: np.ndarray, t0: int, steps: int, window: np.ndarray, first: int,
                  weight_exp: int, scratch: np.ndarray) -> None:
@@ -60,9 +58,9 @@ class WeightBlock:
             return
         batch = events.shape[0]
         chunk = events[:, t0:t0 + steps]
-        if (self.dense_int is not None
+        if (self.dense_t is not None
                 and np.count_nonzero(chunk) < EVENT_DRIVEN_MAX_DENSITY * chunk.size):
-            kernels.add_dense_rows(self.dense_int, weight_exp, events, t0, steps, window, first,
+            kernels.add_dense_rows(self.dense_t, weight_exp, events, t0, steps, window, first,
                                    scratch)
             return
         sums = self.accumulate(chunk.reshape(batch * steps, -1))
@@ -163,8 +161,7 @@ def _block(delay: int, matrix: Weight, dtype: type) -> WeightBlock:
     if nnz / size < SPARSE_BLOCK_MAX_DENSITY:
         return _pre_major(delay, matrix)
     dense = matrix.toarray() if sp.issparse(matrix) else matrix
-    return WeightBlock(delay, np.ascontiguousarray(dense.T, dtype=dtype), None,
-                       dense_int=np.ascontiguousarray(dense.T, dtype=np.int32))
+    return WeightBlock(delay, np.ascontiguousarray(dense.T, dtype=dtype), None)
 
 
 def _synapses_per_pre(matrix: Weight) -> np.ndarray:
