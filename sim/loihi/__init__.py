@@ -97,8 +97,9 @@ events of a sparse weight block, stored pre-major (CSR of (pre, post), int32 wei
 straight into the int32 input window: per active input its synapse range, one
 read-modify-write per event, the weight shifted by ``weight_exp`` (linear modulo 2**32;
 a negative exponent floors the per-target sum first, in an int64 scratch row), so the
-cost follows the events, not the synapses. Dense blocks use exact float products (BLAS,
-scipy; see ``synapses.py``). With ``device="cuda"`` the products run as PyTorch tensors
+cost follows the events, not the synapses. A dense block adds the active inputs' weight
+rows (``add_dense_rows``) below 3 % active inputs and uses exact float products (BLAS;
+see ``synapses.py``) above. With ``device="cuda"`` the products run as PyTorch tensors
 on the GPU, float32 or float64 per projection where that is exact (``devices.py``).
 The target's numbers and what follows from them (decay factors, wrap and
 saturation bounds, the scaled threshold, effective biases) are computed once
