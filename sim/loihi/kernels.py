@@ -71,8 +71,8 @@ def lif_steps(u: np.ndarray, v: np.ndarray, window: np.ndarray, first: int,
                              + (np.int64(a_in) << act))
                 x = np.int32(x - u_wrap) if x > u_max else x
                 x = np.int32(x + u_wrap) if x <= -u_max else x
-                y = np.int64(np.int32(np.int64(_decay(vi, v_keep, shift, round_))
-                                      + np.int64(x) + np.int64(bias[i])))
+                y = int(np.int32(np.int64(_decay(vi, v_keep, shift, round_))
+                                 + np.int64(x) + np.int64(bias[i])))
                 y = min(max(y, v_min), v_max)
                 fired = y > vth
                 u_row[i] = x
