@@ -31,6 +31,18 @@ class LoihiOptions:
                 "worth it from about a million synapses"})
 
 
+@dataclass(frozen=True)
+class LoihiEngineOptions:
+    """Options of one run of the exact Loihi engine (``neurocc.sim.loihi``); none changes the
+    results."""
+
+    device: Literal["cpu", "cuda", "auto", "torch-cpu"] = field(default="cpu", metadata={
+        "help": "where the synaptic products run: 'cpu' (numpy and compiled kernels), 'cuda' "
+                "(PyTorch on the GPU; an error without one), 'auto' (CUDA when PyTorch sees a "
+                "GPU, else the CPU), 'torch-cpu' (the PyTorch code on the CPU); the LIF "
+                "update stays on the CPU and the results are identical on every device"})
+
+
 FAMILY = Family(
     name="loihi",
     description="Loihi-style many-core chips: Lava's fixed-point CUBA LIF and Dense models",
@@ -39,6 +51,7 @@ FAMILY = Family(
     schema=TARGET_SCHEMA,
     targets_dir=TARGETS_DIR,
     exact_engine="neurocc.sim.loihi:run_artifact",
+    engine_options=LoihiEngineOptions,
     energy_model="neurocc.backends.loihi.energy:energy_for_artifact",
     exporters={"lava": Tool("neurocc.backends.loihi.lava_export:write_lava_script",
                             "a standalone Lava script (stock processes, fixed_pt) and its "

@@ -94,12 +94,19 @@ growth, ``v`` saturation at ``v_bits``, truncating decays, weights clipped to
 
 Speed
 -----
-Exact float products (see ``synapses.py``) replace Lava's integer loops;
-events from a population that is not in a loop are applied to a chunk of
-steps at once; sparse activity uses sparse products; the batch is one array.
-Sparse weight blocks are stored pre-major (CSR of (pre, post)): a chunk's events gather
-the synapse ranges of their active inputs and ``bincount`` adds them in float64 (exact
-below 2**53), so the cost follows the events, not the synapses (``docs/scale.md``).
+Events from a population that is not in a loop are applied to a chunk of steps at once;
+the batch is one array. Two compiled kernels (``kernels.py``, numba, one core) do the hot
+loops: ``lif_steps`` updates a population over a whole chunk of steps in one call
+(``fixed_point.lif_step`` stays as the numpy reference; the tests hold the two equal on
+random states, wrap-around and saturation included), and ``scatter_events`` adds the
+events of a sparse weight block, stored pre-major (CSR of (pre, post), int32 weights),
+straight into the int32 input window: per active input its synapse range, one
+read-modify-write per event, the weight shifted by ``weight_exp`` (linear modulo 2**32;
+a negative exponent floors the per-target sum first, in an int64 scratch row), so the
+cost follows the events, not the synapses. A dense block adds the active inputs' weight
+rows (``add_dense_rows``) below 3 % active inputs and uses exact float products (BLAS;
+see ``synapses.py``) above. With ``device="cuda"`` the products run as PyTorch tensors
+on the GPU, float32 or float64 per projection where that is exact (``devices.py``).
 The target's numbers and what follows from them (decay factors, wrap and
 saturation bounds, the scaled threshold, effective biases) are computed once
 per run; the per-step loop only reads them.

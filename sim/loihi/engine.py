@@ -13,18 +13,22 @@ step-synchronous run exactly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import networkx as nx
 import numpy as np
 from tqdm import tqdm
 
 from neurocc.backends.artifact import Artifact
-from neurocc.backends.loihi.section import LifSpec, NetworkSpec
+from neurocc.backends.loihi.section import LifSpec, NetworkSpec, ProjectionSpec
 from neurocc.sim.inputs import check_spikes as check_input
 from neurocc.sim.loihi import fixed_point as fx
+from neurocc.sim.loihi import kernels
+from neurocc.sim.loihi.devices import on_device, torch_device
 from neurocc.sim.loihi.network import read_network
-from neurocc.sim.loihi.synapses import CompiledProjection, compile_projection
+from neurocc.sim.loihi.synapses import compile_projection
 from neurocc.sim.result import SimResult
 
 # Input windows hold batch x chunk x neurons int32: this many elements (64 MiB) at most
@@ -33,13 +37,26 @@ COUNTER_NAMES = ("synops", "neuron_updates", "neuron_updates_active", "spikes", 
                  "spike_messages", "hops_eastwest", "hops_northsouth", "steps")
 
 
+class _Projection(Protocol):
+    """What the schedule needs of a projection: a CPU one or one on a PyTorch device."""
+
+    @property
+    def spec(self) -> ProjectionSpec: ...
+
+    @property
+    def synapses_per_pre(self) -> np.ndarray: ...
+
+    def deliver(self, events: np.ndarray, t0: int, steps: int, window: np.ndarray,
+                offset: int) -> None: ...
+
+
 @dataclass(frozen=True, eq=False)
 class _Component:
     """Populations updated together, with the projections into and within them."""
 
     members: tuple[str, ...]
-    external: tuple[CompiledProjection, ...]
-    internal: tuple[CompiledProjection, ...]
+    external: tuple[_Projection, ...]
+    internal: tuple[_Projection, ...]
 
 
 class _Lif:
@@ -57,14 +74,24 @@ class _Lif:
         self.v = np.zeros((batch, spec.size), dtype=np.int32)
         self.window = np.zeros((batch, window_steps, spec.size), dtype=np.int32)
         self.active_updates = 0
+        # the kernel's numbers, in the order kernels.lif_steps reads them
+        self.params = tuple(int(x) for x in (
+            self.u_keep, self.v_keep, self.vth_scaled, arith.decay_shift_bits,
+            arith.decay_round, arith.act_shift_bits, arith.u_max, arith.u_wrap, arith.v_min,
+            arith.v_max))
+        self.no_trace = np.zeros((batch, 0, 0), dtype=np.int32)
 
-    def step(self, index: int) -> np.ndarray:
-        """Update with the input at window ``index``; count active compartments; the spikes."""
-        a_in = self.window[:, index]
-        active = (a_in != 0) | (self.u != 0) | (self.v != 0)
-        self.active_updates += int(np.count_nonzero(active))
-        return fx.lif_step(self.u, self.v, a_in, u_keep=self.u_keep, v_keep=self.v_keep,
-                           bias=self.bias, vth_scaled=self.vth_scaled, arith=self.arith)
+    def steps(self, index: int, spikes: np.ndarray, t0: int, n: int,
+              u_trace: np.ndarray | None, v_trace: np.ndarray | None) -> None:
+        """``n`` updates with the inputs from window ``index`` on, in one compiled call
+        (``kernels.lif_steps``, equal to ``fixed_point.lif_step`` per step): spikes into
+        ``spikes[:, t0:t0 + n]`` ((batch, T, size) uint8), u and v after each step into the
+        traces given ((batch, T, size) int32)."""
+        self.active_updates += kernels.lif_steps(
+            self.u, self.v, self.window, index, self.params, self.bias, spikes, t0, n,
+            self.no_trace if u_trace is None else u_trace,
+            self.no_trace if v_trace is None else v_trace, u_trace is not None,
+            v_trace is not None)
 
     def advance(self, steps: int) -> None:
         """Slide the window by ``steps``: pending input beyond the chunk moves to the front."""
@@ -73,7 +100,7 @@ class _Lif:
         self.window[:, : tail.shape[1]] = tail
 
 
-def _components(net: NetworkSpec, compiled: dict[str, CompiledProjection]) -> list[_Component]:
+def _components(net: NetworkSpec, compiled: Mapping[str, _Projection]) -> list[_Component]:
     graph = nx.DiGraph()
     graph.add_nodes_from(net.lifs)
     graph.add_edges_from((p.source, p.target) for p in net.projections.values()
@@ -91,21 +118,15 @@ def _components(net: NetworkSpec, compiled: dict[str, CompiledProjection]) -> li
     return components
 
 
-def _deliver(proj: CompiledProjection, events: np.ndarray, target: _Lif, offset: int) -> None:
-    """Add the contributions of ``events`` (batch, steps, pre) from window ``offset`` on."""
-    batch, steps, _ = events.shape
-    for delay, values in proj.contributions(events.reshape(batch * steps, -1)):
-        start = offset + 1 + delay
-        target.window[:, start:start + steps] += values.reshape(batch, steps, -1)
-
-
 def _split_inputs(net: NetworkSpec, x: np.ndarray) -> dict[str, np.ndarray]:
     bounds = np.cumsum([0] + [net.populations[n].size for n in net.inputs])
-    return {name: x[:, :, bounds[i]:bounds[i + 1]] for i, name in enumerate(net.inputs)}
+    # C-ordered copies: the kernels read whole rows of them
+    return {name: np.ascontiguousarray(x[:, :, bounds[i]:bounds[i + 1]])
+            for i, name in enumerate(net.inputs)}
 
 
 def _counters(net: NetworkSpec, spikes: dict[str, np.ndarray],
-              compiled: dict[str, CompiledProjection], lifs: dict[str, _Lif],
+              compiled: Mapping[str, _Projection], lifs: dict[str, _Lif],
               batch: int, steps: int) -> dict[str, int]:
     per_neuron = {name: s.sum(axis=(0, 1), dtype=np.int64) for name, s in spikes.items()}
     pops = net.populations.values()
@@ -131,18 +152,21 @@ def _chunk_steps(net: NetworkSpec, batch: int, steps: int) -> int:
 
 
 def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool = False,
-                 progress: bool = False) -> SimResult:
+                 progress: bool = False, device: str = "cpu") -> SimResult:
     """Run ``artifact`` bit-exactly as Lava's fixed_pt models on ``spikes`` (batch, T, n_in).
 
     Returns spikes of every population (uint8, (batch, T, size), on Lava's
     timeline), ``u/P`` and ``v/P`` (int64) when ``record_states``, and the
-    event counters of docs/loihi-artifact.md.
+    event counters of docs/loihi-artifact.md. ``device`` (``devices.DEVICES``): where the
+    synaptic products run; the results are the same on every device.
     """
     net = read_network(artifact)
     arith = fx.arithmetic_of(net.target)
     x = check_input(spikes, net.n_inputs)
     batch, steps, _ = x.shape
-    compiled = {name: compile_projection(spec, arith) for name, spec in net.projections.items()}
+    where = torch_device(device)  # before the weights: a missing device fails fast
+    compiled = on_device({name: compile_projection(spec, arith)
+                          for name, spec in net.projections.items()}, where)
     chunk = _chunk_steps(net, batch, steps)
     lifs = {name: _Lif(spec, arith, batch, chunk + _max_delay_into(net, name) + 1)
             for name, spec in net.lifs.items()}
@@ -187,20 +211,23 @@ def _state_records(net: NetworkSpec, batch: int, steps: int, record_states: bool
 
 def _run_component(component: _Component, lifs: dict[str, _Lif], out: dict[str, np.ndarray],
                    states: dict[str, np.ndarray], t0: int, t1: int) -> None:
+    """Steps t0..t1 of one component: the external input of the whole chunk first; then,
+    without recurrence, each member's steps in one kernel call, else step by step."""
     for proj in component.external:
-        _deliver(proj, out[proj.spec.source][:, t0:t1], lifs[proj.spec.target], 0)
+        proj.deliver(out[proj.spec.source], t0, t1 - t0, lifs[proj.spec.target].window, 0)
+    if not component.internal:
+        for name in component.members:
+            _update(lifs[name], name, out, states, t0, t1)
+        return
     for t in range(t0, t1):
         for name in component.members:
-            lif = lifs[name]
-            out[name][:, t] = lif.step(t - t0)
-            if states:
-                _record(states, name, t, lif)
+            _update(lifs[name], name, out, states, t, t + 1, t0)
         for proj in component.internal:
-            _deliver(proj, out[proj.spec.source][:, t:t + 1], lifs[proj.spec.target], t - t0)
+            proj.deliver(out[proj.spec.source], t, 1, lifs[proj.spec.target].window, t - t0)
 
 
-def _record(states: dict[str, np.ndarray], name: str, t: int, lif: _Lif) -> None:
-    for var, value in (("u", lif.u), ("v", lif.v)):
-        trace = states.get(f"{var}/{name}")
-        if trace is not None:
-            trace[:, t] = value
+def _update(lif: _Lif, name: str, out: dict[str, np.ndarray], states: dict[str, np.ndarray],
+            t0: int, t1: int, chunk_start: int | None = None) -> None:
+    """Steps t0..t1 of population ``name``, its window read from ``t0 - chunk_start``."""
+    first = t0 - (t0 if chunk_start is None else chunk_start)
+    lif.steps(first, out[name], t0, t1 - t0, states.get(f"u/{name}"), states.get(f"v/{name}"))

@@ -5,12 +5,14 @@ holds Lava's effective weights (clipped and truncated) as floats: every
 partial sum of binary spikes times integer weights is an integer below
 :data:`FLOAT32_EXACT` (or below 2**53 in float64, chosen when the bound is
 larger), so BLAS and scipy products are exact and the int64 result equals
-Lava's integer sum bit for bit.
+Lava's integer sum bit for bit. A sparse block is also kept as int32 CSR arrays for
+the compiled gather (``kernels.scatter_events``), which the engine runs instead; the
+numpy gather (:meth:`WeightBlock.accumulate`) is its reference in the tests.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
@@ -19,6 +21,7 @@ import scipy.sparse as sp
 from neurocc.backends.loihi.section import CSR_PROCESSES, ProjectionSpec
 from neurocc.compiler.graph import Weight
 from neurocc.sim.loihi import fixed_point as fx
+from neurocc.sim.loihi import kernels
 
 FLOAT32_EXACT = 1 << 24  # float32 represents every integer of magnitude <= 2**24
 # Below this fraction of active inputs a sparse (events x weights) product beats a
@@ -30,11 +33,39 @@ SPARSE_BLOCK_MAX_DENSITY = 0.1
 
 @dataclass(frozen=True, eq=False)
 class WeightBlock:
-    """The synapses of one delay: ``dense_t`` (pre, post) or ``csr_t`` (pre, post) CSR."""
+    """The synapses of one delay: ``dense_t`` (pre, post) floats, or ``csr_t`` (pre, post) CSR
+    of the int32 effective weights (int64 ``indptr``, int32 ``indices``: what the kernel takes)."""
 
     delay: int
     dense_t: np.ndarray | None
     csr_t: sp.csr_array | None
+    # csr_t's arrays as the kernel takes them: int64 indptr, int32 indices, int32 data
+    kernel_csr: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add_into(self, events: np.ndarray, t0: int, steps: int, window: np.ndarray, first: int,
+                 weight_exp: int, scratch: np.ndarray) -> None:
+        """Add what ``events[:, t0 + s]`` (s < steps; events (batch, T, pre), C order)
+        contribute to ``window[:, first + s]``:
+        ``int32(sum << weight_exp)`` per row, exactly as :meth:`accumulate` followed by
+        ``apply_weight_exp`` and ``wrap_int32``. A CSR block runs the compiled gather
+        (``kernels.scatter_events``, cost per event); a dense block adds the weight rows of
+        the active inputs (``kernels.add_dense_rows``) below ``EVENT_DRIVEN_MAX_DENSITY``
+        active inputs, else the float product (BLAS)."""
+        if self.kernel_csr is not None:
+            indptr, indices, data = self.kernel_csr
+            kernels.scatter_events(indptr, indices, data, weight_exp, events, t0, steps, window,
+                                   first, scratch)
+            return
+        batch = events.shape[0]
+        chunk = events[:, t0:t0 + steps]
+        if (self.dense_t is not None
+                and np.count_nonzero(chunk) < EVENT_DRIVEN_MAX_DENSITY * chunk.size):
+            kernels.add_dense_rows(self.dense_t, weight_exp, events, t0, steps, window, first,
+                                   scratch)
+            return
+        sums = self.accumulate(chunk.reshape(batch * steps, -1))
+        values = fx.wrap_int32(fx.apply_weight_exp(sums, weight_exp))
+        window[:, first:first + steps] += values.reshape(batch, steps, -1)
 
     def accumulate(self, events: np.ndarray) -> np.ndarray:
         """Exact int64 sums (rows, post) of the weights of the active inputs of each row.
@@ -79,16 +110,22 @@ class CompiledProjection:
     spec: ProjectionSpec
     blocks: tuple[WeightBlock, ...]
     synapses_per_pre: np.ndarray  # nonzero effective weights per source neuron
+    # the gather's int64 sums, one per target, zero between calls (weight_exp < 0 only)
+    scratch: np.ndarray = field(init=False)
 
-    def contributions(self, events: np.ndarray) -> list[tuple[int, np.ndarray]]:
-        """(delay, int32 input) pairs that ``events`` (rows, pre) produce, per delay block.
+    def __post_init__(self) -> None:
+        size = self.spec.shape[0] if self.spec.weight_exp < 0 else 0
+        object.__setattr__(self, "scratch", np.zeros(size, dtype=np.int64))
 
-        Each block's sum is shifted by ``weight_exp`` on its own and wrapped to
-        int32, as Lava's Dense/DelayDense do per step and per delay slot.
-        """
-        return [(block.delay, fx.wrap_int32(fx.apply_weight_exp(block.accumulate(events),
-                                                                 self.spec.weight_exp)))
-                for block in self.blocks]
+    def deliver(self, events: np.ndarray, t0: int, steps: int, window: np.ndarray,
+                offset: int) -> None:
+        """Add what ``events[:, t0 + s]`` (s < steps; events the source's (batch, T, pre)
+        spikes) contribute to the target's ``window`` (batch, window steps, post): step s
+        lands at ``offset + s + 1 + delay``, per delay block, shifted by ``weight_exp`` and
+        wrapped to int32 on its own."""
+        for block in self.blocks:
+            block.add_into(events, t0, steps, window, offset + 1 + block.delay,
+                           self.spec.weight_exp, self.scratch)
 
 
 def effective_matrix(spec: ProjectionSpec, arith: fx.Arithmetic) -> Weight:
@@ -109,11 +146,21 @@ def _float_dtype(matrix: Weight, n_pre: int) -> type:
     return np.float32 if largest * n_pre <= FLOAT32_EXACT else np.float64
 
 
+def _pre_major(delay: int, matrix: Weight) -> WeightBlock:
+    """A block of the (pre, post) CSR of the int32 weights, post indices sorted within each
+    source's row; the kernel's views share its index and data arrays."""
+    csr_t = sp.csr_array(sp.csr_array(matrix, dtype=np.int32).T)
+    csr_t.sort_indices()
+    arrays = (csr_t.indptr.astype(np.int64), csr_t.indices.astype(np.int32, copy=False),
+              csr_t.data.astype(np.int32, copy=False))
+    return WeightBlock(delay, None, csr_t, arrays)
+
+
 def _block(delay: int, matrix: Weight, dtype: type) -> WeightBlock:
     size = max(matrix.shape[0] * matrix.shape[1], 1)
     nnz = matrix.nnz if sp.issparse(matrix) else np.count_nonzero(matrix)
     if nnz / size < SPARSE_BLOCK_MAX_DENSITY:
-        return WeightBlock(delay, None, sp.csr_array(sp.csr_array(matrix, dtype=dtype).T))
+        return _pre_major(delay, matrix)
     dense = matrix.toarray() if sp.issparse(matrix) else matrix
     return WeightBlock(delay, np.ascontiguousarray(dense.T, dtype=dtype), None)
 

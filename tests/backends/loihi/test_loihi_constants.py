@@ -16,6 +16,8 @@ ENGINE_CONSTANTS = {
     "FLOAT32_EXACT", "EVENT_DRIVEN_MAX_DENSITY", "SPARSE_BLOCK_MAX_DENSITY",  # product paths
     "REGISTER_BITS", "INT64_SIGN_SHIFT",  # numpy int32 / int64 representation
     "MIN_NUM_WEIGHT_BITS",  # a weight keeps at least one bit
+    "FLOAT64_EXACT",  # the device path's float64 bound (an IEEE fact, like FLOAT32_EXACT)
+    "TOUCH_AHEAD", "TOUCH_STRIDE",  # the gather kernel's read-ahead (implementation choice)
 }
 
 
