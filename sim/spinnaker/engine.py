@@ -33,8 +33,14 @@ from neurocc.sim.spinnaker.graded import (
     tick_egru,
     tick_integrator,
 )
-from neurocc.sim.spinnaker.lif import NO_DRAWS_2D, NO_DRAWS_3D, RESETS, lif_tick
-from neurocc.sim.spinnaker.synapses import ROUNDING_MODES, Block, blocks_of, deliver_spikes
+from neurocc.sim.spinnaker.lif import NO_RESET, RESETS, lif_tick
+from neurocc.sim.spinnaker.synapses import (
+    ROUNDING_MODES,
+    Block,
+    blocks_of,
+    deliver_spikes,
+    no_draws,
+)
 
 N_TYPES = len(SYNAPSE_TYPES)
 RANDOM_BITS = 32  # round.h draws one 32-bit word per rounded product
@@ -182,9 +188,9 @@ def _tick(run: Run, n: Neurons, t: int) -> None:
         slot[...] = 0
         return
     m = run.math
-    draws_in = draws_decay = NO_DRAWS_3D
-    draws_tc = NO_DRAWS_2D
-    if m.rng is not None:  # the dense engine's draw order: transfer, membrane, decay
+    draws_in = draws_decay = no_draws(n.current.ndim)
+    draws_tc = no_draws(n.v.ndim)
+    if m.rng is not None:  # the products' order: transfer, membrane, decay
         if n.exp_synapse:
             draws_in = m.draws(n.current.shape, m.decay_bits)
         if n.leaky:
@@ -192,7 +198,7 @@ def _tick(run: Run, n: Neurons, t: int) -> None:
         if n.exp_synapse:
             draws_decay = m.draws(n.current.shape, m.decay_bits)
     lif_tick(n.v, n.refract, n.current, slot, n.shifts + m.word_shift, n.params, n.synapse,
-             n.leaky, n.exp_synapse, RESETS.get(n.reset, 0), m.mode, m.fraction_bits,
+             n.leaky, n.exp_synapse, RESETS.get(n.reset, NO_RESET), m.mode, m.fraction_bits,
              m.decay_bits, m.state_bits, draws_in, draws_tc, draws_decay,
              run.spikes[n.name][:, t])
     if f"v/{n.name}" in run.states:

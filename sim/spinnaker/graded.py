@@ -20,13 +20,12 @@ from neurocc.compiler.neurons import (
     EGRU_RESET,
     EGRU_UPDATE,
 )
-from neurocc.sim.spinnaker.synapses import Block, deliver_products
+from neurocc.sim.spinnaker.synapses import Block, deliver_products, no_draws
 
 # receptor index = the model's receptor order (the synapse "type" compile stores)
 UPDATE, RESET, CANDIDATE, RECURRENT = (EGRU_RECEPTORS.index(r) for r in (
     EGRU_UPDATE, EGRU_RESET, EGRU_CANDIDATE, EGRU_CANDIDATE_RECURRENT))
 
-NO_DRAWS = np.zeros((0, 0), dtype=np.int64)
 DRAW_CHUNK = 1 << 20  # random words drawn at once by stochastic graded delivery
 
 if TYPE_CHECKING:
@@ -121,7 +120,7 @@ def deliver(math: Arithmetic, ring: np.ndarray, word_fraction_bits: np.ndarray,
             math.mode, math.state_bits)
     rows = payload.shape[0] * active.size
     if math.rng is None:
-        deliver_products(*args, NO_DRAWS, 0, rows)
+        deliver_products(*args, no_draws(2), 0, rows)
         return
     n_post = target.shape[-1]
     chunk = max(1, DRAW_CHUNK // max(n_post, 1))

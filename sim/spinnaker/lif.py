@@ -29,9 +29,8 @@ from neurocc.sim.spinnaker.synapses import rounded, wrap
 # rows of the stacked parameter array: the section's POP_KEYS, in their order
 BIAS, V_LEAK, EXP_TC, V_THRESHOLD, V_RESET, V_SUBTRACT, T_REFRACT = (POP_KEYS.index(k) for k in (
     "bias", "v_leak", "exp_tc", "v_threshold", "v_reset", "v_subtract", "t_refract"))
-RESETS = {"to_value": 1, "subtract": 2}  # anything else: no reset (0)
-NO_DRAWS_3D = np.zeros((0, 0, 0), dtype=np.int64)
-NO_DRAWS_2D = np.zeros((0, 0), dtype=np.int64)
+NO_RESET, TO_VALUE, SUBTRACT = 0, 1, 2  # reset modes, as the kernel takes them
+RESETS = {"to_value": TO_VALUE, "subtract": SUBTRACT}  # anything else: NO_RESET
 
 
 @njit(cache=True)
@@ -72,9 +71,9 @@ def lif_tick(v: np.ndarray, refract: np.ndarray, current: np.ndarray, slot: np.n
                 v[b, i] = updated
             fired = v[b, i] >= params[V_THRESHOLD, i]
             if fired:
-                if reset == 1:
+                if reset == TO_VALUE:
                     v[b, i] = params[V_RESET, i]
-                elif reset == 2:
+                elif reset == SUBTRACT:
                     v[b, i] = v[b, i] - params[V_SUBTRACT, i]
                 refract[b, i] = params[T_REFRACT, i]
             spiked[b, i] = fired

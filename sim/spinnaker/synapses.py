@@ -121,8 +121,9 @@ def blocks_of(arrays: Mapping[str, np.ndarray], n_pre: int, *, merge: bool,
     codes = np.flatnonzero(counts)  # sorted codes: sorted (stage, delay, type)
     block_of_code = np.full(counts.size, -1, dtype=np.int64)
     block_of_code[codes] = np.arange(codes.size)
-    out_post = np.empty(pre.size, np.int32 if int(post.max()) < 2**31 else np.int64)
-    narrow = not merge and int(weight.max()) < 2**31  # merged words may grow
+    int32 = np.iinfo(np.int32).max
+    out_post = np.empty(pre.size, np.int32 if int(post.max()) <= int32 else np.int64)
+    narrow = not merge and int(weight.max()) <= int32  # merged words may grow
     out_word = np.empty(pre.size, np.int32 if narrow else np.int64)
     rows = codes.size * n_pre
     indptr, count = _fill(pre, post, weight, stage, delay, kind, block_of_code, delays, kinds,
@@ -154,6 +155,11 @@ def deliver_spikes(batch: np.ndarray, pre: np.ndarray, indptr: np.ndarray, post:
 
 FLOOR, NEAREST, STOCHASTIC = 0, 1, 2  # rounding modes, as the kernels take them
 ROUNDING_MODES = {"floor": FLOOR, "nearest": NEAREST, "stochastic": STOCHASTIC}
+
+
+def no_draws(ndim: int) -> np.ndarray:
+    """An empty array of random words: what the kernels take when rounding draws none."""
+    return np.zeros((0,) * ndim, dtype=np.int64)
 
 
 @njit(cache=True, inline="always")
