@@ -47,7 +47,7 @@ def lif_tick(v: np.ndarray, refract: np.ndarray, current: np.ndarray, slot: np.n
     for b in range(batch):
         for i in range(size):
             for k in range(types):
-                arrived = slot[b, k, i] << shift[k]
+                arrived = np.int64(slot[b, k, i]) << shift[k]
                 slot[b, k, i] = 0
                 if exp_synapse:
                     draw = draws_in[b, k, i] if draws_in.size else 0

@@ -149,7 +149,7 @@ def deliver_spikes(batch: np.ndarray, pre: np.ndarray, indptr: np.ndarray, post:
     for e in range(pre.size):
         b, i = batch[e], pre[e]
         for j in range(indptr[i], indptr[i + 1]):
-            total = slot[b, kind, post[j]] + word[j]
+            total = np.int64(slot[b, kind, post[j]]) + word[j]
             slot[b, kind, post[j]] = total if total < slot_max else slot_max
 
 
