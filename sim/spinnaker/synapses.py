@@ -54,24 +54,23 @@ def _code_counts(stage: np.ndarray, delay: np.ndarray, kind: np.ndarray, delays:
 @njit(cache=True)
 def _fill(pre: np.ndarray, post: np.ndarray, weight: np.ndarray, stage: np.ndarray,
           delay: np.ndarray, kind: np.ndarray, block_of_code: np.ndarray, delays: int,
-          kinds: int, n_pre: int, rows: int, out_post: np.ndarray, out_word: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """Counting sort of the synapses by row ``block * n_pre + pre`` (stable): (indptr,
-    count per row)."""
-    indptr = np.zeros(rows + 1, np.int64)
+          kinds: int, n_pre: int, indptr: np.ndarray, count: np.ndarray, head: np.ndarray,
+          out_post: np.ndarray, out_word: np.ndarray) -> None:
+    """Counting sort of the synapses by row ``block * n_pre + pre`` (stable) into ``indptr``
+    (rows + 1, zeros), ``count`` (synapses per row), ``out_post`` and ``out_word``; ``head``
+    (rows) is scratch. The caller allocates every array: numpy's allocations are traced."""
     for s in range(pre.size):
         row = block_of_code[(stage[s] * delays + delay[s]) * kinds + kind[s]] * n_pre + pre[s]
         indptr[row + 1] += 1
-    count = indptr[1:].copy()
-    for r in range(rows):
+    count[:] = indptr[1:]
+    for r in range(count.size):
         indptr[r + 1] += indptr[r]
-    head = indptr[:-1].copy()
+    head[:] = indptr[:-1]
     for s in range(pre.size):
         row = block_of_code[(stage[s] * delays + delay[s]) * kinds + kind[s]] * n_pre + pre[s]
         out_post[head[row]] = post[s]
         out_word[head[row]] = weight[s]
         head[row] += 1
-    return indptr, count
 
 
 @njit(cache=True)
@@ -126,8 +125,9 @@ def blocks_of(arrays: Mapping[str, np.ndarray], n_pre: int, *, merge: bool,
     narrow = not merge and int(weight.max()) <= int32  # merged words may grow
     out_word = np.empty(pre.size, np.int32 if narrow else np.int64)
     rows = codes.size * n_pre
-    indptr, count = _fill(pre, post, weight, stage, delay, kind, block_of_code, delays, kinds,
-                          n_pre, rows, out_post, out_word)
+    indptr, count = np.zeros(rows + 1, dtype=np.int64), np.empty(rows, dtype=np.int64)
+    _fill(pre, post, weight, stage, delay, kind, block_of_code, delays, kinds, n_pre, indptr,
+          count, np.empty(rows, dtype=np.int64), out_post, out_word)
     if merge:
         kept = _merge_duplicates(indptr, out_post, out_word)
         out_post, out_word = out_post[:kept], out_word[:kept]
