@@ -215,7 +215,7 @@ def _deliver(run: Run, t: int) -> None:
     """Every spike of tick t adds its synapses' words to slot t + delay, saturating; a
     synapse of delay-extension stage s takes the spikes of tick t - s * D, which the
     extension re-sends now. Only the synapses of neurons that fired are touched."""
-    fired: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+    fired: dict[tuple[str, int], tuple[np.ndarray, ...]] = {}
     for dl in run.deliveries:
         graded = run.graded.get(dl.target)
         ring = graded.ring if graded is not None else run.neurons[dl.target].ring
@@ -226,15 +226,17 @@ def _deliver(run: Run, t: int) -> None:
             if (dl.source, sent) not in fired:
                 fired[(dl.source, sent)] = np.nonzero(run.spikes[dl.source][:, sent])
             batch, pre = fired[(dl.source, sent)]
-            if t + block.delay < run.steps:  # synaptic events delivered within the run
-                run.counters["synops"] += int(block.count[pre].sum())
+            if not pre.size:  # no spike, no payload: nothing to deliver or count
+                continue
+            within = t + block.delay < run.steps  # synaptic events delivered within the run
             if graded is not None:
+                run.counters["synops"] += int(block.count[pre].sum()) if within else 0
                 deliver(run.math, ring, graded.shifts, _payload(run, dl.source, sent),
                         t + block.delay, block)
-            elif pre.size:
-                deliver_spikes(batch, pre, block.indptr, block.post, block.word,
-                               ring[(t + block.delay) % ring.shape[0]], block.kind,
-                               run.math.slot_max)
+                continue
+            run.counters["synops"] += deliver_spikes(
+                batch, pre, block.indptr, block.post, block.word, block.count,
+                ring[(t + block.delay) % ring.shape[0]], block.kind, run.math.slot_max, within)
 
 
 def _payload(run: Run, source: str, t: int) -> np.ndarray:

@@ -143,14 +143,20 @@ def blocks_of(arrays: Mapping[str, np.ndarray], n_pre: int, *, merge: bool,
 
 @njit(cache=True)
 def deliver_spikes(batch: np.ndarray, pre: np.ndarray, indptr: np.ndarray, post: np.ndarray,
-                   word: np.ndarray, slot: np.ndarray, kind: int, slot_max: int) -> None:
+                   word: np.ndarray, count: np.ndarray, slot: np.ndarray, kind: int,
+                   slot_max: int, counted: bool) -> int:
     """Add the words of the fired neurons ``(batch[e], pre[e])`` to ``slot`` (batch, types,
-    size) at ``kind``, each add saturating at ``slot_max``."""
+    size) at ``kind``, each add saturating at ``slot_max``; returns their synaptic events
+    (``count`` per neuron) when ``counted``, else 0."""
+    events = 0
     for e in range(pre.size):
         b, i = batch[e], pre[e]
+        if counted:
+            events += count[i]
         for j in range(indptr[i], indptr[i + 1]):
             total = np.int64(slot[b, kind, post[j]]) + word[j]
             slot[b, kind, post[j]] = total if total < slot_max else slot_max
+    return events
 
 
 FLOOR, NEAREST, STOCHASTIC = 0, 1, 2  # rounding modes, as the kernels take them
