@@ -17,9 +17,9 @@ Per family (``loihi2`` with enough chips: a copy made with
 process (peak ``ru_maxrss`` is its own, like ``lsm_build.py``) and reports: build time,
 compile time split by stage (functions of the family's compiler wrapped with a timer),
 artifact write/read time and size on disk, the exact engine's time per step and synaptic
-events per second over ``STEPS`` steps at 1 % input activity (one batch; Loihi: the time
-inside its stepping loop, without reading the network and building the weight blocks;
-SpiNNaker: the whole run), and peak RSS after each stage.
+events per second over ``STEPS`` steps at 1 % input activity (one batch; the time inside
+the engine's stepping loop, without reading the network and building the weight blocks),
+and peak RSS after each stage.
 
     python benchmarks/scale.py [--cases NAME ...] [--families NAME ...] [--json PATH]
 
@@ -80,10 +80,6 @@ DEFAULT_CASES = ("random_10k", "random_100k", "microcircuit", "band_10k", "band_
 FAMILIES = {"loihi2": ("loihi2", {"chips": 512}),
             "spinnaker2": ("spinnaker2", {"chips_x": 16, "chips_y": 16}),
             "crossbar": ("rram256k", {})}  # tiles_per_chip: sized per case (crossbar_target)
-# the SpiNNaker engine (until its rewrite lands) holds a dense (pre, post) block per delay:
-# simulate only cases whose projections hold at most this many (post, pre) entries in all
-# (the microcircuit's 64 blocks took over 23 GB and were killed)
-SPINNAKER_SIM_MAX_ENTRIES = 2 * 10**8
 # the compiler functions timed as stages, per family: (module, attribute, stage name)
 STAGES = {
     "loihi": [("neurocc.backends.loihi.compile", "quantize_network", "quantize"),
@@ -99,7 +95,7 @@ STAGES = {
                  ("neurocc.backends.crossbar.mapping", "tiles_of", "tiles")],
     "loihi_engine": [("neurocc.sim.loihi.engine", "_run_component", "steps")],
     "crossbar_engine": [("neurocc.sim.crossbar.engine", "program", "program")],
-    "spinnaker_engine": [],
+    "spinnaker_engine": [("neurocc.sim.spinnaker.engine", "_steps", "steps")],
 }
 
 
@@ -302,38 +298,53 @@ def run_case_here(case: str, family: str, steps: int) -> dict[str, Any]:
         rng = np.random.default_rng(0)
         n_in = artifact.graph.n_inputs
         spikes = (rng.random((1, steps, n_in)) < ACTIVITY).astype(np.uint8)
-        entries = sum(p.shape[0] * p.shape[1] for p in artifact.graph.projections.values())
-        sim_s, events = None, _input_events(artifact.graph, spikes)
-        if family != "spinnaker2" or entries <= SPINNAKER_SIM_MAX_ENTRIES:
-            # Loihi: the time inside the stepping loop (events delivered, neurons updated),
-            # without reading the network and building the weight blocks; SpiNNaker: the run
-            steps_s: dict[str, float] = {}
-            with stage_timer(spec_family + "_engine", steps_s):
-                start = time.perf_counter()
-                result = neurocc.simulate(artifact, spikes)
-                run_s = time.perf_counter() - start
-            # every synaptic event the engine delivered (recurrent ones too)
-            events = int(result.counters.get("synops", events))
-            sim_s = steps_s.get("steps", run_s - steps_s.get("program", 0.0))
-            rss["simulate"] = _rss_mb()
+        # the time inside the stepping loop (events delivered, neurons updated), without
+        # reading the network and building the weight blocks (crossbar: the run without
+        # programming the arrays), nor compiling the SpiNNaker engine's kernels (a small
+        # network runs first)
+        if spec_family == "spinnaker":
+            _warm_up(target)
+        steps_s: dict[str, float] = {}
+        with stage_timer(spec_family + "_engine", steps_s):
+            start = time.perf_counter()
+            result = neurocc.simulate(artifact, spikes)
+            run_s = time.perf_counter() - start
+        # every synaptic event the engine delivered (recurrent ones too)
+        events = int(result.counters.get("synops", _input_events(artifact.graph, spikes)))
+        sim_s = steps_s.get("steps", run_s - steps_s.get("program", 0.0))
+        rss["simulate"] = _rss_mb()
         return {"case": case, "family": family, "target": str(getattr(target, "name", target)),
                 "neurons": sum(p.size for p in artifact.graph.populations.values()
                                if p.model != "input"),
                 "inputs": n_in, "synapses": synapses, "build_s": build_s,
                 "compile_s": compile_s, "stages_s": stages, "write_s": write_s,
                 "read_s": read_s, "artifact_mb": size_mb, "steps": steps,
-                "sim_s_per_step": None if sim_s is None else sim_s / steps,
-                "events": events,
-                "events_per_s": None if sim_s is None else events / sim_s,
+                "sim_s_per_step": sim_s / steps, "sim_run_s": run_s, "events": events,
+                "events_per_s": events / sim_s,
                 "peak_rss_mb": _rss_mb(), "peak_rss_mb_after": rss,
                 **crossbar_use(artifact)}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _warm_up(target: Any) -> None:
+    """Simulate a small random network on ``target`` so that the engine's compiled kernels
+    are loaded (or compiled) before the timed run."""
+    import neurocc
+    from neurocc.frontends.yaml import read_network_yaml
+
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "net.yaml"
+        source.write_text(random_yaml(SYNAPSES_PER_NEURON * 2))
+        artifact = neurocc.compile(read_network_yaml(source), target)
+    spikes = np.ones((1, 2, artifact.graph.n_inputs), dtype=np.uint8)
+    neurocc.simulate(artifact, spikes)
+
+
 def _input_events(graph: Any, spikes: np.ndarray) -> int:
     """Synaptic events the input spikes cause: per input spike, its outgoing synapses (the
-    count when the engine is not run; a run counts every event, recurrent ones too)."""
+    count when an engine has no ``synops`` counter, which counts every event, recurrent ones
+    too)."""
     counts = spikes.sum(axis=(0, 1)).astype(np.int64)
     offset, events = 0, 0
     for name in graph.inputs:

@@ -26,6 +26,10 @@ extension re-sends them, ``D = delay_stage_steps``). A core does nothing before 
 egru event's payload is its cell value. Counters: ``synops`` (at delivery, within the run),
 ``spikes``, ``input_spikes``, ``neuron_updates``, ``steps``, ``packets`` and
 ``payload_packets``.
+
+Modules: ``engine.py`` (the ticks and counters), ``lif.py`` (steps 1-4 of a spiking core as
+one compiled pass), ``synapses.py`` (each projection's (stage, delay, type) blocks stored
+pre-major; a tick reads only the synapses of the neurons that fired), ``graded.py``.
 """
 
 from neurocc.sim.spinnaker.engine import run_artifact

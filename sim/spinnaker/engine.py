@@ -33,6 +33,14 @@ from neurocc.sim.spinnaker.graded import (
     tick_egru,
     tick_integrator,
 )
+from neurocc.sim.spinnaker.lif import NO_RESET, RESETS, lif_tick
+from neurocc.sim.spinnaker.synapses import (
+    ROUNDING_MODES,
+    Block,
+    blocks_of,
+    deliver_spikes,
+    no_draws,
+)
 
 N_TYPES = len(SYNAPSE_TYPES)
 RANDOM_BITS = 32  # round.h draws one 32-bit word per rounded product
@@ -58,6 +66,11 @@ class Arithmetic:
     word_shift: int  # fraction_bits + 1 - weight_bits: 0 for sPyNNaker's 16-bit words
     rng: np.random.Generator | None = None
 
+    @property
+    def mode(self) -> int:
+        """The rounding mode as the compiled kernels take it."""
+        return ROUNDING_MODES.get(self.rounding, ROUNDING_MODES["floor"])
+
     @classmethod
     def of(cls, spec: TargetSpec, rounding: str, seed: int = 0) -> Arithmetic:
         rng = np.random.Generator(np.random.PCG64(seed)) if rounding == "stochastic" else None
@@ -76,10 +89,14 @@ class Arithmetic:
             return (product + (1 << (bits - 1))) >> bits
         if self.rng is not None:
             dropped = product & ((1 << bits) - 1)
-            draw = self.rng.integers(0, 1 << RANDOM_BITS, size=np.shape(product),
-                                     dtype=np.int64) >> (RANDOM_BITS - bits)
-            return (product >> bits) + (draw < dropped)
+            return (product >> bits) + (self.draws(np.shape(product), bits) < dropped)
         return product >> bits
+
+    def draws(self, shape: tuple[int, ...], bits: int) -> np.ndarray:
+        """The next random words of the stochastic mode, shifted to their top ``bits``."""
+        assert self.rng is not None
+        return self.rng.integers(0, 1 << RANDOM_BITS, size=shape,
+                                 dtype=np.int64) >> (RANDOM_BITS - bits)
 
 
 @dataclass
@@ -87,7 +104,8 @@ class Neurons:
     """One population's parameters and state: V, synaptic currents, ring buffers."""
 
     name: str
-    params: Mapping[str, np.ndarray]
+    params: np.ndarray  # (len(POP_KEYS), size), rows in POP_KEYS order
+    synapse: np.ndarray  # (2, types, size): syn_init, syn_decay (exponential synapses)
     shifts: np.ndarray  # (types,)
     leaky: bool
     exp_synapse: bool
@@ -101,13 +119,12 @@ class Neurons:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One projection's words per (stage, on-core delay, type) as dense (pre, post) matrices."""
+    """One projection's synapses as pre-major blocks, one per (stage, on-core delay, type)."""
 
     source: str
     target: str
-    blocks: dict[tuple[int, int, int], np.ndarray]
+    blocks: list[Block]
     fan_out: np.ndarray  # nonzero synapses per presynaptic neuron
-    counts: dict[tuple[int, int, int], np.ndarray]  # per block: its synapses per pre neuron
     resent: dict[int, np.ndarray]  # stage -> source neurons the delay extension re-sends
 
 
@@ -130,119 +147,96 @@ class Run:
 
 def _slots(deliveries: list[Delivery], name: str) -> int:
     """Ring-buffer slots: a power of two above the longest on-core delay into ``name``."""
-    delays = [d for dl in deliveries if dl.target == name for _, d, _ in dl.blocks]
+    delays = [b.delay for dl in deliveries if dl.target == name for b in dl.blocks]
     return 1 << int(max(delays, default=1)).bit_length()
 
 
 def _delivery(artifact: Artifact, name: str, arrays: Mapping[str, np.ndarray]) -> Delivery:
     entry = artifact.layout["projections"][name]
     sizes = artifact.layout["populations"]
-    n_pre, n_post = sizes[entry["source"]]["size"], sizes[entry["target"]]["size"]
-    post, pre, weight, kind, delay, stage = (arrays[proj_key(name, k)] for k in
-                                             ("post", "pre", "weight", "type", "delay",
-                                              "stage"))
-    blocks, counts = {}, {}
-    for s, d, k in sorted({(int(a), int(b), int(c)) for a, b, c in zip(stage, delay, kind,
-                                                                        strict=True)}):
-        block = np.zeros((n_pre, n_post))
-        pick = (stage == s) & (delay == d) & (kind == k)
-        np.add.at(block, (pre[pick], post[pick]), weight[pick])
-        blocks[(s, d, k)] = block
-        counts[(s, d, k)] = np.bincount(pre[pick], minlength=n_pre).astype(np.float64)
+    n_pre = sizes[entry["source"]]["size"]
+    coo = {k: arrays[proj_key(name, k)] for k in ("post", "pre", "weight", "type", "delay",
+                                                  "stage")}
+    graded = sizes[entry["target"]].get("kind", "lif") in GRADED
+    blocks = blocks_of(coo, n_pre, merge=graded, where=f"projection '{name}'")
+    pre = coo["pre"]
     return Delivery(entry["source"], entry["target"], blocks,
-                    np.bincount(pre, minlength=n_pre).astype(np.float64), counts,
-                    stage_masks(n_pre, pre, stage))
+                    np.bincount(pre, minlength=n_pre), stage_masks(n_pre, pre, coo["stage"]))
 
 
 def _neurons(name: str, entry: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
-             batch: int, slots: int) -> Neurons:
-    keys = [*POP_KEYS, "syn_decay", "syn_init"] if entry["synapse"] == "exp" else POP_KEYS
-    params = {k: arrays[pop_key(name, k)] for k in keys}
+             batch: int, slots: int, slot_max: int) -> Neurons:
     size = entry["size"]
-    return Neurons(name, params, np.asarray(entry["shifts"], dtype=np.int64), entry["leaky"],
-                   entry["synapse"] == "exp", entry["reset"], int(entry.get("start_tick", 0)),
+    params = np.stack([np.asarray(arrays[pop_key(name, k)], dtype=np.int64) for k in POP_KEYS])
+    exp_synapse = entry["synapse"] == "exp"
+    synapse = (np.stack([np.asarray(arrays[pop_key(name, k)], dtype=np.int64)
+                         for k in ("syn_init", "syn_decay")]) if exp_synapse
+               else np.zeros((2, N_TYPES, size), dtype=np.int64))
+    return Neurons(name, params, synapse, np.asarray(entry["shifts"], dtype=np.int64),
+                   entry["leaky"], exp_synapse, entry["reset"], int(entry.get("start_tick", 0)),
                    np.zeros((batch, size), dtype=np.int64),
                    np.zeros((batch, size), dtype=np.int64),
                    np.zeros((batch, N_TYPES, size), dtype=np.int64),
-                   np.zeros((slots, batch, N_TYPES, size), dtype=np.int64))
+                   np.zeros((slots, batch, N_TYPES, size), dtype=_word_type(slot_max)))
 
 
-def _transfer(run: Run, n: Neurons, t: int) -> np.ndarray:
-    """Step 1: this tick's slot, shifted into s16.15; returns the input of a delta synapse."""
-    slot = n.ring[t % n.ring.shape[0]]
-    arrived = slot << (n.shifts[None, :, None] + run.math.word_shift)
-    slot[...] = 0
-    if not n.exp_synapse:
-        return arrived
-    n.current = run.math.wrap(n.current + run.math.multiply(
-        arrived, n.params["syn_init"][None], run.math.decay_bits))
-    return n.current
-
-
-def _membrane(run: Run, n: Neurons, synaptic: np.ndarray) -> None:
-    """Step 2: the closed-form LIF update (or IF's plain sum) with the chip's rounding; a
-    refractory neuron keeps its V and counts its timer down instead."""
-    m = run.math
-    drive = m.wrap(synaptic[:, 0] - synaptic[:, 1] + n.params["bias"][None])
-    if not n.leaky:
-        v = m.wrap(n.v + drive)
-    else:
-        alpha = m.wrap(drive + n.params["v_leak"][None])
-        v = m.wrap(alpha - m.multiply(n.params["exp_tc"][None], m.wrap(alpha - n.v),
-                                      m.fraction_bits))
-    frozen = n.refract > 0
-    n.v = np.where(frozen, n.v, v)
-    n.refract = n.refract - frozen
-
-
-def _fire(n: Neurons) -> np.ndarray:
-    """Step 3: threshold (V >= V_thresh, raw bits), reset, and the refractory timer."""
-    spiked = n.v >= n.params["v_threshold"][None]
-    if n.reset == "to_value":
-        n.v = np.where(spiked, n.params["v_reset"][None], n.v)
-    elif n.reset == "subtract":
-        n.v = n.v - spiked * n.params["v_subtract"][None]
-    n.refract = np.where(spiked, n.params["t_refract"][None], n.refract)
-    return spiked
+def _word_type(slot_max: int) -> type[np.signedinteger[Any]]:
+    """The narrowest of int32 / int64 that holds a ring-buffer slot (at most ``slot_max``):
+    half the memory traffic of the delivery's random adds."""
+    return np.int32 if slot_max <= np.iinfo(np.int32).max else np.int64
 
 
 def _tick(run: Run, n: Neurons, t: int) -> None:
+    """Steps 1-4 of one population (``lif.lif_tick``); a core before its start tick only
+    consumes its slot."""
+    slot = n.ring[t % n.ring.shape[0]]
     if t < n.start_tick:  # not started: the slot is consumed, nothing integrates or fires
-        n.ring[t % n.ring.shape[0]] = 0
+        slot[...] = 0
         return
-    _membrane(run, n, _transfer(run, n, t))
-    spiked = _fire(n)
-    if n.exp_synapse:  # step 4: the decay comes after the neuron update
-        n.current = run.math.multiply(n.current, n.params["syn_decay"][None],
-                                      run.math.decay_bits)
-    run.spikes[n.name][:, t] = spiked
+    m = run.math
+    draws_in = draws_decay = no_draws(n.current.ndim)
+    draws_tc = no_draws(n.v.ndim)
+    if m.rng is not None:  # the products' order: transfer, membrane, decay
+        if n.exp_synapse:
+            draws_in = m.draws(n.current.shape, m.decay_bits)
+        if n.leaky:
+            draws_tc = m.draws(n.v.shape, m.fraction_bits)
+        if n.exp_synapse:
+            draws_decay = m.draws(n.current.shape, m.decay_bits)
+    lif_tick(n.v, n.refract, n.current, slot, n.shifts + m.word_shift, n.params, n.synapse,
+             n.leaky, n.exp_synapse, RESETS.get(n.reset, NO_RESET), m.mode, m.fraction_bits,
+             m.decay_bits, m.state_bits, draws_in, draws_tc, draws_decay,
+             run.spikes[n.name][:, t])
     if f"v/{n.name}" in run.states:
         run.states[f"v/{n.name}"][:, t] = n.v
 
 
 def _deliver(run: Run, t: int) -> None:
-    """Every spike of tick t adds its words to slot t + delay, saturating; a synapse of
-    delay-extension stage s takes the spikes of tick t - s * D, which the extension re-sends
-    now."""
+    """Every spike of tick t adds its synapses' words to slot t + delay, saturating; a
+    synapse of delay-extension stage s takes the spikes of tick t - s * D, which the
+    extension re-sends now. Only the synapses of neurons that fired are touched."""
+    fired: dict[tuple[str, int], tuple[np.ndarray, ...]] = {}
     for dl in run.deliveries:
         graded = run.graded.get(dl.target)
         ring = graded.ring if graded is not None else run.neurons[dl.target].ring
-        for (stage, delay, kind), block in dl.blocks.items():
-            sent = t - stage * run.stage_steps
+        for block in dl.blocks:
+            sent = t - block.stage * run.stage_steps
             if sent < 0:
                 continue
-            fired = (run.spikes[dl.source][:, sent] != 0).astype(np.float64)
-            if t + delay < run.steps:  # synaptic events delivered within the run
-                run.counters["synops"] += int((fired @ dl.counts[(stage, delay, kind)]).sum())
+            if (dl.source, sent) not in fired:
+                fired[(dl.source, sent)] = np.nonzero(run.spikes[dl.source][:, sent])
+            batch, pre = fired[(dl.source, sent)]
+            if not pre.size:  # no spike, no payload: nothing to deliver or count
+                continue
+            within = t + block.delay < run.steps  # synaptic events delivered within the run
             if graded is not None:
+                run.counters["synops"] += int(block.count[pre].sum()) if within else 0
                 deliver(run.math, ring, graded.shifts, _payload(run, dl.source, sent),
-                        t + delay, kind, block)
+                        t + block.delay, block)
                 continue
-            if not fired.any():
-                continue
-            slot = ring[(t + delay) % ring.shape[0]]
-            slot[:, kind] = np.minimum(slot[:, kind] + (fired @ block).astype(np.int64),
-                                       run.math.slot_max)
+            run.counters["synops"] += deliver_spikes(
+                batch, pre, block.indptr, block.post, block.word, block.count,
+                ring[(t + block.delay) % ring.shape[0]], block.kind, run.math.slot_max, within)
 
 
 def _payload(run: Run, source: str, t: int) -> np.ndarray:
@@ -253,26 +247,32 @@ def _payload(run: Run, source: str, t: int) -> np.ndarray:
     return run.spikes[source][:, t].astype(np.int64) << run.math.fraction_bits
 
 
-def _packets(run: Run, t: int, senders: Mapping[str, np.ndarray]) -> int:
-    """One multicast packet per spike of a neuron with targets (routers replicate it), and
-    one per re-sent spike of a delay-extension stage."""
-    sent = sum(int(run.spikes[name][:, t][:, mask].sum()) for name, mask in senders.items())
+def _spike_counts(run: Run, name: str, ticks: int) -> np.ndarray:
+    """Per neuron of ``name``: its spikes over the batch in ticks ``0 .. ticks - 1``."""
+    return np.add.reduce(run.spikes[name][:, :max(ticks, 0)], axis=(0, 1), dtype=np.int64)
+
+
+def _packets(run: Run, senders: Mapping[str, np.ndarray]) -> int:
+    """Over the run: one multicast packet per spike of a neuron with targets (routers
+    replicate it), and one per re-sent spike of a delay-extension stage (a spike of tick
+    ``t`` is re-sent at stage ``s`` when ``t + s * D`` is within the run). As the per-tick
+    count always did, the re-sent packets of every source are counted, whatever
+    ``senders`` holds."""
+    sent = sum(int(_spike_counts(run, name, run.steps)[mask].sum())
+               for name, mask in senders.items())
     resent: dict[tuple[str, int], np.ndarray] = {}
     for dl in run.deliveries:
         for stage, mask in dl.resent.items():
             key = (dl.source, stage)
             resent[key] = resent[key] | mask if key in resent else mask
     for (source, stage), mask in resent.items():
-        tick = t - stage * run.stage_steps
-        if tick >= 0:
-            sent += int(run.spikes[source][:, tick][:, mask].sum())
+        sent += int(_spike_counts(run, source, run.steps - stage * run.stage_steps)[mask].sum())
     return sent
 
 
-def _hops(run: Run, t: int, links: Mapping[str, np.ndarray]) -> int:
+def _hops(run: Run, links: Mapping[str, np.ndarray]) -> int:
     """Per spike of a sender, the links of its core's multicast tree (``packet_hops``)."""
-    return sum(int((run.spikes[name][:, t].astype(np.int64) @ per).sum())
-               for name, per in links.items())
+    return sum(int(_spike_counts(run, name, run.steps) @ per) for name, per in links.items())
 
 
 def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
@@ -281,10 +281,13 @@ def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
     deliveries = [_delivery(artifact, n, arrays) for n in artifact.layout["projections"]]
     batch, steps, _ = spikes.shape
     populations = artifact.layout["populations"]
-    neurons = {name: _neurons(name, entry, arrays, batch, _slots(deliveries, name))
+    spec = target_of(artifact)
+    math = Arithmetic.of(spec, options.get("rounding", "floor"),
+                         int(options.get("rounding_seed", 0)))
+    neurons = {name: _neurons(name, entry, arrays, batch, _slots(deliveries, name),
+                              math.slot_max)
                for name, entry in populations.items()
                if not entry["input"] and entry.get("kind", "lif") == "lif"}
-    spec = target_of(artifact)
     graded = {name: _graded(name, entry, arrays, batch, _slots(deliveries, name),
                             int(spec.weight_bits))
               for name, entry in populations.items() if entry.get("kind", "lif") in GRADED}
@@ -297,8 +300,6 @@ def _start(artifact: Artifact, spikes: np.ndarray, record_states: bool) -> Run:
         states[f"{trace}/{name}"] = np.zeros((batch, steps, g.state.shape[1]), dtype=np.int64)
         if record_states and g.kind == "egru":
             states[f"c/{name}"] = np.zeros_like(states[f"{trace}/{name}"])
-    math = Arithmetic.of(spec, options.get("rounding", "floor"),
-                         int(options.get("rounding_seed", 0)))
     gates = (Gates(arrays[TABLE_KEY], int(spec.gate_table_step_bits), int(spec.fraction_bits),
                    int(spec.state_bits)) if TABLE_KEY in arrays else None)
     values = {name: states[f"y/{name}"] for name, g in graded.items() if g.kind == "egru"}
@@ -372,24 +373,27 @@ def _counters(run: Run, artifact: Artifact, spikes: np.ndarray) -> dict[str, int
             "steps": batch * steps}
 
 
+def _steps(run: Run, progress: bool) -> None:
+    """The ticks: every population's update, then the deliveries of this tick's spikes."""
+    for t in tqdm(range(run.steps), desc="spinnaker sim", unit="step", disable=not progress):
+        for n in run.neurons.values():
+            _tick(run, n, t)
+        for g in run.graded.values():
+            _tick_graded(run, g, t)
+        _deliver(run, t)
+
+
 def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool = False,
                  progress: bool = False) -> SimResult:
     """Run a SpiNNaker-family artifact on input spikes (batch, T, n_in), bit-exactly."""
     spikes = validate_spikes(artifact.graph, spikes)
     run = _start(artifact, spikes, record_states)
     _fill_inputs(run, artifact, spikes)
+    _steps(run, progress)
     senders = _senders(run)
-    links = _tree_links(artifact, senders)
-    for t in tqdm(range(spikes.shape[1]), desc="spinnaker sim", unit="step",
-                  disable=not progress):
-        for n in run.neurons.values():
-            _tick(run, n, t)
-        for g in run.graded.values():
-            _tick_graded(run, g, t)
-        _deliver(run, t)
-        run.counters["packets"] += _packets(run, t, senders)
-        run.counters["payload_packets"] += _packets(run, t, {
-            k: v for k, v in senders.items() if k in run.values})
-        run.counters["packet_hops"] += _hops(run, t, links)
+    run.counters["packets"] = _packets(run, senders)
+    run.counters["payload_packets"] = _packets(run, {k: v for k, v in senders.items()
+                                                     if k in run.values})
+    run.counters["packet_hops"] = _hops(run, _tree_links(artifact, senders))
     return SimResult(run.spikes, tuple(artifact.graph.outputs), run.states,
                      _counters(run, artifact, spikes), int(artifact.layout["latency_steps"]))

@@ -20,10 +20,13 @@ from neurocc.compiler.neurons import (
     EGRU_RESET,
     EGRU_UPDATE,
 )
+from neurocc.sim.spinnaker.synapses import Block, deliver_products, no_draws
 
 # receptor index = the model's receptor order (the synapse "type" compile stores)
 UPDATE, RESET, CANDIDATE, RECURRENT = (EGRU_RECEPTORS.index(r) for r in (
     EGRU_UPDATE, EGRU_RESET, EGRU_CANDIDATE, EGRU_CANDIDATE_RECURRENT))
+
+DRAW_CHUNK = 1 << 20  # random words drawn at once by stochastic graded delivery
 
 if TYPE_CHECKING:
     from neurocc.sim.spinnaker.engine import Arithmetic
@@ -99,17 +102,28 @@ def tick_integrator(math: Arithmetic, n: GradedNeurons, words: np.ndarray) -> No
 
 
 def deliver(math: Arithmetic, ring: np.ndarray, word_fraction_bits: np.ndarray,
-            payload: np.ndarray, slot: int, kind: int, block: np.ndarray) -> None:
+            payload: np.ndarray, slot: int, block: Block) -> None:
     """Add ``sum over senders of mul(w, payload) >> (15 - r)`` to one slot's receptor words
-    (``15 - r`` is the word's fraction bits, ``weight_bits - 1 - r``).
+    (``15 - r`` is the word's fraction bits, ``weight_bits - 1 - r``), wrapping.
 
     ``payload`` (batch, pre) holds s16.15 values (1.0 for a 0/1 spike); each product is
-    rounded on its own, as the core processes one synapse at a time."""
+    rounded on its own, as the core processes one synapse at a time. Only the synapses of
+    senders with a nonzero payload are read. Stochastic rounding draws one word per
+    (batch, active sender, post) in that order, as one dense product over the block would,
+    a bounded number of rows at a time."""
     active = np.flatnonzero(payload.any(axis=0))
     if not active.size:
         return
-    shift = int(word_fraction_bits[kind])
-    product = math.multiply(payload[:, active, None], block[None, active].astype(np.int64),
-                            shift)
+    shift = int(word_fraction_bits[block.kind])
     target = ring[slot % ring.shape[0]]
-    target[:, kind] = math.wrap(target[:, kind] + product.sum(axis=1))
+    args = (payload, active, block.indptr, block.post, block.word, target, block.kind, shift,
+            math.mode, math.state_bits)
+    rows = payload.shape[0] * active.size
+    if math.rng is None:
+        deliver_products(*args, no_draws(2), 0, rows)
+        return
+    n_post = target.shape[-1]
+    chunk = max(1, DRAW_CHUNK // max(n_post, 1))
+    for first in range(0, rows, chunk):
+        count = min(chunk, rows - first)
+        deliver_products(*args, math.draws((count, n_post), shift), first, count)

@@ -22,6 +22,7 @@ ALLOWED_NAMES |= {"FRACTION_BITS", "WORD_BITS", "WORD_MASK", "INT32_MAX", "ONE_U
                   "EXP_MIN_BITS", "EXP_MAX_BITS", "EXP_Z_MIN", "EXP_Z_COUNT", "MID_COUNT",
                   "MID_SHIFT", "LOW_MASK", "SERIES", "EXPM1_MID", "MS_PER_S", "TABLE_DIGITS"}
 ALLOWED_NAMES |= {"RANDOM_BITS"}  # engine: round.h draws one 32-bit word per product
+ALLOWED_NAMES |= {"DRAW_CHUNK"}  # engine: random words drawn at once (memory, not hardware)
 ALLOWED_NAMES |= {"SEED", "EPSILON"}  # partition.py: the partitioner's seed and imbalance
 ALLOWED_NAMES |= {"TRAFFIC_MAX_SYNAPSES"}  # mapping.py: mapping=auto's compile-cost policy
 # kernels.py: the width of a uint64 bit-set word, and two markers of a tree walk
