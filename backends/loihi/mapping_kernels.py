@@ -1,0 +1,114 @@
+"""Compiled kernels of the Loihi partitioner: one pass over a population's incoming synapses.
+
+A target population's incoming synapses are given as ``bounds`` (K, n + 1): row ``i`` of its
+``k``-th incoming projection holds the entries ``bounds[k, i]:bounds[k, i + 1]`` of
+``indices`` (source neuron indices, local to the projection's source), and ``offsets[k]``
+turns them into global neuron ids (populations side by side in placement order).
+
+Distinct sources and destinations are counted with a *stamp* per global neuron: the id of
+the last run (core) that saw it. Rows of a core are contiguous, so a neuron seen again with
+the same stamp is not new, and nothing is sorted or merged (two projections from one source
+population share their axons without a union of their masks).
+
+numba, one core (``nopython``, cached on disk); imported only when a Loihi mapping runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# columns of the usage rows ``pack_runs`` returns (mapping.LIMITS order differs: named there)
+NEURONS, SYNAPSES, MEMORY_BITS, FAN_IN, FAN_OUT = range(5)
+
+
+@njit(cache=True)
+def _mark(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndarray, row: int,
+          stamp: np.ndarray, mark: int) -> int:
+    """Stamp row ``row``'s sources with ``mark``; how many did not have it yet."""
+    new = 0
+    for k in range(bounds.shape[0]):
+        base = offsets[k]
+        for j in range(bounds[k, row], bounds[k, row + 1]):
+            g = indices[j] + base
+            if stamp[g] != mark:
+                stamp[g] = mark
+                new += 1
+    return new
+
+
+@njit(cache=True)
+def distinct_sources(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndarray,
+                     total: int) -> np.ndarray:
+    """Per row: its distinct global sources (over all K projections)."""
+    n = bounds.shape[1] - 1
+    stamp = np.full(total, -1, np.int64)
+    found = np.zeros(n, np.int64)
+    for i in range(n):
+        found[i] = _mark(bounds, indices, offsets, i, stamp, i)
+    return found
+
+
+@njit(cache=True)
+def pack_runs(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndarray, bits: np.ndarray,
+              fan_out: np.ndarray, limits: np.ndarray, total: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy contiguous runs: each neuron joins the current run while the run stays within
+    every limit (``limits``: neurons, synapses, memory bits, fan-in, fan-out, as the usage
+    columns), else it starts the next run. Every neuron must fit alone (checked before).
+
+    Returns the run of every row and the usage rows (one per run)."""
+    n = bounds.shape[1] - 1
+    run_of = np.empty(n, np.int64)
+    usage = np.zeros((max(n, 1), 5), np.int64)
+    stamp = np.full(total, -1, np.int64)
+    run = 0
+    for i in range(n):
+        synapses, memory = 0, 0
+        for k in range(bounds.shape[0]):
+            count = bounds[k, i + 1] - bounds[k, i]
+            synapses += count
+            memory += count * bits[k]
+        used = usage[run]
+        if used[NEURONS] > 0 and (used[NEURONS] + 1 > limits[NEURONS]
+                                  or used[SYNAPSES] + synapses > limits[SYNAPSES]
+                                  or used[MEMORY_BITS] + memory > limits[MEMORY_BITS]
+                                  or used[FAN_OUT] + fan_out[i] > limits[FAN_OUT]):
+            run += 1
+            used = usage[run]
+        new = _mark(bounds, indices, offsets, i, stamp, run)
+        if used[NEURONS] > 0 and used[FAN_IN] + new > limits[FAN_IN]:
+            run += 1  # the sources counted above belong to the closed run: count them again
+            used = usage[run]
+            new = _mark(bounds, indices, offsets, i, stamp, run)
+        used[NEURONS] += 1
+        used[SYNAPSES] += synapses
+        used[MEMORY_BITS] += memory
+        used[FAN_IN] += new
+        used[FAN_OUT] += fan_out[i]
+        run_of[i] = run
+    return run_of, usage[:run + 1 if n else 0]
+
+
+@njit(cache=True)
+def count_destinations(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndarray,
+                       core_of_row: np.ndarray, stamp: np.ndarray, msg: np.ndarray,
+                       with_hops: bool, core_of: np.ndarray, position: np.ndarray,
+                       hops_ew: np.ndarray, hops_ns: np.ndarray) -> None:
+    """Add, per global source neuron, the distinct cores of this population it reaches
+    (``msg``) and, ``with_hops``, the tile distances from its core (``core_of``, global) to
+    each (``position``: (core, 2) of x, y). ``stamp`` (per global neuron) carries over
+    between populations: core ids are unique."""
+    for i in range(bounds.shape[1] - 1):
+        core = core_of_row[i]
+        for k in range(bounds.shape[0]):
+            base = offsets[k]
+            for j in range(bounds[k, i], bounds[k, i + 1]):
+                g = indices[j] + base
+                if stamp[g] != core:
+                    stamp[g] = core
+                    msg[g] += 1
+                    if with_hops:
+                        source = core_of[g]
+                        hops_ew[g] += abs(position[source, 0] - position[core, 0])
+                        hops_ns[g] += abs(position[source, 1] - position[core, 1])
