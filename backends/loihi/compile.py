@@ -50,7 +50,8 @@ STAGES = ("quantize", "timing", "map", "section")  # what the progress bar count
 
 
 def _mask(mantissa: Weight) -> sp.csr_array:
-    return sp.csr_array(sp.csr_array(mantissa) != 0)
+    """The stored synapses: a sparse mantissa is its own mask (it holds no zeros)."""
+    return mantissa if sp.issparse(mantissa) else sp.csr_array(mantissa != 0)
 
 
 def _process(quant: ProjectionQuant, delay: np.ndarray) -> str:
