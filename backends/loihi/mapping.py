@@ -199,9 +199,10 @@ def _pack(name: str, inc: _Incoming, fan_out: np.ndarray, spec: LoihiSpec, total
     if size and int(inc.synapses.max()) > spec.fan_in_axons_per_core:
         _single_neuron_check(name, {"fan_in_axons_per_core": kernels.distinct_sources(
             inc.bounds, inc.indices, inc.offsets, total)}, spec)
-    columns = dict(zip(("neurons_per_core", "synapses_per_core",
-                        "synaptic_memory_per_core_bits", "fan_in_axons_per_core",
-                        "fan_out_axons_per_core"), range(5), strict=True))
+    columns = {"neurons_per_core": kernels.NEURONS, "synapses_per_core": kernels.SYNAPSES,
+               "synaptic_memory_per_core_bits": kernels.MEMORY_BITS,
+               "fan_in_axons_per_core": kernels.FAN_IN,
+               "fan_out_axons_per_core": kernels.FAN_OUT}
     limits = np.array([getattr(spec, k) for k in columns], np.int64)
     run_of, usage = kernels.pack_runs(inc.bounds, inc.indices, inc.offsets, inc.bits,
                                       np.asarray(fan_out, np.int64), limits, total)
@@ -233,7 +234,8 @@ def _destinations(sizes: Mapping[str, int], incoming: Mapping[str, _Incoming],
     from neurocc.backends.loihi import mapping_kernels as kernels
 
     total = sum(sizes.values())
-    msg, ew, ns = (np.zeros(total, np.int64) for _ in range(3))
+    msg, ew, ns = np.zeros(total, np.int64), np.zeros(total, np.int64), \
+        np.zeros(total, np.int64)
     global_core = np.concatenate([core_of[n] for n in sizes]) if total else \
         np.zeros(0, np.int64)
     n_cores = int(global_core.max()) + 1 if total else 1

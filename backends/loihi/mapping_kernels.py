@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# columns of the usage rows ``pack_runs`` returns (mapping.LIMITS order differs: named there)
-NEURONS, SYNAPSES, MEMORY_BITS, FAN_IN, FAN_OUT = range(5)
+# columns of the usage rows ``pack_runs`` returns (the mapping names them by limit)
+USAGE_COLUMNS = 5
+NEURONS, SYNAPSES, MEMORY_BITS, FAN_IN, FAN_OUT = range(USAGE_COLUMNS)
 
 
 @njit(cache=True)
@@ -60,7 +61,7 @@ def pack_runs(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndarray, bits
     Returns the run of every row and the usage rows (one per run)."""
     n = bounds.shape[1] - 1
     run_of = np.empty(n, np.int64)
-    usage = np.zeros((max(n, 1), 5), np.int64)
+    usage = np.zeros((max(n, 1), USAGE_COLUMNS), np.int64)
     stamp = np.full(total, -1, np.int64)
     run = 0
     for i in range(n):
