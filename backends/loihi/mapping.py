@@ -24,7 +24,7 @@ that needs more cores than ``chips * cores_per_chip``, raises a MappingError nam
 population, the limit and the value.
 
 **At scale.** The greedy runs are one compiled pass per population over its incoming
-synapses (``mapping_kernels``, numba), neuron by neuron with running sums; distinct sources
+synapses (``kernels``, numba), neuron by neuron with running sums; distinct sources
 and destinations are counted with a stamp per source neuron (the last core that saw it), as
 a core's neurons are contiguous: no sort, no transposed or merged copy of the masks. A round
 repacks only the populations whose fan-out cost changed and recounts the messages only when
@@ -127,7 +127,7 @@ class Placement:
 # -- incoming structure per population ---------------------------------------------------
 @dataclass(frozen=True)
 class _Incoming:
-    """A population's incoming synapses as the kernels take them (``mapping_kernels``): row
+    """A population's incoming synapses as the kernels take them (``kernels``): row
     ``i`` of projection ``k`` is ``indices[bounds[k, i]:bounds[k, i + 1]] + offsets[k]``
     (global source ids); ``indices`` is the projections' own array when there is one."""
 
@@ -186,9 +186,9 @@ def _pack(name: str, inc: _Incoming, fan_out: np.ndarray, spec: LoihiSpec, total
     """Greedy contiguous runs of neurons: the run of every neuron and each run's usage.
 
     Each run is the longest one from its start within every limit, neuron by neuron in one
-    compiled pass (``mapping_kernels.pack_runs``; the fan-in counted with stamps).
+    compiled pass (``kernels.pack_runs``; the fan-in counted with stamps).
     """
-    from neurocc.backends.loihi import mapping_kernels as kernels
+    from neurocc.backends.loihi import kernels as kernels
 
     size = inc.synapses.size
     costs = {"neurons_per_core": np.ones(size, np.int64), "synapses_per_core": inc.synapses,
@@ -230,8 +230,8 @@ def _destinations(sizes: Mapping[str, int], incoming: Mapping[str, _Incoming],
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per global neuron: the distinct destination cores of one spike and, with ``spec``,
     the summed east-west and north-south tile hops to them (zeros without). One compiled
-    pass over every population's incoming synapses (``mapping_kernels``)."""
-    from neurocc.backends.loihi import mapping_kernels as kernels
+    pass over every population's incoming synapses (``kernels``)."""
+    from neurocc.backends.loihi import kernels as kernels
 
     total = sum(sizes.values())
     msg, ew, ns = np.zeros(total, np.int64), np.zeros(total, np.int64), \

@@ -569,25 +569,17 @@ def quantize_projection(proj: Projection, factor: np.ndarray, spec: LoihiSpec,
 def _nonzero_csr(data: np.ndarray, like: sp.csr_array) -> sp.csr_array:
     """The CSR of ``data`` (one value per entry of ``like``) without its zeros; ``like``'s
     index arrays are shared, not copied, when nothing is dropped. ``data`` is compacted in
-    place, block by block (no full-size mask or copy)."""
+    place (``kernels.drop_zeros``: no full-size mask or copy)."""
     zeros = like.nnz - int(np.count_nonzero(data))
     shared = like.indices.flags.writeable and like.indptr.flags.writeable  # scipy edits in place
     if zeros == 0 and shared:
         return sp.csr_array((data, like.indices, like.indptr), shape=like.shape)
+    from neurocc.backends.loihi.kernels import drop_zeros
+
     indices = np.empty(like.nnz - zeros, like.indices.dtype)
-    dropped, kept = [], 0
-    for lo in range(0, like.nnz, BLOCK_ENTRIES):
-        block = data[lo:lo + BLOCK_ENTRIES]
-        keep = block != 0
-        dropped.append(lo + np.flatnonzero(~keep))
-        count = int(np.count_nonzero(keep))
-        indices[kept:kept + count] = like.indices[lo:lo + BLOCK_ENTRIES][keep]
-        data[kept:kept + count] = block[keep]  # block[keep] is a copy: safe in place
-        kept += count
-    # each row pointer moves back by the zeros before it
-    indptr = like.indptr - np.searchsorted(np.concatenate(dropped), like.indptr, side="left")
-    return sp.csr_array((data[:kept], indices, indptr.astype(like.indptr.dtype)),
-                        shape=like.shape)
+    indptr = np.empty_like(like.indptr)
+    kept = drop_zeros(data, like.indices, like.indptr, indices, indptr)
+    return sp.csr_array((data[:kept], indices, indptr), shape=like.shape)
 
 
 def quantize_network(graph: Graph, spec: LoihiSpec, reset_policy: str = "error",

@@ -1,16 +1,19 @@
-"""Compiled kernels of the Loihi partitioner: one pass over a population's incoming synapses.
+"""Compiled kernels of the Loihi compiler: one pass over the synapses, no full-size temporary.
 
-A target population's incoming synapses are given as ``bounds`` (K, n + 1): row ``i`` of its
-``k``-th incoming projection holds the entries ``bounds[k, i]:bounds[k, i + 1]`` of
-``indices`` (source neuron indices, local to the projection's source), and ``offsets[k]``
-turns them into global neuron ids (populations side by side in placement order).
+**Partition** (``mapping``): a target population's incoming synapses are given as
+``bounds`` (K, n + 1): row ``i`` of its ``k``-th incoming projection holds the entries
+``bounds[k, i]:bounds[k, i + 1]`` of ``indices`` (source neuron indices, local to the
+projection's source), and ``offsets[k]`` turns them into global neuron ids (populations
+side by side in placement order).
 
 Distinct sources and destinations are counted with a *stamp* per global neuron: the id of
 the last run (core) that saw it. Rows of a core are contiguous, so a neuron seen again with
 the same stamp is not new, and nothing is sorted or merged (two projections from one source
 population share their axons without a union of their masks).
 
-numba, one core (``nopython``, cached on disk); imported only when a Loihi mapping runs.
+**Zeros** (``quantize``): :func:`drop_zeros` compacts a CSR matrix in place.
+
+numba, one core (``nopython``, cached on disk); imported only when a Loihi compile runs.
 """
 
 from __future__ import annotations
@@ -113,3 +116,21 @@ def count_destinations(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndar
                         source = core_of[g]
                         hops_ew[g] += abs(position[source, 0] - position[core, 0])
                         hops_ns[g] += abs(position[source, 1] - position[core, 1])
+
+
+@njit(cache=True)
+def drop_zeros(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+               new_indices: np.ndarray, new_indptr: np.ndarray) -> int:
+    """Move the nonzero entries of the CSR (data, indices, indptr) to the front of ``data``
+    (in place) and their columns into ``new_indices``; ``new_indptr`` gets the rows' new
+    bounds. Returns the entries kept."""
+    kept = 0
+    for row in range(indptr.size - 1):
+        new_indptr[row] = kept
+        for j in range(indptr[row], indptr[row + 1]):
+            if data[j] != 0:
+                data[kept] = data[j]
+                new_indices[kept] = indices[j]
+                kept += 1
+    new_indptr[indptr.size - 1] = kept
+    return kept
