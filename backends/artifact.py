@@ -61,6 +61,9 @@ _DEFLATE_LEVEL = 1
 _MIN_SAVING = 0.10  # store uncompressed when deflate saves less than this fraction
 _SAMPLE_BLOCKS = 8
 _SAMPLE_BLOCK_BYTES = 16 * 1024
+# a member is written (and deflated) in slices of this size: its compressed form is never
+# held whole (deflate's output does not depend on how its input is sliced)
+_WRITE_BLOCK_BYTES = 16 * 2**20
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # zip local file header: signature .. name, extra
 _LOCAL_SIGNATURE = b"PK\x03\x04"
 _NPY_HEADER_MAX = 65536 + 16  # .npy 1.0 headers are at most 65535 bytes plus the preamble
@@ -178,15 +181,15 @@ def _write_member(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> Non
     header = _npy_header(array)
     payload = memoryview(array.reshape(-1).view(np.uint8).data)
     info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-    if _deflate_pays(header, payload):
-        archive.writestr(info, b"".join((header, payload)), compress_type=zipfile.ZIP_DEFLATED,
-                         compresslevel=_DEFLATE_LEVEL)
-        return
     info.compress_type = zipfile.ZIP_STORED
+    if _deflate_pays(header, payload):
+        # what ZipFile.writestr sets (Python 3.11), without joining the bytes into one copy
+        info.compress_type, info._compresslevel = zipfile.ZIP_DEFLATED, _DEFLATE_LEVEL
     info.file_size = len(header) + len(payload)  # decides zip64 before the first byte
     with archive.open(info, "w") as member:  # streamed: no copy of a large array
         member.write(header)
-        member.write(payload)
+        for start in range(0, len(payload), _WRITE_BLOCK_BYTES):
+            member.write(payload[start:start + _WRITE_BLOCK_BYTES])
 
 
 Advance = Callable[[int], object]  # a progress bar's update: bytes done
