@@ -9,7 +9,6 @@ is returned unchanged except for three records in its history: ``loihi.quantize`
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +99,7 @@ def _add_mapping(layout: dict[str, Any], graph: Graph, offsets: dict[str, int],
     n_neurons = sum(p.size for p in graph.populations.values() if p.model != "input")
     n_synapses = sum(int(s.mask.nnz) for s in synapses)
     layout.update(step_order=graph.step_order(),
-                  cores=[dataclasses.asdict(core) for core in placement.cores],
+                  cores=[core.as_dict() for core in placement.cores],
                   resources=resources(placement, spec, n_neurons, n_synapses))
 
 

@@ -53,7 +53,7 @@ difference is recorded as their timing error in steps. A Lava delay above
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -101,6 +101,10 @@ class Core:
     synaptic_memory_bits: int
     fan_in_axons: int
     fan_out_axons: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """``dataclasses.asdict`` without its deep copy (every field is an int or a str)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def usage(self) -> dict[str, int]:
         return {"neurons_per_core": self.neurons, "synapses_per_core": self.synapses,
@@ -321,11 +325,14 @@ def _placement(sizes: Mapping[str, int], core_of: dict[str, np.ndarray],
                routes: tuple[np.ndarray, np.ndarray, np.ndarray], per_core: np.ndarray,
                spec: LoihiSpec) -> Placement:
     cores = []
+    xy = core_positions(len(runs), spec).tolist()  # core_position, for all cores at once
+    fan_out = per_core.astype(np.int64).tolist()  # bincount with weights gives floats
     for index, (name, used) in enumerate(runs):
-        chip, x, y = core_position(index, spec)
-        cores.append(Core(index, chip, x, y, name, used["neurons_per_core"],
-                          used["synapses_per_core"], used["synaptic_memory_per_core_bits"],
-                          used["fan_in_axons_per_core"], int(per_core[index])))
+        x, y = xy[index]
+        cores.append(Core(index, index // spec.cores_per_chip, x, y, name,
+                          used["neurons_per_core"], used["synapses_per_core"],
+                          used["synaptic_memory_per_core_bits"], used["fan_in_axons_per_core"],
+                          fan_out[index]))
     msg, ew, ns = (_split(v, sizes) for v in routes)
     return Placement(core_of, msg, ew, ns, cores)
 
