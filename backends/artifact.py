@@ -184,7 +184,8 @@ def _write_member(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> Non
     info.compress_type = zipfile.ZIP_STORED
     if _deflate_pays(header, payload):
         # what ZipFile.writestr sets (Python 3.11), without joining the bytes into one copy
-        info.compress_type, info._compresslevel = zipfile.ZIP_DEFLATED, _DEFLATE_LEVEL
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info._compresslevel = _DEFLATE_LEVEL  # type: ignore[attr-defined]  # writestr sets it
     info.file_size = len(header) + len(payload)  # decides zip64 before the first byte
     with archive.open(info, "w") as member:  # streamed: no copy of a large array
         member.write(header)

@@ -28,8 +28,9 @@ NEURONS, SYNAPSES, MEMORY_BITS, FAN_IN, FAN_OUT = range(USAGE_COLUMNS)
 
 @njit(cache=True)
 def _mark(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndarray, row: int,
-          stamp: np.ndarray, mark: int) -> int:
-    """Stamp row ``row``'s sources with ``mark``; how many did not have it yet."""
+          stamp: np.ndarray, mark: int, seen: np.ndarray) -> int:
+    """Stamp row ``row``'s sources with ``mark``; those that did not have it yet go to
+    ``seen`` (the first entries); returns their count."""
     new = 0
     for k in range(bounds.shape[0]):
         base = offsets[k]
@@ -37,8 +38,21 @@ def _mark(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndarray, row: int
             g = indices[j] + base
             if stamp[g] != mark:
                 stamp[g] = mark
+                seen[new] = g
                 new += 1
     return new
+
+
+@njit(cache=True)
+def _scratch(bounds: np.ndarray) -> np.ndarray:
+    """Room for the sources of the longest row."""
+    longest = 0
+    for i in range(bounds.shape[1] - 1):
+        length = 0
+        for k in range(bounds.shape[0]):
+            length += bounds[k, i + 1] - bounds[k, i]
+        longest = max(longest, length)
+    return np.empty(longest, np.int64)
 
 
 @njit(cache=True)
@@ -47,9 +61,10 @@ def distinct_sources(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndarra
     """Per row: its distinct global sources (over all K projections)."""
     n = bounds.shape[1] - 1
     stamp = np.full(total, -1, np.int64)
+    seen = _scratch(bounds)
     found = np.zeros(n, np.int64)
     for i in range(n):
-        found[i] = _mark(bounds, indices, offsets, i, stamp, i)
+        found[i] = _mark(bounds, indices, offsets, i, stamp, i, seen)
     return found
 
 
@@ -66,6 +81,7 @@ def pack_runs(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndarray, bits
     run_of = np.empty(n, np.int64)
     usage = np.zeros((max(n, 1), USAGE_COLUMNS), np.int64)
     stamp = np.full(total, -1, np.int64)
+    seen = _scratch(bounds)
     run = 0
     for i in range(n):
         synapses, memory = 0, 0
@@ -80,11 +96,11 @@ def pack_runs(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndarray, bits
                                   or used[FAN_OUT] + fan_out[i] > limits[FAN_OUT]):
             run += 1
             used = usage[run]
-        new = _mark(bounds, indices, offsets, i, stamp, run)
+        new = _mark(bounds, indices, offsets, i, stamp, run, seen)
         if used[NEURONS] > 0 and used[FAN_IN] + new > limits[FAN_IN]:
             run += 1  # the sources counted above belong to the closed run: count them again
             used = usage[run]
-            new = _mark(bounds, indices, offsets, i, stamp, run)
+            new = _mark(bounds, indices, offsets, i, stamp, run, seen)
         used[NEURONS] += 1
         used[SYNAPSES] += synapses
         used[MEMORY_BITS] += memory
@@ -103,19 +119,16 @@ def count_destinations(bounds: np.ndarray, indices: np.ndarray, offsets: np.ndar
     (``msg``) and, ``with_hops``, the tile distances from its core (``core_of``, global) to
     each (``position``: (core, 2) of x, y). ``stamp`` (per global neuron) carries over
     between populations: core ids are unique."""
+    seen = _scratch(bounds)
     for i in range(bounds.shape[1] - 1):
         core = core_of_row[i]
-        for k in range(bounds.shape[0]):
-            base = offsets[k]
-            for j in range(bounds[k, i], bounds[k, i + 1]):
-                g = indices[j] + base
-                if stamp[g] != core:
-                    stamp[g] = core
-                    msg[g] += 1
-                    if with_hops:
-                        source = core_of[g]
-                        hops_ew[g] += abs(position[source, 0] - position[core, 0])
-                        hops_ns[g] += abs(position[source, 1] - position[core, 1])
+        for t in range(_mark(bounds, indices, offsets, i, stamp, core, seen)):
+            g = seen[t]
+            msg[g] += 1
+            if with_hops:
+                source = core_of[g]
+                hops_ew[g] += abs(position[source, 0] - position[core, 0])
+                hops_ns[g] += abs(position[source, 1] - position[core, 1])
 
 
 @njit(cache=True)
