@@ -23,7 +23,17 @@ SpiNNaker: the whole run), and peak RSS after each stage.
 
     python benchmarks/scale.py [--cases NAME ...] [--families NAME ...] [--json PATH]
 
-Default cases: random_10k, random_100k, microcircuit. ``random_1M`` runs only when
+Crossbar family (``rram256k``, 4 arrays of 256 x 256): a random network's synapses fall
+into nearly every tile, so for the random cases and the microcircuit the script only counts
+the arrays they would need (``tiles_needed``) against that chip. It maps the block-structured
+``band_N`` cases (input N -> N ``lif``, ``distance_dependent`` on one dimension: c = 1,
+lambda = ``BAND_LAMBDA``, ~100 synapses per neuron within a few hundred neurons of the
+diagonal) onto a copy with exactly the arrays they need (``derive_target("rram256k",
+tiles_per_chip=N)``) and runs its analog engine for ``CROSSBAR_STEPS`` steps (step time:
+the run without programming the arrays).
+
+Default cases: random_10k, random_100k, microcircuit, band_10k, band_100k (the band cases
+for the crossbar family only, unless ``--band-all-families``). ``random_1M`` runs only when
 named (minutes, several GiB). Results go to ``results/scale.json`` and print as a table;
 the slope (seconds and MB per million synapses) is fitted over the random cases.
 """
@@ -61,14 +71,15 @@ PD_NAMES, PD_SIZES, PD_P = potjans_diesmann.NAMES, potjans_diesmann.SIZES, \
     potjans_diesmann.PROBABILITIES
 PD_THALAMIC = potjans_diesmann.THALAMUS
 CASES = {"random_10k": 10_000, "random_100k": 100_000, "random_1M": 1_000_000,
-         "microcircuit": sum(PD_SIZES)}
-DEFAULT_CASES = ("random_10k", "random_100k", "microcircuit")
+         "microcircuit": sum(PD_SIZES), "band_10k": 10_000, "band_100k": 100_000}
+DEFAULT_CASES = ("random_10k", "random_100k", "microcircuit", "band_10k", "band_100k")
 # loihi2 holds 128 cores per chip; these copies have room for every case (cores are
 # limited by the 4096 input axons per core: ~40 neurons of 100 random sources each)
 # (1 M inputs + 1 M neurons); spinnaker2 is one chip of 151 cores x 256 neurons: the copy is
 # a 16 x 16 mesh
 FAMILIES = {"loihi2": ("loihi2", {"chips": 512}),
-            "spinnaker2": ("spinnaker2", {"chips_x": 16, "chips_y": 16})}
+            "spinnaker2": ("spinnaker2", {"chips_x": 16, "chips_y": 16}),
+            "crossbar": ("rram256k", {})}  # tiles_per_chip: sized per case (crossbar_target)
 # the SpiNNaker engine (until its rewrite lands) holds a dense (pre, post) block per delay:
 # simulate only cases whose projections hold at most this many (post, pre) entries in all
 # (the microcircuit's 64 blocks took over 23 GB and were killed)
@@ -84,7 +95,10 @@ STAGES = {
                   ("neurocc.backends.spinnaker.compile", "weight_words", "quantize"),
                   ("neurocc.backends.spinnaker.compile", "partition", "partition"),
                   ("neurocc.backends.spinnaker.routing", "route", "route")],
+    "crossbar": [("neurocc.backends.crossbar.mapping", "plan", "count"),
+                 ("neurocc.backends.crossbar.mapping", "tiles_of", "tiles")],
     "loihi_engine": [("neurocc.sim.loihi.engine", "_run_component", "steps")],
+    "crossbar_engine": [("neurocc.sim.crossbar.engine", "program", "program")],
     "spinnaker_engine": [],
 }
 
@@ -133,6 +147,82 @@ def microcircuit_yaml(p_scale: float = MICROCIRCUIT_P_SCALE) -> str:
     return _network("microcircuit", 2, pops, projs, list(PD_NAMES))
 
 
+# crossbar (block-structured) cases: lambda for ~SYNAPSES_PER_NEURON synapses per neuron
+# (sum over d of exp(-(d / lambda)^2) = lambda sqrt(pi)); the crossbar engine's step costs
+# ~0.2-1 ms per array read (nearly every array is read at 1 %), so it runs fewer steps
+BAND_LAMBDA = SYNAPSES_PER_NEURON / float(np.sqrt(np.pi))
+CROSSBAR_STEPS = 20
+BAND_CASES = ("band_10k", "band_100k")
+
+
+def band_yaml(n: int) -> str:
+    """input (n) -> hidden (n lif), each pair with p = exp(-(|i - j| / BAND_LAMBDA)^2)."""
+    pops = [{"name": "stim", "model": "input", "shape": n},
+            {"name": "hidden", "model": "lif", "shape": n,
+             "params": {"tau": "20 ms", "v_threshold": "10 mV", "v_reset": "0 mV"}}]
+    projs = [{"name": "drive", "source": "stim", "target": "hidden",
+              "connect": {"rule": "distance_dependent", "c": 1.0, "lambda": BAND_LAMBDA},
+              "weight": {"distribution": "normal", "mean": "1 mV", "std": "0.5 mV"}}]
+    return _network(f"band_{n}", 3, pops, projs, ["hidden"])
+
+
+def case_yaml(case: str) -> str:
+    if case == "microcircuit":
+        return microcircuit_yaml()
+    return band_yaml(CASES[case]) if case in BAND_CASES else random_yaml(CASES[case])
+
+
+def crossbar_target(graph: Any) -> Any:
+    """A copy of ``rram256k`` with exactly the arrays ``graph`` needs (at least its own)."""
+    from neurocc.backends import derive_target, load_target
+    from neurocc.backends.crossbar.mapping import tiles_needed
+    base = load_target(FAMILIES["crossbar"][0])
+    return derive_target(base, tiles_per_chip=max(tiles_needed(graph, base),
+                                                  int(base.tiles_per_chip)))
+
+
+def crossbar_count_here(case: str) -> dict[str, Any]:
+    """The arrays a case needs on the crossbar chip, counted without mapping (random cases
+    and the microcircuit: their synapses fall into nearly every tile)."""
+    from neurocc.backends import load_target
+    from neurocc.backends.crossbar.mapping import split_sizes, tiles_needed
+    from neurocc.frontends.yaml import read_network_yaml
+
+    with tempfile.TemporaryDirectory(prefix="neurocc-scale-") as work:
+        source = Path(work) / "net.yaml"
+        source.write_text(case_yaml(case))
+        start = time.perf_counter()
+        graph = read_network_yaml(source)
+        build_s = time.perf_counter() - start
+        spec = load_target(FAMILIES["crossbar"][0])
+        start = time.perf_counter()
+        needed = tiles_needed(graph, spec)
+        count_s = time.perf_counter() - start
+        grid = sum(len(split_sizes(p.shape[1], spec.rows))
+                   * len(split_sizes(p.shape[0], spec.cols // 2))
+                   for p in graph.projections.values())
+        return {"case": case, "family": "crossbar", "target": spec.name,
+                "neurons": sum(p.size for p in graph.populations.values()
+                               if p.model != "input"),
+                "synapses": graph.synapse_count(), "build_s": build_s, "count_s": count_s,
+                "tiles_needed": needed, "tiles_in_grid": grid,
+                "tiles_per_chip": int(spec.tiles_per_chip), "peak_rss_mb": _rss_mb(),
+                "note": f"not mapped: needs {needed:,} arrays of {spec.rows} x {spec.cols} "
+                        f"({needed / grid:.0%} of its {grid:,} tiles hold a synapse), "
+                        f"{spec.name} has {int(spec.tiles_per_chip)} (counted in "
+                        f"{count_s:.1f} s)"}
+
+
+def crossbar_use(artifact: Any) -> dict[str, Any]:
+    """A crossbar artifact's arrays and the share of their cells that hold a weight."""
+    if artifact.family != "crossbar":
+        return {}
+    used = artifact.layout["resources"]
+    weights = sum(int(np.count_nonzero(c)) for c in artifact.sections["crossbar"].values())
+    return {"arrays": used["tiles"]["used"],
+            "cell_utilisation": weights / max(used["cells_in_used_tiles"]["used"] // 2, 1)}
+
+
 @contextlib.contextmanager
 def stage_timer(family: str, times: dict[str, float]) -> Iterator[None]:
     """Wrap the family's stage functions so their wall time adds up in ``times``."""
@@ -179,8 +269,7 @@ def run_case_here(case: str, family: str, steps: int) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="neurocc-scale-"))
     try:
         source = work / "net.yaml"
-        source.write_text(microcircuit_yaml() if case == "microcircuit"
-                          else random_yaml(CASES[case]))
+        source.write_text(case_yaml(case))
         start = time.perf_counter()
         graph = read_network_yaml(source)
         build_s = time.perf_counter() - start
@@ -188,8 +277,12 @@ def run_case_here(case: str, family: str, steps: int) -> dict[str, Any]:
         synapses = graph.synapse_count()
         base, changes = FAMILIES[family]
         target = derive_target(base, **changes) if changes else base
+        if family == "crossbar":
+            target = crossbar_target(graph)
+            steps = min(steps, CROSSBAR_STEPS)
         stages: dict[str, float] = {}
-        spec_family = "loihi" if family.startswith("loihi") else "spinnaker"
+        spec_family = family if family == "crossbar" else \
+            "loihi" if family.startswith("loihi") else "spinnaker"
         start = time.perf_counter()
         with stage_timer(spec_family, stages):
             artifact = neurocc.compile(graph, target)
@@ -221,7 +314,7 @@ def run_case_here(case: str, family: str, steps: int) -> dict[str, Any]:
                 run_s = time.perf_counter() - start
             # every synaptic event the engine delivered (recurrent ones too)
             events = int(result.counters.get("synops", events))
-            sim_s = steps_s.get("steps", run_s)
+            sim_s = steps_s.get("steps", run_s - steps_s.get("program", 0.0))
             rss["simulate"] = _rss_mb()
         return {"case": case, "family": family, "target": str(getattr(target, "name", target)),
                 "neurons": sum(p.size for p in artifact.graph.populations.values()
@@ -232,7 +325,8 @@ def run_case_here(case: str, family: str, steps: int) -> dict[str, Any]:
                 "sim_s_per_step": None if sim_s is None else sim_s / steps,
                 "events": events,
                 "events_per_s": None if sim_s is None else events / sim_s,
-                "peak_rss_mb": _rss_mb(), "peak_rss_mb_after": rss}
+                "peak_rss_mb": _rss_mb(), "peak_rss_mb_after": rss,
+                **crossbar_use(artifact)}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -271,7 +365,8 @@ def run_case(case: str, family: str, steps: int, timeout_s: float) -> dict[str, 
 def slope(rows: list[dict[str, Any]], key: str) -> float | None:
     """Least-squares slope of ``key`` against synapses (per million) over the random cases."""
     points = [(r["synapses"] / 1e6, r[key]) for r in rows
-              if r["case"].startswith("random") and "error" not in r and r[key] is not None]
+              if r["case"].startswith("random") and "error" not in r and "note" not in r
+              and r[key] is not None]
     if len(points) < 2:
         return None
     x, y = np.array(points).T
@@ -292,6 +387,10 @@ def table(rows: list[dict[str, Any]]) -> str:
              "all (MB) |",
              "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     for r in rows:
+        if "note" in r:  # counted, not mapped (crossbar_count_here)
+            lines.append(f"| {r['case']} | {r['family']} | {r['neurons']:,} | "
+                         f"{r['synapses']:,} | {r['build_s']:.1f} | {r['note']} |")
+            continue
         if "error" in r:
             lines.append(f"| {r['case']} | {r['family']} | failed: "
                          f"{r['error'].splitlines()[-1][:120]} |")
@@ -300,7 +399,9 @@ def table(rows: list[dict[str, Any]]) -> str:
         after = r["peak_rss_mb_after"]
         sim = ("not run | not run" if r["sim_s_per_step"] is None else
                f"{1e3 * r['sim_s_per_step']:.1f} | {r['events_per_s']:.2e}")
-        lines.append(f"| {r['case']} | {r['family']} | {r['neurons']:,} | {r['synapses']:,} | "
+        family = r["family"] if "arrays" not in r else \
+            f"{r['family']} ({r['arrays']:,} arrays, {r['cell_utilisation']:.0%} of cells used)"
+        lines.append(f"| {r['case']} | {family} | {r['neurons']:,} | {r['synapses']:,} | "
                      f"{r['build_s']:.1f} | {r['compile_s']:.1f} | {stages} | "
                      f"{r['write_s']:.1f} / {r['read_s']:.1f} | {r['artifact_mb']:.0f} | "
                      f"{sim} | "
@@ -316,15 +417,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per case")
+    parser.add_argument("--band-all-families", action="store_true",
+                        help="run the band cases for every family, not only crossbar")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(run_case_here(*args.one, args.steps)))
+        case, family = args.one
+        counted = family == "crossbar" and case not in BAND_CASES
+        print(json.dumps(crossbar_count_here(case) if counted
+                         else run_case_here(case, family, args.steps)))
         return 0
     load_before = os.getloadavg()[0]
     rows = []
     for case in args.cases:
         for family in args.families:
+            if case in BAND_CASES and family != "crossbar" and not args.band_all_families:
+                continue
             rows.append(run_case(case, family, args.steps, args.timeout))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     print(table(rows))

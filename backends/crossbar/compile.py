@@ -20,12 +20,14 @@ from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph
 
 
-def compile_crossbar(graph: Graph, spec: TargetSpec, *, weight_slices: int = 1) -> Artifact:
-    """Compile ``graph`` for the crossbar target ``spec`` (validated by the family schema)."""
+def compile_crossbar(graph: Graph, spec: TargetSpec, *, weight_slices: int = 1,
+                     progress: bool = False) -> Artifact:
+    """Compile ``graph`` for the crossbar target ``spec`` (validated by the family schema);
+    ``progress`` shows a bar over the arrays built."""
     if weight_slices < 1:
         raise MappingError("option weight_slices", f"is {weight_slices}; expected >= 1.",
                            "Give 1 (one device pair per weight) or more slices.")
-    tiles, codes = map_graph(graph, spec, weight_slices)
+    tiles, codes = map_graph(graph, spec, weight_slices, progress=progress)
     errors: dict[str, float] = {}
     for tile in tiles:
         errors[tile.projection] = max(errors.get(tile.projection, 0.0), tile.max_error)

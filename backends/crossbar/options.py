@@ -21,6 +21,9 @@ class CrossbarOptions:
         "help": "devices (differential pairs) per weight: each slice holds one base-`levels` "
                 "digit of the weight's magnitude code and has its own ADC conversion; the "
                 "digits are shift-added digitally"})
+    progress: bool = field(default=False, metadata={"record": False,
+        "help": "a progress bar over the arrays built (counted first); worth it from about "
+                "a thousand arrays"})
 
 
 def _switch(what: str) -> bool:

@@ -35,6 +35,8 @@ from neurocc.backends.loihi.quantize import (
 )
 from neurocc.backends.loihi.section import (
     DELAY_DENSE,
+    DELAY_PROCESSES,
+    DELAY_SPARSE,
     DENSE,
     SECTION,
     SPARSE,
@@ -54,9 +56,11 @@ def _mask(mantissa: Weight) -> sp.csr_array:
 
 
 def _process(quant: ProjectionQuant, delay: np.ndarray) -> str:
+    """Lava's process for a projection: Sparse ones stay CSR, with their delays too."""
+    sparse = sp.issparse(quant.mantissa)
     if delay.size and int(delay.max()) > 0:
-        return DELAY_DENSE
-    return SPARSE if sp.issparse(quant.mantissa) else DENSE
+        return DELAY_SPARSE if sparse else DELAY_DENSE
+    return SPARSE if sparse else DENSE
 
 
 def _observed(graph: Graph, spikes: np.ndarray | None) -> dict[str, Any] | None:
@@ -83,7 +87,7 @@ def _placement(graph: Graph, quant: QuantizedNetwork, delays: dict[str, np.ndarr
     processes = {n: _process(quant.projections[n], delays[n]) for n in graph.projections}
     synapses = [Synapses(n, p.source, p.target, _mask(quant.projections[n].mantissa),
                          quant.projections[n].num_weight_bits
-                         + (spec.delay_bits if processes[n] == DELAY_DENSE else 0))
+                         + (spec.delay_bits if processes[n] in DELAY_PROCESSES else 0))
                 for n, p in graph.projections.items()]
     placement = map_network({n: graph.populations[n].size for n in graph.step_order()},
                             synapses, spec)

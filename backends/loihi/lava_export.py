@@ -1,7 +1,7 @@
 """The artifact as a network of Lava's stock processes, run or written as a script.
 
 Only stock processes and models are used (``RingBuffer`` sources, ``LIF``,
-``Dense``/``DelayDense``/``Sparse``; ``io.sink.RingBuffer`` and ``Monitor`` to
+``Dense``/``DelayDense``/``Sparse``/``DelaySparse``; ``io.sink.RingBuffer`` and ``Monitor`` to
 record), run with ``Loihi2SimCfg(select_tag='fixed_pt')``, so the result is
 Lava's own answer for the artifact: the ground truth the exact engine
 (``neurocc.sim.loihi``) is checked against.
@@ -37,8 +37,8 @@ from neurocc.backends.exported_script import params_path, write_script
 from neurocc.backends.loihi.section import (
     NetworkSpec,
     ProjectionSpec,
+    delay_key,
     pop_key,
-    proj_key,
     weight_arrays,
 )
 from neurocc.backends.loihi.spec import LoihiSpec, dotted
@@ -81,15 +81,17 @@ LAVA_VALUES = (
     LavaValue("bias_exp_max", 7, AT_MOST, f"{_LIF}.bias_exp (LavaPyType precision=3)"),
     LavaValue("weight_clip_bits", 8, EQUAL,
               "lava/proc/dense/models.py AbstractPyDenseModelBitAcc.run_spk (and the "
-              "Sparse and DelayDense models): clip_weights(..., num_bits=8), then "
+              "Sparse, DelayDense and DelaySparse models): clip_weights(..., num_bits=8), then "
               "truncate_weights(max_num_weight_bits=8)"),
     LavaValue("weight_bits", 8, AT_MOST,
               "lava/utils/weightutils.py truncate_weights(max_num_weight_bits=8): the largest "
               "num_weight_bits a Dense/Sparse takes"),
     LavaValue("delay_bits", 6, AT_MOST,
-              "lava/proc/dense/models.py PyDelayDenseModelBitAcc.delays (LavaPyType precision=6)"),
+              "lava/proc/dense/models.py PyDelayDenseModelBitAcc.delays (LavaPyType precision=6; "
+              "the same in lava/proc/sparse/models.py PyDelaySparseModelBitAcc)"),
     LavaValue("delay_max_steps", 63, AT_MOST,
-              "lava/proc/dense/models.py PyDelayDenseModelBitAcc.run_spk: delays above 63 raise"),
+              "lava/proc/dense/models.py PyDelayDenseModelBitAcc.run_spk: delays above 63 raise "
+              "(and in PyDelaySparseModelBitAcc.run_spk)"),
 )
 
 
@@ -139,7 +141,7 @@ def lava_processes(desc, arrays, spikes_2d):
     from lava.proc.dense.process import DelayDense, Dense
     from lava.proc.io.source import RingBuffer
     from lava.proc.lif.process import LIF
-    from lava.proc.sparse.process import Sparse
+    from lava.proc.sparse.process import DelaySparse, Sparse
 
     sizes = {p["name"]: p["size"] for p in desc["populations"]}
     sources, lifs, projections = {}, {}, {}
@@ -163,6 +165,13 @@ def lava_processes(desc, arrays, spikes_2d):
         if proj["process"] == "Sparse":
             weights = sp.csr_matrix(tuple(weight), shape=tuple(proj["shape"]))
             process = Sparse(weights=weights, **options)
+        elif proj["process"] == "DelaySparse":
+            # delays: a CSR in the weights' sparsity (one delay for all is broadcast to it)
+            data, indices, indptr = weight
+            delay = np.broadcast_to(arrays[proj["delay"]], data.shape).astype(int)
+            weights = sp.csr_matrix((data, indices, indptr), shape=tuple(proj["shape"]))
+            delays = sp.csr_matrix((delay, indices, indptr), shape=tuple(proj["shape"]))
+            process = DelaySparse(weights=weights, delays=delays, **options)
         elif proj["process"] == "DelayDense":
             delay = arrays[proj["delay"]]
             delays = int(delay) if delay.ndim == 0 else delay.astype(int)
@@ -200,6 +209,9 @@ def lava_run(desc, arrays, spikes_2d, record_states=False):
     Returns ``spikes`` {LIF: uint8 (T, size)} and ``states`` {"u/P", "v/P":
     int64 (T, size)} (empty unless ``record_states``).
     """
+    import warnings
+
+    import scipy.sparse as sp
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.sink import RingBuffer as Sink
@@ -218,8 +230,11 @@ def lava_run(desc, arrays, spikes_2d, record_states=False):
     spikes, states = {}, {}
     for group in lava_components(desc):
         runner = lifs[group[0]]
-        runner.run(condition=RunSteps(num_steps=steps),
-                   run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        with warnings.catch_warnings():  # the forked process models inherit the filter
+            # DelaySparse zeroes entries of a CSR copy while splitting its weights by delay
+            warnings.filterwarnings("ignore", category=sp.SparseEfficiencyWarning)
+            runner.run(condition=RunSteps(num_steps=steps),
+                       run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
         try:
             for name in group:
                 spikes[name] = sinks[name].data.get().T.astype(np.uint8)
@@ -236,12 +251,12 @@ def lava_run(desc, arrays, spikes_2d, record_states=False):
 # ---------------------------------------------------------------------------------------------
 def _projection_entry(proj: ProjectionSpec) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     weights = weight_arrays(proj)
-    delay_key = proj_key(proj.name, "delay")
+    delay = delay_key(proj)
     entry = {"name": proj.name, "process": proj.process, "source": proj.source,
              "target": proj.target, "shape": list(proj.shape), "weight_exp": proj.weight_exp,
              "num_weight_bits": proj.num_weight_bits, "weight": list(weights),
-             "delay": delay_key}
-    return entry, {**weights, delay_key: proj.delay}
+             "delay": delay}
+    return entry, {**weights, delay: proj.delay}
 
 
 def lava_description(net: NetworkSpec) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -47,7 +47,9 @@ smallest delay of every projection: longest paths under the constraints ``L(t) >
 delays sum to fewer steps than it has projections), only the projections going forward
 in the step order constrain ``L``; the others get ``lava_delay = max(0, ...)`` and the
 difference is recorded as their timing error in steps. A Lava delay above
-``delay_max_steps`` raises a MappingError naming the projection.
+``delay_max_steps`` raises a MappingError naming the projection. Lava delays keep the
+graph's form: one number, (post, pre) for a dense weight, or one per stored synapse of a
+CSR weight (aligned with its data: a DelaySparse, never a dense delay matrix).
 """
 
 from __future__ import annotations
@@ -389,19 +391,21 @@ def latency_offsets(graph: Graph) -> tuple[dict[str, int], dict[str, Any]]:
 
 def lava_delays(graph: Graph, offsets: Mapping[str, int], spec: LoihiSpec
                 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """Per projection the Lava delays (``()`` or ``(post, pre)``) and timing errors in steps."""
+    """Per projection the Lava delays and timing errors in steps.
+
+    The delays keep the graph's form: ``()`` for one delay, ``(post, pre)`` for a
+    dense weight, ``(nnz,)`` aligned with a CSR weight's data (never expanded to
+    a dense matrix); per-synapse delays that are all equal become ``()``.
+    """
     delays, errors = {}, {}
     for name, proj in graph.projections.items():
         desired = proj.delay_steps.astype(np.int64) + offsets[proj.target] \
             - offsets[proj.source] - 1
-        if proj.is_sparse and desired.ndim == 1:
-            post, pre, _, _ = proj.coo()
-            full = np.zeros(proj.shape, np.int64)
-            full[post, pre] = desired
-            desired = full
         actual = np.maximum(desired, 0)
         if np.any(actual != desired):
             errors[name] = int(np.max(actual - desired))
+        if actual.ndim and (actual.size == 0 or int(actual.min()) == int(actual.max())):
+            actual = np.array(int(actual.max()) if actual.size else 0, np.int64)
         if actual.size and int(actual.max()) > spec.delay_max_steps:
             raise MappingError(f"projection '{name}' ({proj.source} -> {proj.target})",
                                f"needs a Lava delay of {int(actual.max())} steps, above the "

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,13 +25,15 @@ from neurocc.backends.artifact import Artifact
 from neurocc.backends.loihi.mapping import Placement
 from neurocc.backends.loihi.quantize import ProjectionQuant, QuantizedNetwork
 from neurocc.backends.loihi.spec import LoihiSpec, spec_from_mapping
-from neurocc.compiler.errors import SimulationError, TargetError
+from neurocc.compiler.errors import MappingError, SimulationError, TargetError
 from neurocc.compiler.graph import Graph, Weight
 
 SECTION = "loihi"
 LIF_PROCESS, SOURCE_PROCESS = "LIF", "RingBuffer"
-DENSE, DELAY_DENSE, SPARSE = "Dense", "DelayDense", "Sparse"
-PROJECTION_PROCESSES = (DENSE, DELAY_DENSE, SPARSE)
+DENSE, DELAY_DENSE, SPARSE, DELAY_SPARSE = "Dense", "DelayDense", "Sparse", "DelaySparse"
+PROJECTION_PROCESSES = (DENSE, DELAY_DENSE, SPARSE, DELAY_SPARSE)
+CSR_PROCESSES = (SPARSE, DELAY_SPARSE)  # weights stored as CSR parts
+DELAY_PROCESSES = (DELAY_DENSE, DELAY_SPARSE)  # the processes that carry synaptic delays
 # per-neuron arrays of every population (mapping and event counting)
 EVENT_FIELDS = ("core", "msg_per_spike", "hops_ew_per_spike", "hops_ns_per_spike")
 LIF_SCALARS = ("du", "dv", "vth")
@@ -85,11 +87,14 @@ class LifSpec:
 
 @dataclass(frozen=True, eq=False)
 class ProjectionSpec:
-    """One Lava ``Dense``/``DelayDense``/``Sparse``: stored mantissas, exponent, delays.
+    """One Lava ``Dense``/``DelayDense``/``Sparse``/``DelaySparse``: mantissas, exponent, delays.
 
-    ``weight`` is the (post, pre) matrix: a dense int64 array or a
-    ``scipy.sparse.csr_array`` for ``Sparse``. ``delay`` is ``()`` or
-    (post, pre), in steps on top of the one-step Dense latency.
+    ``weight`` is the (post, pre) matrix: a dense int64 array, or a
+    ``scipy.sparse.csr_array`` for ``Sparse`` and ``DelaySparse``. ``delay``
+    (steps on top of the one-step Dense latency) is ``()`` (one for all
+    synapses), (post, pre) for a ``DelayDense``, or (nnz,) for a
+    ``DelaySparse``: one per stored synapse, aligned with ``weight.data``
+    (the delays are a CSR matrix in the weight's sparsity).
     """
 
     name: str
@@ -146,19 +151,27 @@ def lif_arrays(lif: LifSpec) -> dict[str, np.ndarray]:
 
 
 def weight_arrays(proj: ProjectionSpec) -> dict[str, np.ndarray]:
-    """``proj/J/weight`` (dense) or its CSR parts ``proj/J/weight/data`` ... (Sparse)."""
-    if proj.process == SPARSE:
+    """``proj/J/weight`` (dense) or its CSR parts ``proj/J/weight/data`` ... (Sparse and
+    DelaySparse)."""
+    if proj.process in CSR_PROCESSES:
         csr = sp.csr_array(proj.weight)
         return {proj_key(proj.name, f"weight/{part}"): np.asarray(getattr(csr, part), np.int64)
                 for part in CSR_PARTS}
     return {proj_key(proj.name, "weight"): np.asarray(proj.weight, np.int64)}
 
 
+def delay_key(proj: ProjectionSpec) -> str:
+    """``proj/J/delay/data`` for per-synapse delays in CSR form (the CSR data of a
+    DelaySparse: its indices and indptr are the weight's), else ``proj/J/delay``."""
+    per_synapse_csr = proj.process == DELAY_SPARSE and proj.delay.ndim == 1
+    return proj_key(proj.name, "delay/data" if per_synapse_csr else "delay")
+
+
 def projection_arrays(proj: ProjectionSpec) -> dict[str, np.ndarray]:
     return {**weight_arrays(proj),
             proj_key(proj.name, "weight_exp"): np.array(proj.weight_exp, np.int64),
             proj_key(proj.name, "num_weight_bits"): np.array(proj.num_weight_bits, np.int64),
-            proj_key(proj.name, "delay"): np.asarray(proj.delay, np.int64)}
+            delay_key(proj): np.asarray(proj.delay, np.int64)}
 
 
 def write_section(net: NetworkSpec) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -182,13 +195,57 @@ def write_section(net: NetworkSpec) -> tuple[dict[str, Any], dict[str, np.ndarra
     return layout, arrays
 
 
-def _compiled_weight(quant: ProjectionQuant, process: str) -> Weight:
-    if process == SPARSE:
-        csr = sp.csr_array(quant.mantissa)
+def _aligned_delays(graph_weight: Weight, csr: sp.csr_array, delay: np.ndarray, name: str
+                    ) -> np.ndarray:
+    """Per-synapse delays (aligned with the graph weight's CSR data) for the entries of
+    ``csr``, the quantized mantissas. When the quantizer kept the weight's structure (it
+    does today) that is ``delay`` itself; otherwise each entry is found by its (row, column)
+    key in the graph's sorted keys (a search, no dense matrix)."""
+    weight = sp.csr_array(graph_weight)
+    if np.array_equal(csr.indptr, weight.indptr) and np.array_equal(csr.indices, weight.indices):
+        return np.asarray(delay, np.int64)
+    n_pre = weight.shape[1]
+
+    def keys(m: sp.csr_array) -> np.ndarray:  # row-major position of every entry
+        return np.repeat(np.arange(m.shape[0], dtype=np.int64) * n_pre, np.diff(m.indptr)) \
+            + m.indices
+
+    graph_keys, order = keys(weight), None
+    if np.any(np.diff(graph_keys) <= 0):  # unsorted or duplicate entries: sort once
+        order = np.argsort(graph_keys, kind="stable")
+        graph_keys = graph_keys[order]
+    wanted = keys(csr)
+    found = np.minimum(np.searchsorted(graph_keys, wanted), max(graph_keys.size - 1, 0))
+    if wanted.size and (graph_keys.size == 0 or np.any(graph_keys[found] != wanted)):
+        raise MappingError(f"projection '{name}'", "has quantized mantissas where its weight "
+                           "has no synapse, so its per-synapse delays cannot be aligned.",
+                           "Report this as a neurocc bug.")
+    return np.asarray(delay, np.int64)[found if order is None else order[found]]
+
+
+def _sparse_compiled(graph_weight: Weight, quant: ProjectionQuant, delay: np.ndarray
+                     ) -> tuple[sp.csr_array, np.ndarray]:
+    """The CSR mantissas without zero entries, and per-synapse delays (nnz,) aligned with
+    them (the delays come aligned with the graph weight's CSR data)."""
+    csr = sp.csr_array(quant.mantissa)
+    if delay.ndim == 0:
         csr.eliminate_zeros()
-        return csr
+        return csr, delay
+    aligned = _aligned_delays(graph_weight, csr, delay, quant.name)
+    keep = csr.data != 0
+    kept_before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+    matrix = sp.csr_array((csr.data[keep], csr.indices[keep], kept_before[csr.indptr]),
+                          shape=csr.shape)
+    return matrix, aligned[keep]
+
+
+def _compiled(graph_weight: Weight, quant: ProjectionQuant, process: str, delay: np.ndarray
+              ) -> tuple[Weight, np.ndarray]:
+    """The stored weights and delays of one projection for its Lava ``process``."""
+    if process in CSR_PROCESSES:
+        return _sparse_compiled(graph_weight, quant, delay)
     dense = quant.mantissa.toarray() if sp.issparse(quant.mantissa) else quant.mantissa
-    return np.asarray(dense, np.int64)
+    return np.asarray(dense, np.int64), delay
 
 
 def write_compiled(graph: Graph, quant: QuantizedNetwork, placement: Placement,
@@ -202,11 +259,12 @@ def write_compiled(graph: Graph, quant: QuantizedNetwork, placement: Placement,
             for n, p in graph.populations.items()}
     lifs = {n: LifSpec(n, graph.populations[n].size, q.du, q.dv, q.vth, q.bias_mant,
                        q.bias_exp, q.v_scale) for n, q in quant.populations.items()}
-    projs = {n: ProjectionSpec(n, processes[n], p.source, p.target,
-                               _compiled_weight(quant.projections[n], processes[n]),
-                               quant.projections[n].weight_exp,
-                               quant.projections[n].num_weight_bits, delays[n])
-             for n, p in graph.projections.items()}
+    projs = {}
+    for n, p in graph.projections.items():
+        q = quant.projections[n]
+        weight, delay = _compiled(p.weight, q, processes[n], delays[n])
+        projs[n] = ProjectionSpec(n, processes[n], p.source, p.target, weight, q.weight_exp,
+                                  q.num_weight_bits, delay)
     return write_section(NetworkSpec(pops, lifs, projs, tuple(graph.inputs),
                                      tuple(graph.outputs), latency_steps, spec))
 
@@ -271,10 +329,22 @@ def _csr(arrays: Mapping[str, np.ndarray], name: str, shape: tuple[int, int]) ->
     return matrix
 
 
-def _delay(arrays: Mapping[str, np.ndarray], name: str, shape: tuple[int, int]) -> np.ndarray:
+def _delay(arrays: Mapping[str, np.ndarray], name: str, process: str, weight: Weight
+           ) -> np.ndarray:
+    """``()``; (post, pre) for a dense weight; (nnz,) CSR data for a DelaySparse."""
+    csr_key = proj_key(name, "delay/data")
+    if csr_key in arrays:
+        if process != DELAY_SPARSE:
+            raise SimulationError(f"artifact array '{csr_key}'", f"belongs to a {process} "
+                                  "projection; only a DelaySparse stores CSR delays.", RECOMPILE)
+        return _fetch(arrays, csr_key, (int(cast(sp.csr_array, weight).nnz),))
     key = proj_key(name, "delay")
     raw = np.asarray(arrays.get(key, np.zeros((), dtype=np.int64)))
-    return _fetch({key: raw}, key, () if raw.ndim == 0 else shape)
+    if raw.ndim and process == DELAY_SPARSE:  # (an older Sparse may hold (post, pre) zeros)
+        raise SimulationError(f"artifact array '{key}'", f"has shape {raw.shape}; a {process} "
+                              f"stores one delay in '{key}' or one per synapse in "
+                              f"'{csr_key}'.", RECOMPILE)
+    return _fetch({key: raw}, key, () if raw.ndim == 0 else tuple(weight.shape))
 
 
 def _projection(arrays: Mapping[str, np.ndarray], name: str, entry: Mapping,
@@ -288,13 +358,14 @@ def _projection(arrays: Mapping[str, np.ndarray], name: str, entry: Mapping,
         raise SimulationError(where, f"connects unknown populations {source} -> {target}.",
                               RECOMPILE)
     shape = (sizes[target], sizes[source])
-    weight = (_csr(arrays, name, shape) if process == SPARSE
+    weight = (_csr(arrays, name, shape) if process in CSR_PROCESSES
               else _fetch(arrays, proj_key(name, "weight"), shape))
-    delay = _delay(arrays, name, shape)
-    if process != DELAY_DENSE and delay.size and int(delay.max()) > 0:
+    delay = _delay(arrays, name, process, weight)
+    if process not in DELAY_PROCESSES and delay.size and int(delay.max()) > 0:
         raise SimulationError(where, f"is a {process} with synaptic delays up to "
-                              f"{int(delay.max())} steps; only DelayDense carries delays.",
-                              "Compile the model again (delayed projections become DelayDense).")
+                              f"{int(delay.max())} steps; only DelayDense and DelaySparse "
+                              "carry delays.", "Compile the model again (delayed projections "
+                              "become DelayDense, or DelaySparse when their weights are sparse).")
     return ProjectionSpec(name, process, source, target, weight,
                           int(_fetch(arrays, proj_key(name, "weight_exp"), ())),
                           int(_fetch(arrays, proj_key(name, "num_weight_bits"), ())), delay)

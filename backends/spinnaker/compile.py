@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from neurocc.backends.artifact import Artifact
-from neurocc.backends.spinnaker import delays, graded, routing
+from neurocc.backends.spinnaker import delays, graded, kernels, routing
 from neurocc.backends.spinnaker.mapping import (
     TRAFFIC_MAX_SYNAPSES,
     Core,
@@ -80,12 +81,19 @@ def _population_layout(graph: Graph, found: Mapping[str, list[int]], cores: list
 
 def _projection_arrays(name: str, table: SynapseTable, words: np.ndarray
                        ) -> dict[str, np.ndarray]:
-    keep = words != 0  # a weight rounded to zero is no synapse (counted in the record)
-    return {proj_key(name, "post"): table.post[keep], proj_key(name, "pre"): table.pre[keep],
-            proj_key(name, "weight"): words[keep],
-            proj_key(name, "type"): table.synapse_type[keep],
-            proj_key(name, "delay"): table.delay[keep],
-            proj_key(name, "stage"): table.stage[keep]}
+    """The section arrays of a projection: its synapses whose word is nonzero (a weight
+    rounded to zero is no synapse; the record counts it). The table's own arrays are
+    compacted in place (no copy per synapse), so the table is spent afterwards."""
+    fields = {"post": table.post, "pre": table.pre, "type": table.synapse_type,
+              "delay": table.delay, "stage": table.stage}
+    kept = int(np.count_nonzero(words))
+    if kept < words.size:
+        for key, values in fields.items():  # broadcast (one-delay) arrays are read-only
+            fields[key] = (values[:kernels.compact(values, words)] if values.flags.writeable
+                           else values[:kept])
+        words = words[:kernels.compact(words, words)]
+    return {proj_key(name, "weight"): words,
+            **{proj_key(name, k): v for k, v in fields.items()}}
 
 
 def _map_arrays(placement: Placement) -> dict[str, np.ndarray]:
@@ -121,6 +129,9 @@ def _with_extensions(graph: Graph, placement: Placement, arrays: Mapping[str, np
     delayed: dict[str, int] = {}
     for name, proj in graph.projections.items():
         pre, post, stage = (arrays[proj_key(name, k)] for k in ("pre", "post", "stage"))
+        if not stage.size or int(stage.max()) == 0:  # no delayed synapse: no copies
+            synapses[name] = (pre, post)
+            continue
         late = stage > 0
         synapses[name] = (pre[~late], post[~late])
         if late.any():
@@ -201,13 +212,26 @@ def chosen_mapping(requested: str, synapse_count: int, traffic_max_synapses: int
     return "traffic" if synapse_count <= traffic_max_synapses else "sequential"
 
 
+STAGES = ("synapse tables", "quantize", "partition", "sections", "delay extensions",
+          "routing", "layout")  # what the progress bar counts
+
+
 def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor",
                       rounding_seed: int = 0, weight_scaling: str = "max",
                       calibration_spikes: np.ndarray | None = None,
-                      mapping: str = "auto", traffic_max_synapses: int = TRAFFIC_MAX_SYNAPSES
-                      ) -> Artifact:
-    """Compile ``graph`` for the SpiNNaker target ``spec`` (validated by the family schema)."""
+                      mapping: str = "auto", traffic_max_synapses: int = TRAFFIC_MAX_SYNAPSES,
+                      progress: bool = False) -> Artifact:
+    """Compile ``graph`` for the SpiNNaker target ``spec`` (validated by the family schema);
+    ``progress`` shows a bar over ``STAGES`` (a tqdm bar creates a multiprocessing lock,
+    so only on request)."""
     graded.check_targets(graph)
+    bar = tqdm(total=len(STAGES), desc="spinnaker compile", unit="stage") if progress else None
+
+    def done(stage: str) -> None:
+        if bar is not None:
+            bar.set_postfix_str(stage)
+            bar.update()
+
     arrays: dict[str, np.ndarray] = {}
     pop_records: dict[str, Any] = {}
     for name, pop in graph.populations.items():
@@ -219,25 +243,37 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
                    if graded.is_graded(graph.populations[p.target])}
     tables = {n: synapse_table(graph, p, spec) for n, p in graph.projections.items()
               if n not in into_graded}
+    done("synapse tables")
     found = shifts(graph, _slot_sums(graph, tables, weight_scaling, calibration_spikes, spec),
                    spec)
-    proj_records = {}
+    proj_records, words = {}, {}
     for name, table in tables.items():
         shift = found[graph.projections[name].target]
-        words = weight_words(table, shift, spec)
-        arrays.update(_projection_arrays(name, table, words))
-        proj_records[name] = weight_record(table, words, shift, spec)
+        words[name] = weight_words(table, shift, spec)
+        proj_records[name] = weight_record(table, words[name], shift, spec)
+        # the magnitudes are spent: free them before the partition (8 bytes per synapse)
+        tables[name] = dataclasses.replace(table, magnitude=np.zeros(0))
     graded_tables, graded_records = _graded_tables(graph, spec, arrays, found)
-    tables = {n: {**tables, **graded_tables}[n] for n in graph.projections}
     proj_records.update(graded_records)
-    direct = {n: (arrays[proj_key(n, "pre")], arrays[proj_key(n, "post")]) for n in tables}
-    synapse_count = sum(len(pre) for pre, _ in direct.values())
+    done("quantize")
+    synapse_count = (sum(int(np.count_nonzero(w)) for w in words.values())
+                     + sum(int(t.pre.size) for t in graded_tables.values()))
     mapping = chosen_mapping(mapping, synapse_count, traffic_max_synapses)
-    placement, pairs, synapses = _with_extensions(graph, partition(graph, tables, spec, mapping),
-                                                  arrays, spec)
+    # the partition counts every synapse of the tables (a zero word's row too)
+    placement = partition(graph, {n: {**tables, **graded_tables}[n] for n in graph.projections},
+                          spec, mapping)
+    done("partition")
+    for name in list(tables):
+        arrays.update(_projection_arrays(name, tables.pop(name), words.pop(name)))
+    done("sections")
+    direct = {n: (arrays[proj_key(n, "pre")], arrays[proj_key(n, "post")])
+              for n in graph.projections}
+    placement, pairs, synapses = _with_extensions(graph, placement, arrays, spec)
     cores = placement.cores
     arrays.update(_map_arrays(placement))
+    done("delay extensions")
     routes = routing.route(placement, pairs, synapses, spec)
+    done("routing")
     offsets = latency_offsets(graph, spec)
     populations = _population_layout(graph, found, cores)
     for name, entry in populations.items():
@@ -263,4 +299,7 @@ def compile_spinnaker(graph: Graph, spec: TargetSpec, *, rounding: str = "floor"
                               **{k: v["used"] for k, v in layout["resources"].items()})
     graph = graph.with_record("spinnaker.route", **routing.summary(routes),
                               **_unit_rate_costs(graph, arrays, placement, routes))
+    done("layout")
+    if bar is not None:
+        bar.close()
     return Artifact(spec.name, "spinnaker", graph, layout, {SECTION: arrays})

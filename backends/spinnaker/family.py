@@ -40,6 +40,10 @@ class SpinnakerOptions:
         "help": "largest network (synapses) mapping=auto partitions by traffic: the "
                 "partitioner costs about 5-120 us of CPU per synapse, against 0.1 for "
                 "sequential (benchmarks/mapping.py)"})
+    progress: bool = field(default=False, metadata={"record": False,
+        "help": "a progress bar over the compile stages (synapse tables, quantize, partition, "
+                "sections, delay extensions, routing, layout); worth it from about ten "
+                "million synapses"})
 
 
 FAMILY = Family(

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.family import resource_use
+from neurocc.backends.spinnaker import kernels
 from neurocc.backends.spinnaker import partition as hyper
 from neurocc.backends.spinnaker.quantize import SynapseTable
 from neurocc.backends.spinnaker.section import SYNAPSE_TYPES
@@ -200,16 +201,41 @@ def _chips(n_cores: int, edges: tuple[list[list[int]], list[int]], spec: TargetS
     return [region[i] for i in hyper.place(n_cores, *edges, region, per_chip).tolist()]
 
 
+def by_post(post: np.ndarray, pre: np.ndarray, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(ptr, pre)`` with post ``p``'s synapses at ``pre[ptr[p]:ptr[p + 1]]`` (CSR order:
+    no copy when ``post`` is already nondecreasing, as a CSR projection's are)."""
+    if not kernels.is_sorted(post):
+        order = np.argsort(post, kind="stable")
+        post, pre = post[order], pre[order]
+    return np.searchsorted(post, np.arange(n_post + 1)), pre
+
+
+def distinct_sources(tables: list[tuple[np.ndarray, np.ndarray]], core_of_post: np.ndarray,
+                     n_cores: int, n_pre: int) -> np.ndarray:
+    """Per core, the distinct presynaptic neurons of the ``(post, pre)`` synapses of
+    ``tables`` (projections from one source into one target population): one pass over
+    the synapses, core by core, instead of a sort of every (core, pre) pair."""
+    if not tables:
+        return np.zeros(n_cores, dtype=np.int64)
+    parts = [by_post(post, pre, core_of_post.size) for post, pre in tables]
+    pres = [pre for _, pre in parts]
+    pre = pres[0] if len(pres) == 1 else np.concatenate(pres)
+    offsets = np.cumsum([0, *(p.size for p in pres[:-1])]).astype(np.int64)
+    order = np.argsort(core_of_post, kind="stable")
+    return kernels.distinct_per_group(np.stack([ptr for ptr, _ in parts]), pre, offsets,
+                                      order, core_of_post, n_cores, n_pre)
+
+
 def _synapse_bytes(tables: list[SynapseTable], core: np.ndarray, n_cores: int,
                    spec: TargetSpec) -> np.ndarray:
     """SDRAM rows per core: a header per (projection, presynaptic neuron) plus one word each."""
     total = np.zeros(n_cores, dtype=np.int64)
     for table in tables:
-        where = core[table.post]
-        rows = unique_pairs(where, table.pre)[0]
-        total += (np.bincount(where, minlength=n_cores)
-                  + np.bincount(rows, minlength=n_cores) * spec.row_header_words
-                  ) * spec.synapse_word_bytes
+        n_pre = int(table.pre.max()) + 1 if table.pre.size else 0
+        rows = distinct_sources([(table.post, table.pre)], core, n_cores, n_pre)
+        words = np.bincount(core, weights=np.bincount(table.post, minlength=core.size),
+                            minlength=n_cores).astype(np.int64)
+        total += (words + rows * spec.row_header_words) * spec.synapse_word_bytes
     return total
 
 
@@ -224,7 +250,9 @@ def partition(graph: Graph, tables: Mapping[str, SynapseTable], spec: TargetSpec
     core_of = {n: parts[n] + first[n] for n in order}
     n_cores = sum(int(parts[n].max()) + 1 for n in order)
     _fits("cores", n_cores, total_cores(spec), "cores", spec)
-    chips = _chips(n_cores, _core_edges(core_of, graph, tables, n_cores), spec, mapping)
+    edges = (_core_edges(core_of, graph, tables, n_cores) if mapping == "traffic"
+             else ([], []))  # the sequential placement takes chips in order
+    chips = _chips(n_cores, edges, spec, mapping)
     cores: list[Core] = []
     seen: dict[tuple[int, int], int] = {}
     for name in order:
@@ -243,14 +271,17 @@ def partition(graph: Graph, tables: Mapping[str, SynapseTable], spec: TargetSpec
 def traffic(graph: Graph, synapses: Mapping[str, tuple[np.ndarray, np.ndarray]],
             placement: Placement) -> int:
     """Multicast traffic at unit rates: sum over source neurons of distinct destination cores
-    (``synapses``: per projection, the (pre, post) of its stored synapses)."""
-    base = neuron_offsets(graph)
-    pairs = [(base[p.source] + synapses[p.name][0],
-              placement.core_of[p.target][synapses[p.name][1]])
-             for p in graph.projections.values() if synapses[p.name][0].size]
-    if not pairs:
-        return 0
-    return int(unique_pairs(*map(np.concatenate, zip(*pairs, strict=True)))[0].size)
+    (``synapses``: per projection, the (pre, post) of its stored synapses), counted per
+    destination core as its distinct sources (the same pairs)."""
+    groups: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
+    for p in graph.projections.values():
+        pre, post = synapses[p.name]
+        if pre.size:
+            groups.setdefault((p.source, p.target), []).append((post, pre))
+    n_cores = len(placement.cores)
+    return sum(int(distinct_sources(tables, placement.core_of[target], n_cores,
+                                    graph.populations[source].size).sum())
+               for (source, target), tables in groups.items())
 
 
 def _fits(what: str, used: int, limit: int, unit: str, spec: TargetSpec) -> None:

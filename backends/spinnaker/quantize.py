@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from neurocc.backends.spinnaker import chip_math, delays
+from neurocc.backends.spinnaker import chip_math, delays, kernels
 from neurocc.backends.spinnaker.section import SYNAPSE_TYPES, pop_key
 from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.errors import MappingError
@@ -149,10 +149,12 @@ class SynapseTable:
     stage: np.ndarray  # delay-extension stage (0: straight from the source), see delays.py
 
 
-def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
+def _receptor_type(graph: Graph, proj: Projection, weight: np.ndarray) -> int | None:
+    """None where the target splits weights by sign; else its receptor's synapse type,
+    every weight checked to have that receptor's sign."""
     target = graph.populations[proj.target]
     if RULES[target.model].by_sign:
-        return np.where(weight > 0, EXCITATORY, INHIBITORY).astype(np.int64)
+        return None
     index = target.neuron_model.receptors.index(graph.receptor_of(proj))
     wrong = weight < 0 if index == EXCITATORY else weight > 0
     if wrong.any():
@@ -160,21 +162,57 @@ def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
                            f"holds {int(wrong.sum())} weights of the wrong sign; the chip "
                            "stores magnitudes and the receptor gives the sign.",
                            "Send excitatory weights >= 0 and inhibitory weights <= 0.")
+    return int(index)
+
+
+def _types(graph: Graph, proj: Projection, weight: np.ndarray) -> np.ndarray:
+    index = _receptor_type(graph, proj, weight)
+    if index is None:  # the weights are nonzero: negative ones are inhibitory
+        return np.where(weight < 0, INHIBITORY, EXCITATORY).astype(np.int64, copy=False)
     return np.full(weight.shape, index, dtype=np.int64)
+
+
+def _nonzero_synapses(proj: Projection) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                  np.ndarray]:
+    """``(post, pre, weight, delay)`` of the nonzero synapses in ``coo`` order; a
+    projection's single delay stays a 0-d array. A sparse projection's arrays come straight
+    from its CSR (post from ``indptr``), without ``coo``'s copies."""
+    if proj.is_sparse:
+        csr = proj.weight
+        post = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
+        pre, weight, delay = csr.indices.astype(np.int64), csr.data, proj.delay_steps
+    else:
+        post, pre, weight, delay = proj.coo()
+    keep = weight != 0
+    if not keep.all():
+        post, pre, weight = post[keep], pre[keep], weight[keep]
+        delay = delay[keep] if delay.ndim else delay
+    return post, pre, weight, delay
 
 
 def synapse_table(graph: Graph, proj: Projection, spec: TargetSpec) -> SynapseTable:
     """Nonzero synapses, signs split into types, gains folded, delays at least the minimum
-    and split into delay-extension stages and on-core residuals."""
-    post, pre, weight, delay = proj.coo()
-    keep = weight != 0
-    post, pre, weight, delay = post[keep], pre[keep], weight[keep], delay[keep]
-    types = _types(graph, proj, weight)
+    and split into delay-extension stages and on-core residuals. A projection's single
+    delay gives read-only broadcast ``delay`` and ``stage`` arrays (no memory per synapse);
+    a sparse one's synapses come from its CSR in one pass (``kernels.csr_table``)."""
     target = graph.populations[proj.target]
     gains = np.stack([weight_gain(target, graph.dt_s, t) * np.ones(target.size)
                       for t in range(len(SYNAPSE_TYPES))])
-    magnitude = np.abs(weight) * gains[types, post]
-    stage, residual = delays.split(proj.name, np.maximum(delay, spec.delay_min_steps), spec)
+    if proj.is_sparse and proj.delay_steps.ndim == 0:
+        csr = proj.weight
+        index = _receptor_type(graph, proj, csr.data)  # zero weights have either sign
+        post, pre, types, magnitude = kernels.csr_table(
+            csr.indptr, csr.indices, csr.data, gains, index is None,
+            EXCITATORY if index is None else index, EXCITATORY, INHIBITORY)
+        delay = proj.delay_steps
+    else:
+        post, pre, weight, delay = _nonzero_synapses(proj)
+        types = _types(graph, proj, weight)
+        magnitude = kernels.magnitudes(weight, types, post, gains)
+    stage, residual = delays.split(proj.name, np.maximum(np.atleast_1d(delay),
+                                                         spec.delay_min_steps), spec)
+    if delay.ndim == 0:
+        stage, residual = (np.broadcast_to(v[0], post.shape) for v in (stage, residual))
     return SynapseTable(post, pre, magnitude, types, residual, stage)
 
 
@@ -198,9 +236,9 @@ def word_shift(spec: TargetSpec) -> int:
 def worst_case_sums(graph: Graph, tables: Mapping[str, SynapseTable]) -> dict[str, np.ndarray]:
     """Per (post population, synapse type): the largest slot sum, every source spiking."""
     sums = {n: np.zeros((len(SYNAPSE_TYPES), p.size)) for n, p in graph.populations.items()}
-    for name, table in tables.items():
-        np.add.at(sums[graph.projections[name].target], (table.synapse_type, table.post),
-                  table.magnitude)
+    for name, table in tables.items():  # np.add.at's sums, same order
+        kernels.slot_sums(sums[graph.projections[name].target], table.synapse_type,
+                          table.post, table.magnitude)
     return {n: s.max(axis=1, initial=0.0) for n, s in sums.items()}
 
 
@@ -255,17 +293,17 @@ def weight_words(table: SynapseTable, shift: list[int], spec: TargetSpec) -> np.
     unsigned ring-buffer words, at most ``2**weight_bits - 1`` (a larger one, possible only
     with calibrated shifts, saturates: ``weight_record`` counts it)."""
     exponent = spec.fraction_bits - word_shift(spec)
-    scale = 2.0 ** (exponent - np.asarray(shift, dtype=np.float64)[table.synapse_type])
-    words = np.rint(table.magnitude * scale).astype(np.int64)
-    return np.minimum(words, 2 ** int(spec.weight_bits) - 1)
+    scale = 2.0 ** (exponent - np.asarray(shift, dtype=np.float64))
+    return kernels.words_of(table.magnitude, table.synapse_type, scale,
+                            2 ** int(spec.weight_bits) - 1)
 
 
 def weight_record(table: SynapseTable, words: np.ndarray, shift: list[int],
                   spec: TargetSpec) -> dict[str, Any]:
     """Resolution per type, weights lost to zero or saturated, and the largest error."""
     step = 2.0 ** (np.asarray(shift, dtype=np.float64) + word_shift(spec) - spec.fraction_bits)
-    error = np.abs(words * step[table.synapse_type] - table.magnitude)
-    return {"synapses": int(words.size), "lost_to_zero": int(np.count_nonzero(words == 0)),
-            "saturated": int(np.count_nonzero(words == 2 ** int(spec.weight_bits) - 1)),
-            "max_abs_error": float(error.max(initial=0.0)),
+    zero, saturated, error = kernels.word_stats(words, table.synapse_type, table.magnitude,
+                                                step, 2 ** int(spec.weight_bits) - 1)
+    return {"synapses": int(words.size), "lost_to_zero": int(zero),
+            "saturated": int(saturated), "max_abs_error": float(error),
             "resolution": {t: float(step[i]) for i, t in enumerate(SYNAPSE_TYPES)}}

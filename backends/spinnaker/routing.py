@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from neurocc.backends.family import resource_use
+from neurocc.backends.spinnaker import kernels
 from neurocc.backends.spinnaker.mapping import Core, Placement, _bits, unique_pairs
 from neurocc.backends.targets import TargetSpec
 from neurocc.compiler.errors import MappingError
@@ -212,24 +213,59 @@ def tree_links(cores: list[Core], reach: list[set[int]], spec: TargetSpec) -> li
                       spec)) - 1 for i, src in enumerate(cores)]
 
 
+def reach(placement: Placement, projections: Mapping[str, tuple[str, str]],
+          synapses: Mapping[str, tuple[np.ndarray, np.ndarray]]
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """``destinations`` as CSR: per source core (``ptr``), its destination cores ascending,
+    from one pass over the synapses into a (cores x cores) bit matrix."""
+    n = len(placement.cores)
+    bits = np.zeros((n, -(-n // kernels.LANE_BITS)), dtype=np.uint64)
+    for name, (source, target) in projections.items():
+        pre, post = synapses[name]
+        kernels.mark_pairs(bits, placement.core_of[source], pre, placement.core_of[target],
+                           post)
+    return kernels.bit_lists(bits, n)
+
+
 def route(placement: Placement, projections: Mapping[str, tuple[str, str]],
           synapses: Mapping[str, tuple[np.ndarray, np.ndarray]], spec: TargetSpec
           ) -> dict[str, Any]:
-    """The ``layout["routing"]`` of placed cores: keys, entries per chip, links per tree."""
+    """The ``layout["routing"]`` of placed cores: keys, entries per chip, links per tree.
+
+    The trees and tables of ``build_tables`` and ``compress``, computed on arrays
+    (``kernels.trees``, ``kernels.compressed_counts``): the layout keeps per chip only the
+    entry counts before and after compression."""
     cores = placement.cores
-    keys = allocate_keys(cores, spec)
-    reach = destinations(placement, projections, synapses)
-    tables = build_tables(cores, keys, reach, spec)
+    keys = np.array(allocate_keys(cores, spec), dtype=np.int64).reshape(-1, 2)
+    ptr, dst = reach(placement, projections, synapses)
+    x, y, on_chip = (np.array([getattr(c, k) for c in cores], dtype=np.int64)
+                     for k in ("x", "y", "local"))
+    compass = _links(spec)
+    links = (compass[(1, 0)], compass[(-1, 0)], compass[(0, 1)], compass[(0, -1)])
+    words = -(-(int(on_chip.max(initial=0)) + 1) // kernels.LANE_BITS)
+    tree_links, chip_ptr, source, out, arrival, local = kernels.trees(
+        ptr, dst, x, y, on_chip, int(spec.chips_x), int(spec.chips_y), links,
+        int(spec.links_per_chip), words)
+    # a route is (links out, local cores): equal rows, equal route
+    _, route_of = np.unique(np.column_stack([out, local.view(np.int64)]), axis=0,
+                            return_inverse=True)
+    back = np.where(arrival >= 0, (arrival + spec.links_per_chip // 2) % spec.links_per_chip, 0)
+    default = (arrival >= 0) & ~local.any(axis=1) & (out == np.left_shift(1, back))
+    left = kernels.compressed_counts(chip_ptr, keys[source, 0], keys[source, 1],
+                                     route_of.reshape(-1).astype(np.int64), default,
+                                     (1 << spec.key_bits) - 1)
     chips = []
-    for chip, table in tables.items():
-        small = compress(table, spec)
-        check_fits(chip, len(table.entries), len(small.entries), spec)
-        chips.append({"x": chip[0], "y": chip[1], "entries": len(table.entries),
-                      "default_routed": len(small.defaults),
-                      "compressed": len(small.entries)})
-    return {"keys": [{"key": k, "mask": m} for k, m in keys], "chips": chips,
-            "destinations": [len(r) for r in reach],
-            "tree_links": tree_links(cores, reach, spec)}
+    defaults = np.concatenate([[0], np.cumsum(default)])[chip_ptr]
+    for c in np.flatnonzero(np.diff(chip_ptr)).tolist():  # chips in (x, y) order
+        chip = divmod(c, int(spec.chips_y))
+        before = int(chip_ptr[c + 1] - chip_ptr[c])
+        check_fits(chip, before, int(left[c]), spec)
+        chips.append({"x": chip[0], "y": chip[1], "entries": before,
+                      "default_routed": int(defaults[c + 1] - defaults[c]),
+                      "compressed": int(left[c])})
+    return {"keys": [{"key": int(k), "mask": int(m)} for k, m in keys.tolist()],
+            "chips": chips, "destinations": np.diff(ptr).tolist(),
+            "tree_links": tree_links.tolist()}
 
 
 def resources(routing: Mapping[str, Any], spec: TargetSpec) -> dict[str, dict[str, Any]]:

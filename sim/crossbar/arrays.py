@@ -70,15 +70,23 @@ class Periphery:
 
 @dataclass(frozen=True, eq=False)
 class Programmed:
-    """One array after programming: conductances (slices, rows, outs) and what reads need."""
+    """One array after programming: conductances (slices, rows, outs) and what reads need.
+
+    When nothing a read uses changes with time (no drift, read noise off or time-invariant),
+    the array is folded at programming: ``diff = G+ - G-`` and the read variance ``var``
+    are kept instead of ``g_pos`` and ``g_neg`` (the same arithmetic a read would do, once:
+    identical results, the same memory, fewer passes per read)."""
 
     entry: Mapping[str, Any]  # the layout's tile record
-    g_pos: np.ndarray
-    g_neg: np.ndarray
+    shape: tuple[int, int, int]  # (slices, rows, outs)
+    g_pos: np.ndarray | None  # None when folded
+    g_neg: np.ndarray | None
     nu_pos: np.ndarray | None
     nu_neg: np.ndarray | None
     fanout: np.ndarray  # nonzero weights per source row (synops)
     rng: np.random.Generator  # read noise
+    diff: np.ndarray | None = None  # folded: G+ - G-
+    var: np.ndarray | None = None  # folded with read noise on: the per-device variance sum
 
 
 def path_segments(spec: TargetSpec, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -89,17 +97,23 @@ def path_segments(spec: TargetSpec, shape: tuple[int, ...]) -> tuple[np.ndarray,
     return column + 1 + along_bit_line, column + 2 + along_bit_line
 
 
+def live(device: Device, options: CrossbarEngineOptions, effect: str) -> bool:
+    """An effect is modelled when switched on and not inert for this target (an inert one,
+    e.g. rram256k's zero drift, is skipped: same result, no draws, no exponents stored)."""
+    return options.on(effect) and not devices.inert(device, effect)
+
+
 def _static(g: np.ndarray, target: np.ndarray, device: Device, spec: TargetSpec,
             options: CrossbarEngineOptions, streams: dict[str, np.random.Generator],
             segments: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if options.on("programming_noise"):
         g = devices.program(device, target, streams["programming_noise"])
-    nu = devices.drift_exponents(device, target, streams["drift"]) if options.on("drift") \
-        else None
-    if options.on("stuck"):
+    nu = devices.drift_exponents(device, target, streams["drift"]) \
+        if live(device, options, "drift") else None
+    if live(device, options, "stuck"):
         on, off = devices.stuck_masks(device, g.shape, streams["stuck"])
         g = np.where(on, spec.g_max_us, np.where(off, spec.g_min_us, g))
-    if options.on("d2d"):
+    if live(device, options, "d2d"):
         g = g * devices.read_gains(device, g.shape, streams["d2d"])
     if options.on("line_resistance"):
         g = g / (1.0 + g * MICRO * spec.line_resistance_ohm * segments)
@@ -117,12 +131,29 @@ def program_tile(index: int, entry: Mapping[str, Any], codes: np.ndarray, spec: 
     g_pos, nu_pos = _static(target_pos, target_pos, device, spec, options, streams, seg_pos)
     g_neg, nu_neg = _static(target_neg, target_neg, device, spec, options, streams, seg_neg)
     fanout = np.count_nonzero(np.any(codes != 0, axis=0), axis=1)
-    return Programmed(entry, g_pos, g_neg, nu_pos, nu_neg, fanout, streams["read_noise"])
+    shape = (int(codes.shape[0]), int(codes.shape[1]), int(codes.shape[2]))
+    noise = options.on("read_noise")
+    if nu_pos is None and nu_neg is None and \
+            (not noise or device.kind in devices.TIME_INVARIANT_READ_NOISE):
+        var = variance(device, g_pos, g_neg, g_pos, g_neg, 0.0) if noise else None
+        return Programmed(entry, shape, None, None, None, None, fanout, streams["read_noise"],
+                          g_pos - g_neg, var)
+    return Programmed(entry, shape, g_pos, g_neg, nu_pos, nu_neg, fanout,
+                      streams["read_noise"])
+
+
+def variance(device: Device, programmed_pos: np.ndarray, programmed_neg: np.ndarray,
+             g_pos: np.ndarray, g_neg: np.ndarray, t_s: float) -> np.ndarray:
+    """``(r+ G+)^2 + (r- G-)^2`` per device pair, ``r`` from the programmed conductances."""
+    return ((devices.read_sigma(device, programmed_pos, t_s) * g_pos) ** 2
+            + (devices.read_sigma(device, programmed_neg, t_s) * g_neg) ** 2)
 
 
 def _at_time(tile: Programmed, device: Device, options: CrossbarEngineOptions, t_s: float
              ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Conductances at ``t_s`` and the drift compensation gain."""
+    """Conductances at ``t_s`` and the drift compensation gain (of an unfolded array)."""
+    if tile.g_pos is None or tile.g_neg is None:
+        raise ValueError("a folded array has no conductances to drift")  # internal misuse
     if tile.nu_pos is None or tile.nu_neg is None:
         return tile.g_pos, tile.g_neg, 1.0
     g_pos = tile.g_pos * devices.drift_factor(device, tile.nu_pos, t_s)
@@ -148,11 +179,15 @@ def adc(current: np.ndarray, periphery: Periphery) -> np.ndarray:
 def column_currents(tile: Programmed, x: np.ndarray, device: Device,
                     options: CrossbarEngineOptions, t_s: float) -> tuple[np.ndarray, float]:
     """Noisy analog column currents (batch, slices, outs) in uS x v_read, and the gain c."""
-    g_pos, g_neg, gain = _at_time(tile, device, options, t_s)
-    current = np.einsum("br,srk->bsk", x, g_pos - g_neg)
-    if options.on("read_noise"):
-        var = ((devices.read_sigma(device, tile.g_pos, t_s) * g_pos) ** 2
-               + (devices.read_sigma(device, tile.g_neg, t_s) * g_neg) ** 2)
+    if tile.diff is not None:  # folded at programming
+        diff, var, gain = tile.diff, tile.var, 1.0
+    else:
+        g_pos, g_neg, gain = _at_time(tile, device, options, t_s)
+        diff, var = g_pos - g_neg, None
+        if options.on("read_noise") and tile.g_pos is not None and tile.g_neg is not None:
+            var = variance(device, tile.g_pos, tile.g_neg, g_pos, g_neg, t_s)
+    current = np.einsum("br,srk->bsk", x, diff)
+    if options.on("read_noise") and var is not None:
         sigma = np.sqrt(np.einsum("br,srk->bsk", x ** 2, var))
         current = current + sigma * tile.rng.standard_normal(current.shape)
     return current, gain

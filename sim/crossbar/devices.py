@@ -102,6 +102,8 @@ def _read_sigma_rram(device: Device, g_us: np.ndarray, t_s: float) -> np.ndarray
 
 READ_SIGMA: dict[str, Callable[[Device, np.ndarray, float], np.ndarray]] = {
     "pcm": _read_sigma_pcm, "rram": _read_sigma_rram}
+# kinds whose read sigma does not depend on the time since programming (white noise)
+TIME_INVARIANT_READ_NOISE = frozenset({"rram"})
 
 
 def read_sigma(device: Device, g_us: np.ndarray, t_s: float) -> np.ndarray:
@@ -121,6 +123,22 @@ def conductance_at(device: Device, g_programmed_us: np.ndarray, nu: np.ndarray, 
     sigma = read_sigma(device, g_programmed_us, t_s)
     return np.maximum(drifted + np.abs(drifted) * sigma * rng.standard_normal(drifted.shape),
                       0.0)
+
+
+def inert(device: Device, effect: str) -> bool:
+    """Whether the target's numbers make ``effect`` ("drift", "stuck" or "d2d") a no-op, so
+    its draws can be left out with an identical result: drift exponents clipped to [0, 0]
+    (``nu = 0``: a factor of exactly 1), both stuck rates 0 (empty masks), a read-gain
+    spread of 0 (gains of exactly 1). Each effect has its own random stream, so leaving one
+    out does not move the draws of the others."""
+    if effect == "drift":
+        return all(device[f"drift_nu_{k}_{end}"] == 0 for k in ("mean", "std")
+                   for end in ("min", "max"))
+    if effect == "stuck":
+        return device["stuck_on_rate"] == 0 and device["stuck_off_rate"] == 0
+    if effect == "d2d":
+        return device["d2d_variation"] == 0
+    return False
 
 
 def stuck_masks(device: Device, shape: tuple[int, ...], rng: np.random.Generator

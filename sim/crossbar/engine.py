@@ -41,14 +41,16 @@ class Run:
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTER_NAMES, 0))
 
 
-def program(artifact: Artifact, options: CrossbarEngineOptions
+def program(artifact: Artifact, options: CrossbarEngineOptions, progress: bool = False
             ) -> tuple[dict[str, list[Programmed]], Device, Periphery]:
     """Every array programmed once from the artifact's digits and the device seed."""
     spec = target_of(artifact)
     device, periphery = Device.of(spec), Periphery.of(spec)
     tiles: dict[str, list[Programmed]] = {}
     arrays = artifact.sections[SECTION]
-    for index, entry in enumerate(artifact.layout["tiles"]):
+    entries = artifact.layout["tiles"]
+    for index, entry in enumerate(tqdm(entries, desc="crossbar programming", unit="array",
+                                       disable=not progress)):
         tile = program_tile(index, entry, arrays[tile_key(index)], spec, device, periphery,
                             options)
         tiles.setdefault(entry["target"], []).append(tile)
@@ -65,7 +67,7 @@ def _read(run: Run, tile: Programmed, t: int, batch: int, out: dict[str, np.ndar
     if active.size == 0:
         return
     xa = x[active]
-    slices, _, outs = tile.g_pos.shape
+    slices, _, outs = tile.shape
     nonzero = int(np.count_nonzero(xa))
     c = run.counters
     c["array_reads"] += active.size
@@ -110,10 +112,10 @@ def _input_columns(graph: Graph) -> dict[str, slice]:
 
 
 def _start(artifact: Artifact, inputs: np.ndarray, options: CrossbarEngineOptions,
-           record_states: bool) -> Run:
+           record_states: bool, progress: bool) -> Run:
     graph = artifact.graph
     batch, steps, _ = inputs.shape
-    tiles, device, periphery = program(artifact, options)
+    tiles, device, periphery = program(artifact, options, progress)
     depths: dict[str, int] = {}
     for tile in (t for group in tiles.values() for t in group):
         src = tile.entry["source"]
@@ -156,7 +158,7 @@ def run_artifact(artifact: Artifact, spikes: np.ndarray, *, record_states: bool 
     _check(chosen)
     graph = artifact.graph
     inputs = validate_spikes(graph, spikes)
-    run = _start(artifact, inputs, chosen, record_states)
+    run = _start(artifact, inputs, chosen, record_states, progress)
     columns = _input_columns(graph)
     order = graph.step_order()
     for t in tqdm(range(inputs.shape[1]), desc="crossbar sim", unit="step",

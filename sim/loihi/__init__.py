@@ -3,9 +3,10 @@
 ``run_artifact(artifact, spikes)`` runs a Loihi-family artifact
 (docs/loihi-artifact.md) and returns what Lava 0.10.0 computes with
 ``Loihi2SimCfg(select_tag='fixed_pt')`` for the same network built from stock
-processes (``RingBuffer`` sources, ``LIF``, ``Dense``/``DelayDense``/``Sparse``;
-see ``backends/loihi/lava_export.py``): the same spikes at every step and the
-same ``u`` and ``v``. The tests compare the two on random networks.
+processes (``RingBuffer`` sources, ``LIF``, ``Dense``/``DelayDense``/``Sparse``/
+``DelaySparse``; see ``backends/loihi/lava_export.py``): the same spikes at
+every step and the same ``u`` and ``v``. The tests compare the two on random
+networks.
 
 Every hardware number comes from the artifact's resolved target
 (``layout["target"]``, validated again on load): ``fixed_point.arithmetic_of``
@@ -44,6 +45,11 @@ their ``run_spk`` once per step; values cross a port only between processes.
   (step, delay) sum separately, before the sums meet in a slot.
 * ``Sparse`` (``PySparseModelBitAcc``): as ``Dense``, on a CSR matrix whose
   implicit zeros count for the sign mode.
+* ``DelaySparse`` (``PyDelaySparseModelBitAcc``): as ``DelayDense``, on a CSR
+  weight matrix (implicit zeros count for the sign mode) and a CSR delay
+  matrix; Lava splits the weights by delay and stacks the parts, one int32
+  product per step. The engine cuts one CSR block per distinct delay straight
+  from the stored CSR (``synapses.compile_projection``), never a dense matrix.
 * ``LIF`` (``PyLifModelBitAcc``), every step, in this order, with ``D =
   decay_shift_bits`` (12), ``U = u_bits`` (24), ``V = v_bits`` (24):
   1. ``a_in`` = sum of the int32 inputs of all incoming projections (int32);

@@ -17,7 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from neurocc.backends.artifact import Artifact
-from neurocc.backends.loihi.section import NetworkSpec, pop_key, proj_key, read_section
+from neurocc.backends.loihi.section import (
+    NetworkSpec,
+    delay_key,
+    pop_key,
+    proj_key,
+    read_section,
+)
 from neurocc.backends.loihi.spec import dotted
 from neurocc.compiler.errors import SimulationError
 from neurocc.sim.loihi.fixed_point import Arithmetic, arithmetic_of
@@ -64,8 +70,8 @@ def check_ranges(net: NetworkSpec, arith: Arithmetic) -> None:
             _check_range(pop_key(lif.name, field), getattr(lif, field), limits, net.target.name)
     for proj in net.projections.values():
         for field, limits in proj_limits.items():
-            _check_range(proj_key(proj.name, field), getattr(proj, field), limits,
-                         net.target.name)
+            key = delay_key(proj) if field == "delay" else proj_key(proj.name, field)
+            _check_range(key, getattr(proj, field), limits, net.target.name)
 
 
 def read_network(artifact: Artifact) -> NetworkSpec:

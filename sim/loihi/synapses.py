@@ -16,7 +16,7 @@ from typing import cast
 import numpy as np
 import scipy.sparse as sp
 
-from neurocc.backends.loihi.section import SPARSE, ProjectionSpec
+from neurocc.backends.loihi.section import CSR_PROCESSES, ProjectionSpec
 from neurocc.compiler.graph import Weight
 from neurocc.sim.loihi import fixed_point as fx
 
@@ -92,9 +92,10 @@ class CompiledProjection:
 
 
 def effective_matrix(spec: ProjectionSpec, arith: fx.Arithmetic) -> Weight:
-    """Lava's effective int32 weights of ``spec`` (post, pre): dense, or CSR for Sparse."""
+    """Lava's effective int32 weights of ``spec`` (post, pre): dense, or CSR for Sparse and
+    DelaySparse."""
     n_entries = spec.shape[0] * spec.shape[1]
-    if spec.process == SPARSE:
+    if spec.process in CSR_PROCESSES:
         matrix = sp.csr_array(spec.weight, copy=True)
         matrix.data = fx.effective_weights(matrix.data, n_entries, spec.num_weight_bits, arith)
         matrix.eliminate_zeros()
@@ -123,8 +124,34 @@ def _synapses_per_pre(matrix: Weight) -> np.ndarray:
     return np.count_nonzero(matrix, axis=0).astype(np.int64)
 
 
+def _csr_delay_blocks(spec: ProjectionSpec, arith: fx.Arithmetic) -> CompiledProjection:
+    """A DelaySparse with one delay per stored synapse (``spec.delay`` aligned with the CSR
+    data): one CSR block per distinct delay, each cut from the CSR directly.
+
+    The synapses of delay ``k`` keep their CSR order, so block ``k``'s row pointer is the
+    running count of its synapses per row; no (post, pre) array is formed.
+    """
+    weight = sp.csr_array(spec.weight)
+    n_post, n_pre = spec.shape
+    data = fx.effective_weights(weight.data, n_post * n_pre, spec.num_weight_bits, arith)
+    keep = data != 0  # Lava's truncation can zero a weight: no synapse, no event
+    data, pre, delay = data[keep], weight.indices[keep], spec.delay[keep]
+    rows = np.repeat(np.arange(n_post), np.diff(weight.indptr))[keep]
+    dtype = _float_dtype(data, n_pre)
+    per_pre = np.bincount(pre, minlength=n_pre).astype(np.int64)
+    blocks = []
+    for k in (np.unique(delay) if delay.size else np.zeros(1, np.int64)):
+        pick = delay == k
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(rows[pick], minlength=n_post))))
+        block = sp.csr_array((data[pick], pre[pick], indptr), shape=spec.shape)
+        blocks.append(_block(int(k), block, dtype))
+    return CompiledProjection(spec, tuple(blocks), per_pre)
+
+
 def compile_projection(spec: ProjectionSpec, arith: fx.Arithmetic) -> CompiledProjection:
     """Effective weights split by delay into blocks, plus synapses per source neuron."""
+    if spec.delay.ndim == 1:
+        return _csr_delay_blocks(spec, arith)
     matrix = effective_matrix(spec, arith)
     dtype = _float_dtype(matrix, spec.shape[1])
     per_pre = _synapses_per_pre(matrix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import scipy.sparse as sp
 import yaml
 
 from neurocc.backends.artifact import read_artifact, write_artifact
-from neurocc.backends.loihi import compile_loihi, energy_for_artifact
+from neurocc.backends.loihi import compile_loihi, energy_for_artifact, section
 from neurocc.backends.loihi.section import pop_key, proj_key, read_section, write_section
 from neurocc.backends.loihi.spec import TARGETS_DIR
 from neurocc.compiler.errors import MappingError
@@ -125,3 +126,85 @@ def test_calibration_sizes_the_scale_from_observed_activity() -> None:
     assert record["calibrated"] and record["scale_min"] > plain["scale_min"]
     with pytest.raises(MappingError, match="calibration_spikes"):
         compile_loihi(graph, "loihi2", calibration_spikes=np.zeros((2, 5, 3)))
+
+
+def delayed_sparse_network() -> Graph:
+    """in (4) -> h (3): 5 CSR synapses with delays 1..3 steps (one weight too small for a
+    nonzero mantissa); h -> o (2) CSR with one delay of 3 steps for all."""
+    lif = {"tau_s": 20e-3, "v_threshold": 1.0}
+    # rows (post) 0: pre 0, 2; 1: pre 1, 3; 2: pre 0
+    drive = sp.csr_array(([1.0, 0.5, 1e-6, 0.8, -0.6], [0, 2, 1, 3, 0], [0, 2, 4, 5]),
+                         shape=(3, 4))
+    out = sp.csr_array(([0.7, 0.4], [0, 2], [0, 1, 2]), shape=(2, 3))
+    pops = {"in": Population("in", "input", (4,)),
+            "h": Population("h", "lif", (3,), lif, "to_value"),
+            "o": Population("o", "lif", (2,), lif, "to_value")}
+    projs = {"drive": Projection("drive", "in", "h", drive, np.array([1, 3, 2, 2, 1])),
+             "out": Projection("out", "h", "o", out, np.array(3))}
+    return Graph(1e-3, pops, projs, ("in",), ("o",))
+
+
+def test_sparse_delayed_projections_stay_csr(tmp_path: Path) -> None:
+    """A CSR projection with delays becomes a DelaySparse: CSR weights, CSR delays in their
+    sparsity (``delay/data``, aligned with ``weight/data``), no dense array."""
+    artifact = read_artifact(write_artifact(compile_loihi(delayed_sparse_network(), "loihi2"),
+                                            tmp_path / "art"))
+    arrays, layout = artifact.sections["loihi"], artifact.layout
+    assert {n: p["process"] for n, p in layout["projections"].items()} == {
+        "drive": "DelaySparse", "out": "DelaySparse"}
+    assert {k for k in arrays if k.startswith("proj/drive/")} == {
+        "proj/drive/weight/data", "proj/drive/weight/indices", "proj/drive/weight/indptr",
+        "proj/drive/delay/data", "proj/drive/weight_exp", "proj/drive/num_weight_bits"}
+    # offsets L: 0 everywhere (each smallest delay >= 1), so Lava delay = graph delay - 1
+    # the 1e-6 weight (row 1, pre 1, delay 2) has a zero mantissa: dropped with its delay
+    np.testing.assert_array_equal(arrays["proj/drive/weight/indices"], [0, 2, 3, 0])
+    np.testing.assert_array_equal(arrays["proj/drive/weight/indptr"], [0, 2, 3, 4])
+    np.testing.assert_array_equal(arrays["proj/drive/delay/data"], [0, 2, 1, 0])
+    assert np.all(arrays["proj/drive/weight/data"] != 0)
+    assert int(arrays["proj/out/delay"]) == 2  # one delay for all: a scalar, no delay/data
+    assert "proj/out/weight" not in arrays and "proj/out/delay/data" not in arrays
+    net = read_section(artifact)
+    assert net.projections["drive"].delay.shape == (4,)
+    # the delay bits count in each synapse's memory (weight bits 8 + delay bits 6)
+    h_cores = [c for c in layout["cores"] if c["population"] == "h"]
+    assert sum(c["synaptic_memory_bits"] for c in h_cores) == 4 * (8 + 6)
+
+
+def test_delays_follow_mantissas_in_another_csr_structure(monkeypatch) -> None:
+    """Per-synapse delays come aligned with the weight's CSR data; mantissas quantized into
+    another structure (without their zero entry; columns out of order) get the delays of
+    their own (row, column), and an entry where the weight has no synapse is refused."""
+    import neurocc.backends.loihi.compile as compile_module
+
+    quantize = compile_module.quantize_network
+    change = {"to": lambda m: m}
+
+    def reshaped(*args, **kwargs):
+        quant = quantize(*args, **kwargs)
+        mantissa = quant.projections["drive"].mantissa
+        quant.projections["drive"] = dataclasses.replace(quant.projections["drive"],
+                                                         mantissa=change["to"](mantissa))
+        return quant
+
+    monkeypatch.setattr(compile_module, "quantize_network", reshaped)
+    want = compile_loihi(delayed_sparse_network(), "loihi2").sections["loihi"]
+
+    def without_zeros(m: sp.csr_array) -> sp.csr_array:
+        m = m.copy()
+        m.eliminate_zeros()
+        return m
+
+    change["to"] = without_zeros
+    got = compile_loihi(delayed_sparse_network(), "loihi2").sections["loihi"]
+    for key in ("weight/data", "weight/indices", "weight/indptr", "delay/data"):
+        np.testing.assert_array_equal(got[f"proj/drive/{key}"], want[f"proj/drive/{key}"],
+                                      err_msg=key)
+    change["to"] = lambda m: m + sp.csr_array(([1], ([2], [3])), shape=m.shape)
+    with pytest.raises(MappingError, match=r"projection 'drive'.*where its weight has no"):
+        compile_loihi(delayed_sparse_network(), "loihi2")
+    # row 0 listed backwards (pre 2, then pre 0): each entry gets its own synapse's delay
+    weight = delayed_sparse_network().projections["drive"]
+    backwards = sp.csr_array(([5, 7, 1, 2], [2, 0, 3, 0], [0, 2, 3, 4]), shape=(3, 4))
+    np.testing.assert_array_equal(
+        section._aligned_delays(weight.weight, backwards, weight.delay_steps, "drive"),
+        [3, 1, 2, 1])  # graph delays of (0, 2), (0, 0), (1, 3), (2, 0)

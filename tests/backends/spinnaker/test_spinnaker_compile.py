@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import neurocc
 from neurocc.backends import load_target
@@ -52,6 +53,27 @@ def test_weights_below_resolution_are_lost_and_reported() -> None:
     record = artifact.graph.history[-3].details["projections"]["w"]
     assert record["lost_to_zero"] == 1
     assert artifact.sections["spinnaker"]["proj/w/weight"].size == 1
+
+
+@pytest.mark.parametrize(("model", "receptor", "sign"), [("lif", "", 1.0),
+                                                         ("lif_cur_exp", "inhibitory", -1.0)])
+def test_sparse_weights_with_stored_zeros_compile_as_their_dense_form(
+        model: str, receptor: str, sign: float) -> None:
+    """The CSR path (one kernel pass) against the dense one (coo of every entry): stored
+    zeros are no synapses, below-resolution weights are lost, words and types agree."""
+    weight = np.array([[0.5, 0.0, -0.25, 1e-7], [0.0, 0.0, 0.75, 0.3], [0.2, 0.0, 0.0, 0.0]])
+    weight = sign * np.abs(weight) if receptor else weight
+    sparse = sp.csr_array(weight)
+    sparse.data[np.abs(sparse.data) == 0.2] = 0.0  # a stored zero
+    assert sparse.nnz == 6 and np.count_nonzero(sparse.data) == 5
+    dense_weight = sparse.toarray()
+    runs = [neurocc.compile(two_layer(model, weight=w, receptor=receptor, delay=1),
+                            "spinnaker1") for w in (sparse, dense_weight)]
+    a, b = (r.sections["spinnaker"] for r in runs)
+    assert a["proj/w/weight"].size == 4  # 0.5, -0.25, 0.75, 0.3 stay; 1e-7 rounds to zero
+    for key in ("post", "pre", "weight", "type", "delay", "stage"):
+        assert np.array_equal(a[f"proj/w/{key}"], b[f"proj/w/{key}"]), key
+    assert runs[0].graph.history[-3].details == runs[1].graph.history[-3].details
 
 
 def test_receptor_of_the_wrong_sign_is_refused() -> None:

@@ -15,15 +15,18 @@ from hypothesis import strategies as st
 
 import neurocc
 from neurocc.backends import load_target, resolve_target
-from neurocc.backends.spinnaker.mapping import Core
+from neurocc.backends.spinnaker.mapping import Core, Placement
 from neurocc.backends.spinnaker.routing import (
     Entry,
     Table,
     allocate_keys,
     build_tables,
     compress,
+    destinations,
     is_default,
     lookup,
+    route,
+    tree_links,
 )
 from neurocc.compiler.errors import MappingError
 from neurocc.compiler.graph import Graph, Population, Projection
@@ -182,3 +185,51 @@ def test_an_odd_link_count_is_refused(tmp_path: Path) -> None:
     from neurocc.compiler.errors import TargetError
     with pytest.raises(TargetError, match=r"mesh\.links_per_chip"):
         neurocc.compile(three_pops(), target_copy(tmp_path, "odd", links_per_chip=5))
+
+
+def reference_route(placement: Placement, pairs: dict[str, tuple[str, str]],
+                    synapses: dict[str, tuple[np.ndarray, np.ndarray]], spec: Any
+                    ) -> dict[str, Any]:
+    """``route``'s layout from the per-entry Python definitions (sets, Entry objects)."""
+    cores = placement.cores
+    keys = allocate_keys(cores, spec)
+    reach = destinations(placement, pairs, synapses)
+    chips = []
+    for chip, table in build_tables(cores, keys, reach, spec).items():
+        small = compress(table, spec)
+        chips.append({"x": chip[0], "y": chip[1], "entries": len(table.entries),
+                      "default_routed": len(small.defaults), "compressed": len(small.entries)})
+    return {"keys": [{"key": k, "mask": m} for k, m in keys], "chips": chips,
+            "destinations": [len(r) for r in reach],
+            "tree_links": tree_links(cores, reach, spec)}
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2 ** 16), st.integers(2, 5), st.integers(1, 4), st.integers(2, 6),
+       st.sampled_from([4, 6]))
+def test_array_routing_equals_the_entry_by_entry_definition(
+        seed: int, chips_x: int, chips_y: int, per_chip: int, links: int) -> None:
+    """Random cores of random sizes scattered over a mesh, random synapses between them."""
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = load_target(target_copy(Path(tmp), "mesh", chips_x=chips_x, chips_y=chips_y,
+                                       cores_per_chip=per_chip, links_per_chip=links))
+    slots = [(x, y, k) for y in range(chips_y) for x in range(chips_x) for k in range(per_chip)]
+    n_cores = int(rng.integers(1, len(slots) + 1))
+    where = [slots[i] for i in rng.permutation(len(slots))[:n_cores]]
+    sizes = rng.integers(1, 9, size=n_cores)
+    population = rng.integers(0, 3, size=n_cores)  # cores of three populations
+    cores = [Core(f"p{p}", int(n), y * chips_x + x, x, y, k, 0, 0)
+             for (x, y, k), n, p in zip(where, sizes, population, strict=True)]
+    core_of = {f"p{p}": np.repeat(np.flatnonzero(population == p), sizes[population == p])
+               for p in range(3)}
+    pairs, synapses = {}, {}
+    for a, b in itertools.product(range(3), repeat=2):
+        n_pre, n_post = core_of[f"p{a}"].size, core_of[f"p{b}"].size
+        count = int(rng.integers(0, 40)) if n_pre and n_post else 0
+        pairs[f"{a}{b}"] = (f"p{a}", f"p{b}")
+        synapses[f"{a}{b}"] = (rng.integers(0, max(n_pre, 1), count),
+                               rng.integers(0, max(n_post, 1), count))
+    placement = Placement(cores, core_of, {})
+    assert route(placement, pairs, synapses, spec) == reference_route(placement, pairs,
+                                                                      synapses, spec)

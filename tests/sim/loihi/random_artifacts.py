@@ -20,8 +20,9 @@ import yaml
 
 from neurocc.backends.artifact import Artifact
 from neurocc.backends.loihi.section import (
+    CSR_PROCESSES,
+    DELAY_PROCESSES,
     SECTION,
-    SPARSE,
     LifSpec,
     NetworkSpec,
     PopulationSpec,
@@ -85,10 +86,10 @@ class Recipe:
 
     source: str
     target: str
-    process: str = "Dense"  # "Dense" | "DelayDense" | "Sparse"
+    process: str = "Dense"  # "Dense" | "DelayDense" | "Sparse" | "DelaySparse"
     sign: str = MIXED
-    max_delay: int = 0  # DelayDense: per-synapse delays drawn from 0..max_delay
-    scalar_delay: bool = False  # DelayDense: one delay (max_delay) for every synapse
+    max_delay: int = 0  # DelayDense/DelaySparse: per-synapse delays drawn from 0..max_delay
+    scalar_delay: bool = False  # DelayDense/DelaySparse: one delay (max_delay) for all
     density: float = 1.0  # fraction of nonzero mantissas
     regime: str | None = None  # overrides the network's regime for this projection
 
@@ -132,11 +133,13 @@ def _population(rng, name, size, is_input, regime: Regime) -> tuple[PopulationSp
 def _projection(rng, name, recipe: Recipe, shape, regime: Regime) -> ProjectionSpec:
     weight = _weights(rng, recipe, shape)
     exp, bits = int(_draw(rng, regime.weight_exp)), int(_draw(rng, regime.num_weight_bits))
-    if recipe.process == "DelayDense" and not recipe.scalar_delay:
-        delay = _draw(rng, (0, recipe.max_delay), shape)
+    stored = sp.csr_array(weight) if recipe.process in CSR_PROCESSES else weight
+    if recipe.process in DELAY_PROCESSES and not recipe.scalar_delay:
+        # DelayDense: (post, pre); DelaySparse: one per stored synapse, aligned with the CSR
+        delay_shape = shape if recipe.process == "DelayDense" else (stored.nnz,)
+        delay = _draw(rng, (0, recipe.max_delay), delay_shape)
     else:
         delay = np.array(recipe.max_delay, dtype=np.int64)
-    stored = sp.csr_array(weight) if recipe.process == SPARSE else weight
     return ProjectionSpec(name, recipe.process, recipe.source, recipe.target, stored, exp, bits,
                           delay)
 
@@ -212,6 +215,17 @@ def delayed() -> NetworkRecipe:
                           Recipe("h", "out", process="DelayDense", max_delay=3,
                                  scalar_delay=True),
                           Recipe("h", "h", process="DelayDense", max_delay=4, density=0.2)))
+
+
+def delayed_sparse() -> NetworkRecipe:
+    """DelaySparse projections: per-synapse delays 0..5 feed-forward and recurrent, one
+    delay for all synapses, and a DelayDense beside them into the same population."""
+    return NetworkRecipe({"in": 12, "h": 16, "out": 7}, ("in",), ("out",),
+                         (Recipe("in", "h", process="DelaySparse", max_delay=5, density=0.4),
+                          Recipe("h", "h", process="DelaySparse", max_delay=4, density=0.2),
+                          Recipe("h", "out", process="DelaySparse", max_delay=2,
+                                 scalar_delay=True, density=0.5, sign=EXCITATORY),
+                          Recipe("in", "out", process="DelayDense", max_delay=3, density=0.3)))
 
 
 def sparse_fan_in() -> NetworkRecipe:

@@ -65,6 +65,29 @@ def test_delay_beyond_lava_range_is_an_error():
         run_artifact(with_array(artifact, proj_key("p1", "delay"), 64), spikes)
 
 
+def test_bad_delay_sparse_arrays_are_simulation_errors():
+    artifact, spikes = case(ra.delayed_sparse())
+    arrays = artifact.sections["loihi"]
+    nnz = arrays[proj_key("p0", "weight/data")].size
+    per_synapse = arrays[proj_key("p0", "delay/data")]
+    bad = [  # (artifact, its input, message)
+        (with_array(artifact, proj_key("p0", "delay/data"), per_synapse[:-1]), spikes,
+         rf"proj/p0/delay/data.*expected integers of shape \({nnz},\)"),
+        (with_array(artifact, proj_key("p0", "delay/data"), np.full(nnz, 64)), spikes,
+         r"proj/p0/delay/data.*64.*\[0, 63\]"),
+        # a dense (post, pre) delay matrix is no DelaySparse form
+        (with_array(with_array(artifact, proj_key("p0", "delay/data"), None),
+                    proj_key("p0", "delay"), np.ones((16, 12), dtype=np.int64)), spikes,
+         r"proj/p0/delay.*shape \(16, 12\); a DelaySparse stores one delay"),
+    ]
+    sparse, sparse_spikes = case(ra.sparse_fan_in())
+    bad.append((with_array(sparse, proj_key("p0", "delay/data"), np.ones(3, dtype=np.int64)),
+                sparse_spikes, r"proj/p0/delay/data.*belongs to a Sparse projection"))
+    for broken, inputs, message in bad:
+        with pytest.raises(SimulationError, match=message):
+            run_artifact(broken, inputs)
+
+
 def test_artifact_of_another_family_is_an_error():
     artifact, spikes = case()
     other = dataclasses.replace(artifact, family="spinnaker", sections={})
@@ -89,7 +112,9 @@ def test_result_layout():
 
 
 # -- invariance ----------------------------------------------------------------------------------
-TOPOLOGIES = [ra.feed_forward(), ra.recurrent(), ra.delayed(), ra.sparse_fan_in()]
+TOPOLOGIES = [ra.feed_forward(), ra.recurrent(), ra.delayed(), ra.sparse_fan_in(),
+              ra.delayed_sparse()]
+TOPOLOGY_IDS = ["ff", "recurrent", "delayed", "sparse", "delayed_sparse"]
 
 
 def same_results(first, second):
@@ -100,7 +125,7 @@ def same_results(first, second):
     assert first.counters == second.counters
 
 
-@pytest.mark.parametrize("recipe", TOPOLOGIES, ids=["ff", "recurrent", "delayed", "sparse"])
+@pytest.mark.parametrize("recipe", TOPOLOGIES, ids=TOPOLOGY_IDS)
 def test_batch_equals_one_sample_at_a_time(recipe):
     artifact, spikes = case(recipe, batch=4)
     together = run_artifact(artifact, spikes, record_states=True)
@@ -114,7 +139,7 @@ def test_batch_equals_one_sample_at_a_time(recipe):
 
 
 @pytest.mark.parametrize("chunk_elements", [1, 7 * 3 * 16])
-@pytest.mark.parametrize("recipe", TOPOLOGIES, ids=["ff", "recurrent", "delayed", "sparse"])
+@pytest.mark.parametrize("recipe", TOPOLOGIES, ids=TOPOLOGY_IDS)
 def test_chunking_does_not_change_results(monkeypatch, recipe, chunk_elements):
     artifact, spikes = case(recipe)
     whole = run_artifact(artifact, spikes, record_states=True)
@@ -122,9 +147,11 @@ def test_chunking_does_not_change_results(monkeypatch, recipe, chunk_elements):
     same_results(whole, run_artifact(artifact, spikes, record_states=True))
 
 
+@pytest.mark.parametrize("recipe", [ra.delayed(), ra.delayed_sparse()],
+                         ids=["delayed", "delayed_sparse"])
 @pytest.mark.parametrize("event_density, block_density", [(0.0, 0.0), (2.0, 0.0), (2.0, 2.0)])
-def test_accumulation_paths_agree(monkeypatch, event_density, block_density):
-    artifact, spikes = case(ra.delayed(), rate=0.05)
+def test_accumulation_paths_agree(monkeypatch, recipe, event_density, block_density):
+    artifact, spikes = case(recipe, rate=0.05)
     default = run_artifact(artifact, spikes, record_states=True)
     monkeypatch.setattr(synapses, "EVENT_DRIVEN_MAX_DENSITY", event_density)
     monkeypatch.setattr(synapses, "SPARSE_BLOCK_MAX_DENSITY", block_density)

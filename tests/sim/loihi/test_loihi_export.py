@@ -21,30 +21,39 @@ BLOCK_NEUROCC = ("import runpy, sys; sys.modules['neurocc'] = None; sys.argv = s
 
 
 def export_recipe() -> ra.NetworkRecipe:
-    """Two inputs, Sparse, DelayDense and Dense, fan-in, two outputs."""
+    """Two inputs, Sparse, DelayDense, Dense and DelaySparse, fan-in, two outputs."""
     return ra.NetworkRecipe({"a": 6, "b": 5, "h": 9, "out": 4}, ("a", "b"), ("out", "h"),
                             (ra.Recipe("a", "h", process="Sparse", density=0.5),
                              ra.Recipe("b", "h", process="DelayDense", max_delay=3),
                              ra.Recipe("h", "out", sign=ra.EXCITATORY),
-                             ra.Recipe("h", "h", density=0.3)))
+                             ra.Recipe("h", "h", density=0.3),
+                             ra.Recipe("a", "out", process="DelaySparse", max_delay=4,
+                                       density=0.6)))
 
 
 def test_build_uses_stock_processes():
     from lava.proc.dense.process import DelayDense, Dense
     from lava.proc.io.source import RingBuffer
     from lava.proc.lif.process import LIF
-    from lava.proc.sparse.process import Sparse
+    from lava.proc.sparse.process import DelaySparse, Sparse
 
     artifact = ra.build_artifact(export_recipe(), seed=1)
     net = build_lava_network(artifact, np.zeros((11, 5), dtype=np.uint8))
     assert {type(p) for p in net.sources.values()} == {RingBuffer}
     assert {type(p) for p in net.lifs.values()} == {LIF}
-    assert [type(p) for p in net.projections.values()] == [Sparse, DelayDense, Dense, Dense]
+    assert [type(p) for p in net.projections.values()] == [Sparse, DelayDense, Dense, Dense,
+                                                            DelaySparse]
     arrays = artifact.sections["loihi"]
     assert net.lifs["h"].du.get() == arrays[pop_key("h", "du")]
     np.testing.assert_array_equal(net.projections["p2"].weights.get(),
                                   arrays[proj_key("p2", "weight")])
     assert net.sources["b"].data.shape == (5, 5)
+    # DelaySparse: the delays are a CSR matrix in the weights' sparsity
+    weights, delays = (net.projections["p4"].weights.get(), net.projections["p4"].delays.get())
+    np.testing.assert_array_equal(weights.indices, arrays[proj_key("p4", "weight/indices")])
+    np.testing.assert_array_equal(delays.indptr, arrays[proj_key("p4", "weight/indptr")])
+    np.testing.assert_array_equal(delays.data, arrays[proj_key("p4", "delay/data")])
+    assert len(set(delays.data)) > 1
 
 
 def test_script_reproduces_the_engine(tmp_path):

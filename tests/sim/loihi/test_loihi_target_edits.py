@@ -239,6 +239,10 @@ def lava_numbers() -> dict[str, int]:
                         inspect.getsource(module))}
     max_bits = inspect.signature(truncate_weights).parameters["max_num_weight_bits"].default
     (delay_max,) = re.findall(r"np\.max\(self\.delays\) > (\d+)", inspect.getsource(dense))
+    # DelaySparse holds the same delay range as DelayDense
+    assert re.findall(r"np\.max\(self\.delays\) > (\d+)", inspect.getsource(sparse)) == [delay_max]
+    assert (sparse.PyDelaySparseModelBitAcc.delays.precision
+            == dense.PyDelayDenseModelBitAcc.delays.precision)
     assert len(clips) == 1 and clips == {max_bits}
     return {"decay_shift_bits": model.decay_shift, "du_offset": model.ds_offset,
             "dv_offset": model.dm_offset, "u_bits": model.uv_bitwidth,

@@ -18,6 +18,7 @@ TOPOLOGIES = {
     "feed_forward_inhibitory": ra.feed_forward(ra.INHIBITORY, "driven"),
     "recurrent": ra.recurrent(),
     "delayed": ra.delayed(),
+    "delayed_sparse": ra.delayed_sparse(),
     "sparse_fan_in": ra.sparse_fan_in(),
 }
 DEFAULT_SEEDS = (0, 1, 2)
@@ -44,6 +45,19 @@ def test_engine_equals_lava(topology, seed):
     engine = compare(recipe, seed, DEFAULT_STEPS)
     # the comparison means something only if the network moved: u changed somewhere
     assert any(np.any(engine.states[f"u/{p}"]) for p in recipe.sizes if p not in recipe.inputs)
+
+
+def test_delay_sparse_equals_lava_with_recurrent_spikes():
+    """DelaySparse (per-synapse delays 0..5 in CSR, recurrent too) beside a DelayDense,
+    equal to Lava's PyDelaySparseModelBitAcc: a seed where the delayed recurrence fires."""
+    recipe = ra.delayed_sparse()
+    artifact = ra.build_artifact(recipe, 4)
+    arrays = artifact.sections["loihi"]
+    assert [artifact.layout["projections"][f"p{i}"]["process"] for i in range(4)] == [
+        "DelaySparse", "DelaySparse", "DelaySparse", "DelayDense"]
+    assert set(arrays["proj/p0/delay/data"]) == set(range(6))
+    engine = compare(recipe, 4, DEFAULT_STEPS)
+    assert engine.spikes["h"].sum() > 0 and engine.spikes["out"].sum() > 0
 
 
 def test_default_sweep_spikes_in_every_topology():
