@@ -19,6 +19,9 @@ value survives the round trip) and deflates an array only where a sample
 shows it pays; the manifest lists the in-memory dtype of every narrowed
 array, and reading widens them back, so readers see what was written. Each
 file is read once: its SHA-256 is checked on the bytes that are then parsed.
+
+``write_artifact`` and ``read_artifact`` take ``progress=True`` for a tqdm bar over the
+bytes (off by default: a tqdm bar creates a multiprocessing lock); it changes no byte.
 """
 
 from __future__ import annotations
@@ -34,12 +37,13 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from neurocc.compiler.errors import ArtifactError
 from neurocc.compiler.graph import Graph
@@ -57,6 +61,9 @@ _DEFLATE_LEVEL = 1
 _MIN_SAVING = 0.10  # store uncompressed when deflate saves less than this fraction
 _SAMPLE_BLOCKS = 8
 _SAMPLE_BLOCK_BYTES = 16 * 1024
+# a member is written (and deflated) in slices of this size: its compressed form is never
+# held whole (deflate's output does not depend on how its input is sliced)
+_WRITE_BLOCK_BYTES = 16 * 2**20
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # zip local file header: signature .. name, extra
 _LOCAL_SIGNATURE = b"PK\x03\x04"
 _NPY_HEADER_MAX = 65536 + 16  # .npy 1.0 headers are at most 65535 bytes plus the preamble
@@ -174,22 +181,28 @@ def _write_member(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> Non
     header = _npy_header(array)
     payload = memoryview(array.reshape(-1).view(np.uint8).data)
     info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-    if _deflate_pays(header, payload):
-        archive.writestr(info, b"".join((header, payload)), compress_type=zipfile.ZIP_DEFLATED,
-                         compresslevel=_DEFLATE_LEVEL)
-        return
     info.compress_type = zipfile.ZIP_STORED
+    if _deflate_pays(header, payload):
+        # what ZipFile.writestr sets (Python 3.11), without joining the bytes into one copy
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info._compresslevel = _DEFLATE_LEVEL  # type: ignore[attr-defined]  # writestr sets it
     info.file_size = len(header) + len(payload)  # decides zip64 before the first byte
     with archive.open(info, "w") as member:  # streamed: no copy of a large array
         member.write(header)
-        member.write(payload)
+        for start in range(0, len(payload), _WRITE_BLOCK_BYTES):
+            member.write(payload[start:start + _WRITE_BLOCK_BYTES])
 
 
-def write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> tuple[str, dict[str, str]]:
+Advance = Callable[[int], object]  # a progress bar's update: bytes done
+
+
+def write_npz(path: Path, arrays: Mapping[str, np.ndarray], advance: Advance | None = None
+              ) -> tuple[str, dict[str, str]]:
     """Write ``arrays`` as an artifact ``.npz``; returns its SHA-256 and the narrowed dtypes.
 
     The dtypes map an array name to the dtype it had in memory, for the
-    arrays stored narrower (see :func:`narrowest`).
+    arrays stored narrower (see :func:`narrowest`). ``advance`` gets each array's
+    in-memory size once it is written.
     """
     narrowed: dict[str, str] = {}
     with path.open("wb") as handle, zipfile.ZipFile(handle, "w") as archive:
@@ -199,6 +212,9 @@ def write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> tuple[str, dict[s
             if stored.dtype != array.dtype:
                 narrowed[name] = array.dtype.name
             _write_member(archive, f"{name}.npy", stored)
+            del stored  # a narrowed copy goes before the next array is narrowed
+            if advance is not None:
+                advance(array.nbytes)
     with path.open("rb") as stored_file:  # the bytes as stored, not as meant to be
         digest = hashlib.file_digest(stored_file, "sha256").hexdigest()
     return digest, narrowed
@@ -254,14 +270,18 @@ def _member_array(archive: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo,
     return array.astype(dtype) if dtype else array
 
 
-def parse_npz(data: bytes, where: str, narrowed: Mapping[str, str]) -> dict[str, np.ndarray]:
-    """The arrays of an artifact ``.npz`` held in ``data``, narrowed ones widened back."""
+def parse_npz(data: bytes, where: str, narrowed: Mapping[str, str],
+              advance: Advance | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an artifact ``.npz`` held in ``data``, narrowed ones widened back;
+    ``advance`` gets each member's size in the file once it is parsed."""
     arrays = {}
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:  # BytesIO shares ``data``
             for info in archive.infolist():
                 name = info.filename.removesuffix(".npy")
                 arrays[name] = _member_array(archive, data, info, narrowed.get(name))
+                if advance is not None:
+                    advance(info.compress_size)
     except (OSError, ValueError, struct.error, zipfile.BadZipFile) as exc:
         raise ArtifactError(where, f"cannot be read ({exc}).",
                             "Compile the model again to rebuild the artifact.") from exc
@@ -283,8 +303,17 @@ def staged_directory(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_artifact(artifact: Artifact, directory: str | os.PathLike[str]) -> Path:
-    """Write ``artifact`` to ``directory`` atomically; replaces an earlier artifact there."""
+def _bar(progress: bool, total: int, desc: str) -> contextlib.AbstractContextManager[Any]:
+    """A tqdm bar over ``total`` bytes, or nothing (the bar never touches the data)."""
+    if not progress:
+        return contextlib.nullcontext()
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024)
+
+
+def write_artifact(artifact: Artifact, directory: str | os.PathLike[str], *,
+                   progress: bool = False) -> Path:
+    """Write ``artifact`` to ``directory`` atomically; replaces an earlier artifact there.
+    ``progress`` shows a bar over the arrays' bytes (the files are the same without)."""
     target = Path(directory)
     if target.exists() and not (target / MANIFEST_NAME).exists() and any(target.iterdir()):
         raise ArtifactError(str(target), "exists and is not an artifact directory.",
@@ -292,10 +321,12 @@ def write_artifact(artifact: Artifact, directory: str | os.PathLike[str]) -> Pat
     description, graph_arrays = graph_to_parts(artifact.graph)
     parts: dict[str, Mapping[str, np.ndarray]] = {f"{GRAPH_SECTION}.npz": graph_arrays}
     parts.update({f"{name}.npz": arrays for name, arrays in artifact.sections.items()})
-    with staged_directory(target) as staging:
+    total = sum(int(np.asarray(a).nbytes) for arrays in parts.values() for a in arrays.values())
+    with staged_directory(target) as staging, _bar(progress, total, "write artifact") as bar:
         digests, narrowed = {}, {}
         for name, arrays in sorted(parts.items()):
-            digests[name], narrowed[name] = write_npz(staging / name, arrays)
+            digests[name], narrowed[name] = (write_npz(staging / name, arrays) if bar is None
+                                             else write_npz(staging / name, arrays, bar.update))
         manifest = {
             "format_version": FORMAT_VERSION,
             "target": artifact.target,
@@ -330,20 +361,39 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
     return manifest
 
 
-def _load_npz(root: Path, manifest: Mapping[str, Any], section: str) -> dict[str, np.ndarray]:
-    """The arrays of ``section``'s file, checked against the manifest, narrowed ones widened."""
+def _load_npz(root: Path, manifest: Mapping[str, Any], section: str,
+              advance: Advance | None = None) -> dict[str, np.ndarray]:
+    """The arrays of ``section``'s file, checked against the manifest, narrowed ones widened
+    (``advance``: the file's bytes, member by member, then its headers)."""
     name = f"{section}.npz"
     digest = manifest["files"].get(name, "not listed")
     data = _read_checked(root / name, digest)
-    return parse_npz(data, str(root / name), manifest.get("narrowed", {}).get(name, {}))
+    done = [0]
+
+    def parsed(n: int) -> None:
+        done[0] += n
+        if advance is not None:
+            advance(n)
+    arrays = parse_npz(data, str(root / name), manifest.get("narrowed", {}).get(name, {}),
+                       parsed)
+    parsed(len(data) - done[0])
+    return arrays
 
 
-def read_artifact(directory: str | os.PathLike[str]) -> Artifact:
-    """Load and check the artifact in ``directory``."""
+def read_artifact(directory: str | os.PathLike[str], *, progress: bool = False) -> Artifact:
+    """Load and check the artifact in ``directory`` (``progress``: a bar over its files'
+    bytes)."""
     root = Path(directory)
     manifest = read_manifest(root)
-    # one file at a time, each dropped once parsed: the graph copies its arrays
-    graph = graph_from_parts(manifest["graph"], _load_npz(root, manifest, GRAPH_SECTION))
-    sections = {name: _load_npz(root, manifest, name) for name in manifest["sections"]}
+    names = [GRAPH_SECTION, *manifest["sections"]]
+    total = sum((root / f"{n}.npz").stat().st_size for n in names
+                if (root / f"{n}.npz").is_file())
+    with _bar(progress, total, "read artifact") as bar:
+        # one file at a time, each dropped once parsed: the graph copies its arrays
+        advance = None if bar is None else bar.update
+        graph = graph_from_parts(manifest["graph"],
+                                 _load_npz(root, manifest, GRAPH_SECTION, advance))
+        sections = {name: _load_npz(root, manifest, name, advance)
+                    for name in manifest["sections"]}
     return Artifact(manifest["target"], manifest["family"], graph, manifest["layout"],
                     sections, root)

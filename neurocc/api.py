@@ -40,8 +40,9 @@ def compile(model: Any, target: str | Path | TargetSpec = "reference", *,
     """
     graph = model if isinstance(model, Graph) else load(model)
     artifact = compile_graph(graph, target, passes=passes, **options)
-    if out is not None:
-        artifact = dataclasses.replace(artifact, path=write_artifact(artifact, out))
+    if out is not None:  # a family's ``progress`` option also shows the write
+        artifact = dataclasses.replace(artifact, path=write_artifact(
+            artifact, out, progress=bool(options.get("progress", False))))
     return artifact
 
 

@@ -184,21 +184,42 @@ def test_an_interrupted_write_leaves_no_artifact(tmp_path: Path,
     art = neurocc.compile(random_network(50, 5, 9), "loihi2")
     real, calls = artifact_io.write_npz, []
 
-    def interrupted(path: Path, arrays: dict[str, np.ndarray]) -> tuple[str, dict[str, str]]:
+    def interrupted(path: Path, arrays: dict[str, np.ndarray],
+                    *advance: Callable[[int], object]) -> tuple[str, dict[str, str]]:
         calls.append(path)
-        if len(calls) == 2:  # Ctrl-C after the first file is on disk
+        if len(calls) in (2, 4):  # Ctrl-C after the first file is on disk
             raise KeyboardInterrupt
-        return real(path, arrays)
+        return real(path, arrays, *advance)
 
     monkeypatch.setattr(artifact_io, "write_npz", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        write_artifact(art, tmp_path / "art")
-    assert len(calls) == 2 and calls[0].exists() is False  # the staged file went too
-    assert list(tmp_path.iterdir()) == []
+    for progress in (False, True):  # with the progress bar too
+        with pytest.raises(KeyboardInterrupt):
+            write_artifact(art, tmp_path / "art", progress=progress)
+        assert calls[-2].exists() is False  # the staged file went too
+        assert list(tmp_path.iterdir()) == []
+    assert len(calls) == 4
     monkeypatch.setattr(artifact_io, "write_npz", real)
     write_artifact(art, tmp_path / "art")
     assert list(tmp_path.iterdir()) == [tmp_path / "art"]  # no staging left after success
     assert read_artifact(tmp_path / "art").target == "loihi2"
+
+
+def test_progress_bars_change_no_byte(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                      ) -> None:
+    art = neurocc.compile(random_network(300, 20, 4), "loihi2")
+    plain, shown = write_artifact(art, tmp_path / "plain"), \
+        write_artifact(art, tmp_path / "shown", progress=True)
+    err = capsys.readouterr().err
+    assert "write artifact" in err and "100%" in err
+    assert sorted(p.name for p in plain.iterdir()) == sorted(p.name for p in shown.iterdir())
+    for name in (p.name for p in plain.iterdir()):
+        assert (plain / name).read_bytes() == (shown / name).read_bytes()
+    back = read_artifact(shown, progress=True)
+    err = capsys.readouterr().err
+    assert "read artifact" in err and "100%" in err
+    again = read_artifact(plain)
+    for key, value in again.sections["loihi"].items():
+        np.testing.assert_array_equal(back.sections["loihi"][key], value)
 
 
 def block_sparse(n: int, blocks: np.ndarray, size: int, density: float, seed: int

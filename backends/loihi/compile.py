@@ -9,7 +9,6 @@ is returned unchanged except for three records in its history: ``loihi.quantize`
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,8 @@ STAGES = ("quantize", "timing", "map", "section")  # what the progress bar count
 
 
 def _mask(mantissa: Weight) -> sp.csr_array:
-    return sp.csr_array(sp.csr_array(mantissa) != 0)
+    """The stored synapses: a sparse mantissa is its own mask (it holds no zeros)."""
+    return mantissa if sp.issparse(mantissa) else sp.csr_array(mantissa != 0)
 
 
 def _process(quant: ProjectionQuant, delay: np.ndarray) -> str:
@@ -103,7 +103,7 @@ def _add_mapping(layout: dict[str, Any], graph: Graph, offsets: dict[str, int],
     n_neurons = sum(p.size for p in graph.populations.values() if p.model != "input")
     n_synapses = sum(int(s.mask.nnz) for s in synapses)
     layout.update(step_order=graph.step_order(),
-                  cores=[dataclasses.asdict(core) for core in placement.cores],
+                  cores=[core.as_dict() for core in placement.cores],
                   resources=resources(placement, spec, n_neurons, n_synapses))
 
 

@@ -23,12 +23,13 @@ neuron's current fan-out as a cost, until no core exceeds it (at most
 that needs more cores than ``chips * cores_per_chip``, raises a MappingError naming the
 population, the limit and the value.
 
-**At scale.** The greedy runs come without a per-neuron loop: the additive limits by a
-search in their running sums, the fan-in over a window that doubles (distinct sources grow
-monotonically with the run). Destinations come from each (source, target) mask transposed
-once to pre-major CSR: along a neuron's sorted targets the destination cores are
-nondecreasing, so new ones are where the core changes, with no sort of all synapses; hops
-are computed once, after the last round (``docs/scale.md``).
+**At scale.** The greedy runs are one compiled pass per population over its incoming
+synapses (``kernels``, numba), neuron by neuron with running sums; distinct sources
+and destinations are counted with a stamp per source neuron (the last core that saw it), as
+a core's neurons are contiguous: no sort, no transposed or merged copy of the masks. A round
+repacks only the populations whose fan-out cost changed and recounts the messages only when
+a population with incoming synapses was split otherwise; hops are counted once, after the
+last round (``docs/scale.md``).
 
 **Placement.** Core ``g`` sits on chip ``g // cores_per_chip``; within its chip on tile
 ``(g % cores_per_chip) // cores_per_tile``, tile ``k`` at ``x = k % tiles_x``, ``y = k //
@@ -54,7 +55,7 @@ CSR weight (aligned with its data: a DelaySparse, never a dense delay matrix).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -71,16 +72,15 @@ LIMIT_UNITS = {"neurons_per_core": "neurons per core", "synapses_per_core": "syn
                "fan_in_axons_per_core": "input axons per core",
                "fan_out_axons_per_core": "output axons per core"}
 LIMITS = tuple(LIMIT_UNITS)
-POSITION_BITS = 32  # _fan_in_fit packs (source, position in window) into one int64 key
-# the next fan-in window: the last run length with some room (neighbouring runs are alike)
-WINDOW_GROWTH = 1.25
 HINT = ("Prune small weights (the prune pass), split the layer, or use a target with larger "
         "cores (a copy of the target file with other limits).")
 
 
 @dataclass(frozen=True)
 class Synapses:
-    """The stored synapses of one projection: a (post, pre) boolean CSR mask and their cost."""
+    """The stored synapses of one projection and their cost: ``mask`` is a (post, pre) CSR
+    matrix whose stored nonzero entries are the synapses (boolean, or the mantissas
+    themselves: explicit zeros are not synapses)."""
 
     name: str
     source: str
@@ -103,6 +103,10 @@ class Core:
     synaptic_memory_bits: int
     fan_in_axons: int
     fan_out_axons: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """``dataclasses.asdict`` without its deep copy (every field is an int or a str)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def usage(self) -> dict[str, int]:
         return {"neurons_per_core": self.neurons, "synapses_per_core": self.synapses,
@@ -129,9 +133,16 @@ class Placement:
 # -- incoming structure per population ---------------------------------------------------
 @dataclass(frozen=True)
 class _Incoming:
+    """A population's incoming synapses as the kernels take them (``kernels``): row
+    ``i`` of projection ``k`` is ``indices[bounds[k, i]:bounds[k, i + 1]] + offsets[k]``
+    (global source ids); ``indices`` is the projections' own array when there is one."""
+
+    bounds: np.ndarray  # (K, n + 1) int64
+    indices: np.ndarray
+    offsets: np.ndarray  # (K,) int64
+    bits: np.ndarray  # (K,) bits per synapse
     synapses: np.ndarray  # per neuron
     memory_bits: np.ndarray  # per neuron
-    sources: sp.csr_array  # (neuron, global source neuron): distinct sources per row
 
 
 def _offsets(sizes: Mapping[str, int]) -> dict[str, int]:
@@ -139,34 +150,32 @@ def _offsets(sizes: Mapping[str, int]) -> dict[str, int]:
     return {name: int(start) for name, start in zip(sizes, starts, strict=False)}
 
 
-def _merged_masks(synapses: Sequence[Synapses]) -> dict[tuple[str, str], sp.csr_array]:
-    """One boolean (post, pre) mask per (source, target) pair: the union of its projections'
-    masks (two projections between the same populations share axons)."""
-    merged: dict[tuple[str, str], sp.csr_array] = {}
-    for syn in synapses:
-        key = (syn.source, syn.target)
-        merged[key] = syn.mask if key not in merged else sp.csr_array(merged[key] + syn.mask)
-    for mask in merged.values():
-        mask.sort_indices()
-    return merged
+def _stored(mask: sp.csr_array) -> sp.csr_array:
+    """``mask`` with explicit zeros dropped (a copy only when it has any)."""
+    mask = sp.csr_array(mask)
+    if mask.nnz and np.count_nonzero(mask.data) != mask.nnz:
+        mask = mask.copy()
+        mask.eliminate_zeros()
+    return mask
 
 
-def _incoming(name: str, sizes: Mapping[str, int], synapses: Sequence[Synapses],
-              merged: Mapping[tuple[str, str], sp.csr_array]) -> _Incoming:
-    """Per neuron of ``name``: stored synapses, their memory bits and the distinct global
-    sources. Built from the CSR masks row by row (no COO of every synapse, no sort)."""
-    size = sizes[name]
-    counts, bits = np.zeros(size, np.int64), np.zeros(size, np.int64)
-    for syn in synapses:
-        if syn.target == name:
-            per_row = np.diff(syn.mask.indptr)
-            counts += per_row
-            bits += per_row * syn.bits_per_synapse
-    # global source columns: one block per population in placement order, empty where
-    # it does not project here (CSR stacking along columns keeps rows, no sort)
-    blocks = [sp.csr_array(merged[(src, name)], dtype=np.int8) if (src, name) in merged
-              else sp.csr_array((size, n_src), dtype=np.int8) for src, n_src in sizes.items()]
-    return _Incoming(counts, bits, sp.csr_array(sp.hstack(blocks, format="csr")))
+def _incoming(name: str, sizes: Mapping[str, int], synapses: Sequence[Synapses]) -> _Incoming:
+    """The incoming synapses of ``name``, without a copy of the indices of a population
+    with one incoming projection (several are concatenated, one population at a time)."""
+    size, offsets = sizes[name], _offsets(sizes)
+    masks = [(_stored(s.mask), offsets[s.source], s.bits_per_synapse)
+             for s in synapses if s.target == name]
+    if not masks:  # no synapses: one empty projection keeps the kernels' shapes
+        masks = [(sp.csr_array((size, 1), dtype=np.int8), 0, 0)]
+    starts = np.cumsum([0] + [m.nnz for m, _, _ in masks])
+    bounds = np.stack([m.indptr.astype(np.int64) + start
+                       for (m, _, _), start in zip(masks, starts, strict=False)])
+    indices = masks[0][0].indices if len(masks) == 1 else \
+        np.concatenate([m.indices for m, _, _ in masks])
+    per_row = np.diff(bounds, axis=1)
+    bits = np.array([b for _, _, b in masks], np.int64)
+    return _Incoming(bounds, indices, np.array([o for _, o, _ in masks], np.int64), bits,
+                     per_row.sum(axis=0), bits @ per_row)
 
 
 def _single_neuron_check(name: str, costs: Mapping[str, np.ndarray], spec: LoihiSpec) -> None:
@@ -178,58 +187,32 @@ def _single_neuron_check(name: str, costs: Mapping[str, np.ndarray], spec: Loihi
                                f"target's limit of {getattr(spec, limit)}.", HINT)
 
 
-def _fan_in_fit(inc: _Incoming, start: int, stop: int, limit: int) -> tuple[int, int]:
-    """How many neurons from ``start`` (at most ``stop - start``) fit ``limit`` distinct
-    sources, and that count of distinct sources (monotone in the run length)."""
-    indptr, indices = inc.sources.indptr, inc.sources.indices
-    low = int(indptr[start])
-    window = indices[low:indptr[stop]]
-    # one sort of (source, position) keys: the first key of each source holds where it
-    # first occurs in the window
-    keys = (window.astype(np.int64) << POSITION_BITS) | np.arange(window.size, dtype=np.int64)
-    keys.sort()
-    group = np.ones(keys.size, dtype=bool)
-    group[1:] = (keys[1:] >> POSITION_BITS) != (keys[:-1] >> POSITION_BITS)
-    first = np.sort(keys[group] & ((1 << POSITION_BITS) - 1))
-    # distinct sources of the run start..j = first occurrences before neuron j's end
-    distinct = np.searchsorted(first, indptr[start + 1:stop + 1] - low, side="left")
-    fit = max(int(np.searchsorted(distinct, limit, side="right")), 1)
-    return fit, int(distinct[fit - 1])
+def _pack(name: str, inc: _Incoming, fan_out: np.ndarray, spec: LoihiSpec, total: int
+          ) -> tuple[np.ndarray, list[dict[str, int]]]:
+    """Greedy contiguous runs of neurons: the run of every neuron and each run's usage.
 
-
-def _pack(name: str, inc: _Incoming, fan_out: np.ndarray, spec: LoihiSpec
-          ) -> list[tuple[int, int, dict[str, int]]]:
-    """Greedy contiguous runs of neurons: (start, stop, usage) per core.
-
-    Each run is the longest one from its start within every limit: additive limits by a
-    search in their running sums, the fan-in (distinct sources, monotone in the run length)
-    over a window that doubles until the fan-in or the additive limits stop it.
+    Each run is the longest one from its start within every limit, neuron by neuron in one
+    compiled pass (``kernels.pack_runs``; the fan-in counted with stamps).
     """
+    from neurocc.backends.loihi import kernels as kernels
+
     size = inc.synapses.size
-    fan_in = np.diff(inc.sources.indptr)
-    additive = {"neurons_per_core": np.ones(size, np.int64), "synapses_per_core": inc.synapses,
-                "synaptic_memory_per_core_bits": inc.memory_bits,
-                "fan_out_axons_per_core": fan_out}
-    _single_neuron_check(name, {**additive, "fan_in_axons_per_core": fan_in}, spec)
-    limit = {k: int(getattr(spec, k)) for k in LIMITS}
-    sums = {k: np.concatenate([[0], np.cumsum(v, dtype=np.int64)]) for k, v in additive.items()}
-    runs: list[tuple[int, int, dict[str, int]]] = []
-    start, window = 0, 1
-    while start < size:
-        stop = min(max(int(np.searchsorted(c, c[start] + limit[k], side="right")) - 1,
-                       start + 1) for k, c in sums.items())
-        while True:
-            trial = min(stop, start + window)
-            fit, distinct = _fan_in_fit(inc, start, trial, limit["fan_in_axons_per_core"])
-            if fit < trial - start or trial == stop:
-                break
-            window *= 2
-        end = start + fit
-        used = {k: int(c[end] - c[start]) for k, c in sums.items()}
-        used["fan_in_axons_per_core"] = distinct
-        runs.append((start, end, used))
-        start, window = end, int(fit * WINDOW_GROWTH) + 1
-    return runs
+    costs = {"neurons_per_core": np.ones(size, np.int64), "synapses_per_core": inc.synapses,
+             "synaptic_memory_per_core_bits": inc.memory_bits,
+             "fan_out_axons_per_core": fan_out}
+    _single_neuron_check(name, costs, spec)
+    # distinct sources per neuron are at most its synapses: counted only when that can exceed
+    if size and int(inc.synapses.max()) > spec.fan_in_axons_per_core:
+        _single_neuron_check(name, {"fan_in_axons_per_core": kernels.distinct_sources(
+            inc.bounds, inc.indices, inc.offsets, total)}, spec)
+    columns = {"neurons_per_core": kernels.NEURONS, "synapses_per_core": kernels.SYNAPSES,
+               "synaptic_memory_per_core_bits": kernels.MEMORY_BITS,
+               "fan_in_axons_per_core": kernels.FAN_IN,
+               "fan_out_axons_per_core": kernels.FAN_OUT}
+    limits = np.array([getattr(spec, k) for k in columns], np.int64)
+    run_of, usage = kernels.pack_runs(inc.bounds, inc.indices, inc.offsets, inc.bits,
+                                      np.asarray(fan_out, np.int64), limits, total)
+    return run_of, [{k: int(row[c]) for k, c in columns.items()} for row in usage]
 
 
 # -- placement and routing ---------------------------------------------------------------
@@ -248,81 +231,32 @@ def core_positions(n_cores: int, spec: LoihiSpec) -> np.ndarray:
     return np.stack([chip * spec.tiles_x + x, y], axis=1)
 
 
-def _pre_major(merged: Mapping[tuple[str, str], sp.csr_array]
-               ) -> dict[tuple[str, str], sp.csr_array]:
-    """Each merged mask transposed to (pre, post) CSR with sorted post indices, built once."""
-    found = {}
-    for key, mask in merged.items():
-        t = sp.csr_array(mask.T)
-        t.sort_indices()
-        found[key] = t
-    return found
+def _destinations(sizes: Mapping[str, int], incoming: Mapping[str, _Incoming],
+                  core_of: Mapping[str, np.ndarray], spec: LoihiSpec | None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per global neuron: the distinct destination cores of one spike and, with ``spec``,
+    the summed east-west and north-south tile hops to them (zeros without). One compiled
+    pass over every population's incoming synapses (``kernels``)."""
+    from neurocc.backends.loihi import kernels as kernels
 
-
-def _new_destinations(t: sp.csr_array, cores_of_target: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Destination core per synapse of the (pre, post) mask ``t`` and whether it is the
-    first synapse of its pre neuron onto that core."""
-    cores = cores_of_target[t.indices]
-    new = np.ones(cores.size, dtype=bool)
-    new[1:] = cores[1:] != cores[:-1]
-    new[t.indptr[:-1][np.diff(t.indptr) > 0]] = True
-    return cores, new
-
-
-def _messages(sizes: Mapping[str, int], pre_major: Mapping[tuple[str, str], sp.csr_array],
-              core_of: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Per global neuron: the distinct destination cores of one spike.
-
-    A population's neurons sit on cores in nondecreasing order and cores hold one population,
-    so along a pre neuron's sorted post indices the destination cores are nondecreasing: a
-    destination is new where it differs from the previous one (no sort of all synapses).
-    """
-    offsets, msg = _offsets(sizes), np.zeros(sum(sizes.values()), np.int64)
-    for (source, target), t in pre_major.items():
-        _, new = _new_destinations(t, core_of[target])
-        # new destinations before each row end, minus those before its start
-        ends = np.concatenate([[0], np.cumsum(new, dtype=np.int64)])[t.indptr]
-        msg[offsets[source]:offsets[source] + t.shape[0]] += np.diff(ends)
-    return msg
-
-
-def _hops(sizes: Mapping[str, int], pre_major: Mapping[tuple[str, str], sp.csr_array],
-          core_of: Mapping[str, np.ndarray], spec: LoihiSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Per global neuron: the summed east-west and north-south tile hops of one spike."""
-    offsets, total = _offsets(sizes), sum(sizes.values())
-    n_cores = int(max((int(c.max()) for c in core_of.values() if c.size), default=-1)) + 1
-    position = core_positions(max(n_cores, 1), spec)
-    ew, ns = np.zeros(total, np.int64), np.zeros(total, np.int64)
-    for (source, target), t in pre_major.items():
-        cores, new = _new_destinations(t, core_of[target])
-        where = np.flatnonzero(new)
-        row = np.repeat(np.arange(t.shape[0], dtype=np.int64), np.diff(t.indptr))[where]
-        src = core_of[source][row]
-        at = slice(offsets[source], offsets[source] + t.shape[0])
-        for axis, out in ((0, ew), (1, ns)):
-            hops = np.abs(position[src, axis] - position[cores[where], axis])
-            out[at] += np.bincount(row, hops, t.shape[0]).astype(np.int64)
-    return ew, ns
+    total = sum(sizes.values())
+    msg, ew, ns = np.zeros(total, np.int64), np.zeros(total, np.int64), \
+        np.zeros(total, np.int64)
+    global_core = np.concatenate([core_of[n] for n in sizes]) if total else \
+        np.zeros(0, np.int64)
+    n_cores = int(global_core.max()) + 1 if total else 1
+    position = core_positions(n_cores, spec) if spec is not None else \
+        np.zeros((1, 2), np.int64)
+    stamp = np.full(total, -1, np.int64)
+    for name, inc in incoming.items():
+        kernels.count_destinations(inc.bounds, inc.indices, inc.offsets, core_of[name], stamp,
+                                   msg, spec is not None, global_core, position, ew, ns)
+    return msg, ew, ns
 
 
 def _split(values: np.ndarray, sizes: Mapping[str, int]) -> dict[str, np.ndarray]:
     offsets = _offsets(sizes)
     return {name: values[offsets[name]:offsets[name] + size] for name, size in sizes.items()}
-
-
-def _partition(sizes: Mapping[str, int], incoming: Mapping[str, _Incoming],
-               fan_out: Mapping[str, np.ndarray], spec: LoihiSpec
-               ) -> tuple[dict[str, np.ndarray], list[tuple[str, dict[str, int]]]]:
-    core_of: dict[str, np.ndarray] = {}
-    runs: list[tuple[str, dict[str, int]]] = []
-    for name, size in sizes.items():
-        cores = np.zeros(size, np.int64)
-        for start, stop, used in _pack(name, incoming[name], fan_out[name], spec):
-            cores[start:stop] = len(runs)
-            runs.append((name, used))
-        core_of[name] = cores
-    return core_of, runs
 
 
 def _check_capacity(runs: Sequence[tuple[str, dict[str, int]]], spec: LoihiSpec) -> None:
@@ -341,20 +275,33 @@ def _check_capacity(runs: Sequence[tuple[str, dict[str, int]]], spec: LoihiSpec)
 
 def map_network(sizes: Mapping[str, int], synapses: Sequence[Synapses],
                 spec: LoihiSpec) -> Placement:
-    """Partition populations (``sizes``, in placement order) onto cores and place them."""
+    """Partition populations (``sizes``, in placement order) onto cores and place them.
+
+    A round repacks only the populations whose fan-out cost changed, and recounts the
+    messages only when a population with incoming synapses got other runs (the messages
+    depend on how the targets are split, not on the core ids)."""
     total = sum(sizes.values())
-    merged = _merged_masks(synapses)
-    incoming = {n: _incoming(n, sizes, synapses, merged) for n in sizes}
-    pre_major = _pre_major(merged)
+    incoming = {n: _incoming(n, sizes, synapses) for n in sizes}
     fan_out = {n: np.zeros(s, np.int64) for n, s in sizes.items()}
+    packed: dict[str, tuple[np.ndarray, list[dict[str, int]], np.ndarray]] = {}
+    msg = np.zeros(total, np.int64)
     for _ in range(MAX_PARTITION_ROUNDS):
-        core_of, runs = _partition(sizes, incoming, fan_out, spec)
+        recount = not packed
+        for name in sizes:
+            if name in packed and np.array_equal(packed[name][2], fan_out[name]):
+                continue
+            run_of, used = _pack(name, incoming[name], fan_out[name], spec, total)
+            if name in packed and not np.array_equal(packed[name][0], run_of):
+                recount = recount or bool(incoming[name].indices.size)
+            packed[name] = (run_of, used, fan_out[name])
+        core_of, runs = _number_cores(sizes, packed)
         _check_capacity(runs, spec)
-        msg = _messages(sizes, pre_major, core_of)
+        if recount:
+            msg = _destinations(sizes, incoming, core_of, None)[0]
         per_core = np.bincount(np.concatenate([core_of[n] for n in sizes]) if total
                                else np.zeros(0, np.int64), msg, len(runs))
         if per_core.max(initial=0) <= spec.fan_out_axons_per_core:
-            ew, ns = _hops(sizes, pre_major, core_of, spec)
+            _, ew, ns = _destinations(sizes, incoming, core_of, spec)
             return _placement(sizes, core_of, runs, (msg, ew, ns), per_core, spec)
         fan_out = {n: np.maximum(fan_out[n], v) for n, v in _split(msg, sizes).items()}
     raise MappingError("mapping", f"fan_out_axons_per_core still above the limit of "
@@ -362,16 +309,32 @@ def map_network(sizes: Mapping[str, int], synapses: Sequence[Synapses],
                        HINT)
 
 
+def _number_cores(sizes: Mapping[str, int],
+                  packed: Mapping[str, tuple[np.ndarray, list[dict[str, int]], np.ndarray]]
+                  ) -> tuple[dict[str, np.ndarray], list[tuple[str, dict[str, int]]]]:
+    """Global core ids: each population's runs in placement order."""
+    core_of: dict[str, np.ndarray] = {}
+    runs: list[tuple[str, dict[str, int]]] = []
+    for name in sizes:
+        run_of, used, _ = packed[name]
+        core_of[name] = run_of + len(runs)
+        runs.extend((name, u) for u in used)
+    return core_of, runs
+
+
 def _placement(sizes: Mapping[str, int], core_of: dict[str, np.ndarray],
                runs: Sequence[tuple[str, dict[str, int]]],
                routes: tuple[np.ndarray, np.ndarray, np.ndarray], per_core: np.ndarray,
                spec: LoihiSpec) -> Placement:
     cores = []
+    xy = core_positions(len(runs), spec).tolist()  # core_position, for all cores at once
+    fan_out = per_core.astype(np.int64).tolist()  # bincount with weights gives floats
     for index, (name, used) in enumerate(runs):
-        chip, x, y = core_position(index, spec)
-        cores.append(Core(index, chip, x, y, name, used["neurons_per_core"],
-                          used["synapses_per_core"], used["synaptic_memory_per_core_bits"],
-                          used["fan_in_axons_per_core"], int(per_core[index])))
+        x, y = xy[index]
+        cores.append(Core(index, index // spec.cores_per_chip, x, y, name,
+                          used["neurons_per_core"], used["synapses_per_core"],
+                          used["synaptic_memory_per_core_bits"], used["fan_in_axons_per_core"],
+                          fan_out[index]))
     msg, ew, ns = (_split(v, sizes) for v in routes)
     return Placement(core_of, msg, ew, ns, cores)
 

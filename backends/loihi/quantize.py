@@ -65,7 +65,7 @@ lost to zero, saturated weights.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,7 +155,13 @@ def weight_grid(sign_mode: str, num_weight_bits: int, spec: LoihiSpec) -> tuple[
 def lava_stored_mantissas(mantissa: np.ndarray, num_weight_bits: int,
                           spec: LoihiSpec) -> np.ndarray:
     """What Lava's Dense keeps of ``mantissa`` (mirrors clip_weights, truncate_weights)."""
-    mode = lava_sign_mode(mantissa)
+    return _store(mantissa, lava_sign_mode(mantissa), num_weight_bits, spec)
+
+
+def _store(mantissa: np.ndarray, mode: str, num_weight_bits: int, spec: LoihiSpec
+           ) -> np.ndarray:
+    """:func:`lava_stored_mantissas` given the sign mode of the whole weight matrix (Lava
+    decides it once per matrix; ``mantissa`` may be one block of it)."""
     full = 1 << spec.weight_clip_bits
     sign = -1 if mode == "inhibitory" else 1
     magnitude = np.asarray(mantissa, dtype=np.int64) * sign
@@ -167,9 +173,15 @@ def lava_stored_mantissas(mantissa: np.ndarray, num_weight_bits: int,
 def choose_weight_exp(x: np.ndarray, sign_mode: str, num_weight_bits: int,
                       spec: LoihiSpec) -> int:
     """Smallest exponent in the target's range with every ``x / 2^e`` inside the grid."""
+    return _fit_exp(float(x.min(initial=0)), float(x.max(initial=0)), sign_mode,
+                    num_weight_bits, spec)
+
+
+def _fit_exp(x_min: float, x_max: float, sign_mode: str, num_weight_bits: int,
+             spec: LoihiSpec) -> int:
+    """:func:`choose_weight_exp` from the extremes of ``x`` (``x_min <= 0 <= x_max``)."""
     _, low, high = weight_grid(sign_mode, num_weight_bits, spec)
-    need = max(float(x.max(initial=0)) / high if high else 0.0,
-               float(-x.min(initial=0)) / -low if low else 0.0)
+    need = max(x_max / high if high else 0.0, -x_min / -low if low else 0.0)
     if need == 0:
         return int(np.clip(0, spec.weight_exp_min, spec.weight_exp_max))
     exp = int(np.ceil(np.log2(need)))
@@ -180,14 +192,112 @@ def choose_weight_exp(x: np.ndarray, sign_mode: str, num_weight_bits: int,
     return int(np.clip(exp, spec.weight_exp_min, spec.weight_exp_max))
 
 
-def _on_grid(x: np.ndarray, exp: int, mode: str, spec: LoihiSpec) -> tuple[np.ndarray,
-                                                                          np.ndarray]:
+def _on_grid(x: np.ndarray, exp: int, mode: str, spec: LoihiSpec,
+             stored_mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(rounded, stored) mantissas of ``x`` at exponent ``exp``: rounded to the grid, then
-    clipped and truncated as Lava stores them."""
+    clipped and truncated as Lava stores them (under ``stored_mode``, the sign mode of the
+    whole clipped matrix when ``x`` is one block of it; by default that of ``x``)."""
     step, low, high = weight_grid(mode, spec.weight_bits, spec)
     rounded = np.round(x / 2.0 ** exp / step) * step
     mantissa = np.clip(rounded, low, high).astype(np.int64)
-    return rounded, lava_stored_mantissas(mantissa, spec.weight_bits, spec)
+    if stored_mode is None:
+        stored_mode = lava_sign_mode(mantissa)
+    return rounded, _store(mantissa, stored_mode, spec.weight_bits, spec)
+
+
+# -- weights in blocks: full-size float temporaries cost ~8 bytes per synapse each ------------
+# A projection's weight targets x (and per-entry activity) come in blocks of about this many
+# entries, so the ~10 passes of quantization run on cache-sized temporaries and memory stays
+# the weights plus the mantissas (issue 19: 100 M synapses).
+BLOCK_ENTRIES = 1 << 18
+Blocks = Callable[[], Iterator[tuple[int, np.ndarray, np.ndarray | None]]]
+
+
+def flat_blocks(x: np.ndarray, activity: np.ndarray | None = None) -> Blocks:
+    """``x`` (and an activity per entry) flattened, in blocks: (first index, x, activity)."""
+    flat = np.asarray(x, dtype=np.float64).reshape(-1)
+    act = None if activity is None else np.asarray(activity, dtype=np.float64).reshape(-1)
+
+    def blocks() -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+        for start in range(0, flat.size, BLOCK_ENTRIES):
+            end = start + BLOCK_ENTRIES
+            yield start, flat[start:end], None if act is None else act[start:end]
+    return blocks
+
+
+def row_blocks(indptr: np.ndarray, entries: int = BLOCK_ENTRIES) -> list[tuple[int, int]]:
+    """Consecutive row ranges of a CSR matrix holding about ``entries`` synapses each."""
+    if indptr.size <= 1:
+        return []
+    cuts = np.searchsorted(indptr, np.arange(entries, int(indptr[-1]), entries), side="left")
+    edges = np.unique(np.concatenate([[0], cuts, [indptr.size - 1]]))
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
+
+
+def _sparse_blocks(weight: sp.csr_array, factor: np.ndarray,
+                   activity: np.ndarray | None) -> Blocks:
+    """The CSR weights times their row's factor, in row blocks (CSR entry order)."""
+    indptr = weight.indptr
+
+    def blocks() -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+        for r0, r1 in row_blocks(indptr):
+            lo, hi = int(indptr[r0]), int(indptr[r1])
+            rows = np.repeat(factor[r0:r1], np.diff(indptr[r0:r1 + 1]))
+            yield lo, weight.data[lo:hi] * rows, \
+                None if activity is None else activity[weight.indices[lo:hi]]
+    return blocks
+
+
+def _dense_blocks(weight: np.ndarray, factor: np.ndarray, activity: np.ndarray | None
+                  ) -> Blocks:
+    """The dense weights times their row's factor, in row blocks (C order)."""
+    n_post, n_pre = weight.shape
+    step = max(1, BLOCK_ENTRIES // max(n_pre, 1))
+
+    def blocks() -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+        for r0 in range(0, n_post, step):
+            x = (weight[r0:r0 + step] * factor[r0:r0 + step, None]).reshape(-1)
+            yield r0 * n_pre, x, None if activity is None else \
+                np.broadcast_to(activity, (x.size // max(n_pre, 1), n_pre)).reshape(-1)
+    return blocks
+
+
+@dataclass
+class _Extent:
+    """One pass over the blocks: extremes, nonzero count and squared norm of x."""
+
+    low: float = np.inf
+    high: float = -np.inf
+    nonzero: int = 0
+    square_sum: float = 0.0
+    size: int = 0
+
+    @classmethod
+    def of(cls, blocks: Blocks) -> _Extent:
+        found = cls()
+        for _, x, _ in blocks():
+            if x.size:
+                found.low, found.high = min(found.low, float(x.min())), \
+                    max(found.high, float(x.max()))
+                found.nonzero += int(np.count_nonzero(x))
+                found.square_sum += float(np.dot(x, x))
+                found.size += x.size
+        return found
+
+    def sign_mode(self) -> str:
+        """:func:`lava_sign_mode` of the nonzero entries (zeros do not move min >= 0)."""
+        if self.nonzero == 0 or self.low >= 0:
+            return "excitatory"
+        return "inhibitory" if self.high <= 0 else "mixed"
+
+    def stored_mode(self, exp: int, mode: str, spec: LoihiSpec) -> str:
+        """The sign mode Lava sees on the clipped mantissas: rounding and clipping are
+        monotone, so their extremes are those of x's extremes."""
+        if self.size == 0:
+            return "excitatory"
+        ends = np.array([self.low, self.high])
+        step, low, high = weight_grid(mode, spec.weight_bits, spec)
+        return lava_sign_mode(np.clip(np.round(ends / 2.0 ** exp / step) * step, low, high))
 
 
 def calibrated_weight_exp(x: np.ndarray, activity: np.ndarray, mode: str, spec: LoihiSpec
@@ -195,10 +305,21 @@ def calibrated_weight_exp(x: np.ndarray, activity: np.ndarray, mode: str, spec: 
     """The exponent, from the max-fit one down by up to ``CALIBRATION_EXP_STEPS``, with the
     smallest activity-weighted squared error ``sum_ij a_ij (m_ij 2^e - x_ij)^2``: finer steps
     for the many small weights against clipping the few largest (ties: the larger exponent)."""
-    top = choose_weight_exp(x, mode, spec.weight_bits, spec)
+    blocks = flat_blocks(x, activity)
+    return _calibrated_exp(blocks, _Extent.of(blocks), mode, spec)
+
+
+def _calibrated_exp(blocks: Blocks, extent: _Extent, mode: str, spec: LoihiSpec) -> int:
+    top = _fit_exp(min(extent.low, 0.0), max(extent.high, 0.0), mode, spec.weight_bits, spec)
+    exps = list(range(top, max(top - CALIBRATION_EXP_STEPS, spec.weight_exp_min) - 1, -1))
+    modes = [extent.stored_mode(exp, mode, spec) for exp in exps]
+    errors = np.zeros(len(exps))
+    for _, x, activity in blocks():
+        for k, exp in enumerate(exps):
+            stored = _on_grid(x, exp, mode, spec, modes[k])[1]
+            errors[k] += float(np.sum(activity * (stored * 2.0 ** exp - x) ** 2))
     best, best_error = top, np.inf
-    for exp in range(top, max(top - CALIBRATION_EXP_STEPS, spec.weight_exp_min) - 1, -1):
-        error = float(np.sum(activity * (_on_grid(x, exp, mode, spec)[1] * 2.0 ** exp - x) ** 2))
+    for exp, error in zip(exps, errors, strict=True):
         if error < best_error:
             best, best_error = exp, error
     return best
@@ -212,22 +333,43 @@ def quantize_values(x: np.ndarray, spec: LoihiSpec, activity: np.ndarray | None 
     (max-scaling); with ``activity`` (a weight per entry of ``x``, e.g. its source's mean
     spike count) it is :func:`calibrated_weight_exp`.
     """
-    nonzero = x[x != 0]
-    mode = lava_sign_mode(nonzero)
+    x = np.asarray(x, dtype=np.float64)
+    stored, exp, stats = quantize_blocks(flat_blocks(x, activity), x.size, spec,
+                                         calibrated=activity is not None)
+    return stored.reshape(x.shape), exp, stats
+
+
+def quantize_blocks(blocks: Blocks, size: int, spec: LoihiSpec, calibrated: bool
+                    ) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """:func:`quantize_values` over ``size`` entries given in blocks (two or three passes,
+    each on block-sized temporaries); the mantissas come back flat, int64."""
+    extent = _Extent.of(blocks)
+    mode = extent.sign_mode()
     bits = spec.weight_bits
-    exp = (choose_weight_exp(x, mode, bits, spec) if activity is None
-           else calibrated_weight_exp(x, activity, mode, spec))
-    rounded, stored = _on_grid(x, exp, mode, spec)
-    approx = stored * 2.0 ** exp
-    stats = {"sign_mode": lava_sign_mode(stored), "weight_exp": exp, "num_weight_bits": bits,
-             "weight_scaling": "max" if activity is None else "calibrated",
-             "nonzero": int(nonzero.size),
-             "weight_rel_error": relative_error(approx, x),
-             "weights_lost_to_zero": int(np.count_nonzero((x != 0) & (stored == 0))),
-             "weights_saturated": int(np.count_nonzero(rounded != stored))}
+    exp = (_calibrated_exp(blocks, extent, mode, spec) if calibrated else
+           _fit_exp(min(extent.low, 0.0), max(extent.high, 0.0), mode, bits, spec))
+    stored_mode = extent.stored_mode(exp, mode, spec)
+    out = np.empty(size, np.int64)
+    error, lost, saturated, low, high = 0.0, 0, 0, 0, 0
+    for start, x, _ in blocks():
+        rounded, stored = _on_grid(x, exp, mode, spec, stored_mode)
+        out[start:start + x.size] = stored
+        diff = stored * 2.0 ** exp - x
+        error += float(np.dot(diff, diff))
+        lost += int(np.count_nonzero((x != 0) & (stored == 0)))
+        saturated += int(np.count_nonzero(rounded != stored))
+        if stored.size:
+            low, high = min(low, int(stored.min())), max(high, int(stored.max()))
+    norm = float(np.sqrt(extent.square_sum))
+    rel_error = (0.0 if error == 0 else float("inf")) if norm == 0 else \
+        float(np.sqrt(error)) / norm
+    stats = {"sign_mode": lava_sign_mode(np.array([low, high])), "weight_exp": exp,
+             "num_weight_bits": bits, "weight_scaling": "calibrated" if calibrated else "max",
+             "nonzero": extent.nonzero, "weight_rel_error": rel_error,
+             "weights_lost_to_zero": lost, "weights_saturated": saturated}
     if exp < 0:
         stats["note"] = (f"weight_exp {exp} < 0: Lava floors the summed input by 2^{-exp}")
-    return stored, exp, stats
+    return out, exp, stats
 
 
 def bias_to_fixed(bias: np.ndarray, spec: LoihiSpec) -> tuple[np.ndarray, np.ndarray, int]:
@@ -332,17 +474,23 @@ def _silent_scale(c: EulerCoefficients, u_max: np.ndarray, limit: np.ndarray,
     return np.full(c.voltage_decay.shape, best if np.isfinite(best) else 1.0)
 
 
-def _row_reduce(proj: Projection, values: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
-    """``ufunc`` over each post row of ``values`` (one per stored synapse, CSR order for a
-    sparse weight): a reduction along the CSR rows, no COO of the synapses; empty rows give 0."""
+def _row_reduce(proj: Projection, transform: Callable[[np.ndarray], np.ndarray],
+                ufunc: np.ufunc) -> np.ndarray:
+    """``ufunc`` over each post row of ``transform(weights)``: for a sparse weight a reduction
+    along the CSR rows in row blocks (no COO of the synapses, no full-size temporary); empty
+    rows give 0."""
     n_post = proj.shape[0]
     if not proj.is_sparse:
-        return ufunc.reduce(values.reshape(proj.shape), axis=1) if proj.shape[1] else \
-            np.zeros(n_post)
-    indptr = proj.weight.indptr
-    found, filled = np.zeros(n_post), np.diff(indptr) > 0
-    if values.size:
-        found[filled] = ufunc.reduceat(values, indptr[:-1][filled])
+        w = np.asarray(proj.weight)
+        return ufunc.reduce(transform(w), axis=1) if proj.shape[1] else np.zeros(n_post)
+    indptr, data = proj.weight.indptr, proj.weight.data
+    found = np.zeros(n_post)
+    for r0, r1 in row_blocks(indptr):
+        starts = indptr[r0:r1]
+        filled = starts < indptr[r0 + 1:r1 + 1]
+        if np.any(filled):
+            values = transform(data[int(indptr[r0]):int(indptr[r1])])
+            found[r0:r1][filled] = ufunc.reduceat(values, (starts - indptr[r0])[filled])
     return found
 
 
@@ -351,9 +499,8 @@ def worst_case_input(graph: Graph, name: str) -> np.ndarray:
     size = graph.populations[name].size
     pos, neg = np.zeros(size), np.zeros(size)
     for proj in graph.incoming(name):
-        w = proj.weight.data if proj.is_sparse else np.asarray(proj.weight).reshape(-1)
-        pos += _row_reduce(proj, np.maximum(w, 0), np.add)
-        neg += _row_reduce(proj, np.maximum(-w, 0), np.add)
+        pos += _row_reduce(proj, lambda w: np.maximum(w, 0), np.add)
+        neg += _row_reduce(proj, lambda w: np.maximum(-w, 0), np.add)
     return np.maximum(pos, neg)
 
 
@@ -361,8 +508,7 @@ def largest_input_weight(graph: Graph, name: str) -> np.ndarray:
     """Per neuron of ``name``: the largest |weight| of its incoming synapses."""
     largest = np.zeros(graph.populations[name].size)
     for proj in graph.incoming(name):
-        w = proj.weight.data if proj.is_sparse else np.asarray(proj.weight).reshape(-1)
-        largest = np.maximum(largest, _row_reduce(proj, np.abs(w), np.maximum))
+        largest = np.maximum(largest, _row_reduce(proj, np.abs, np.maximum))
     return largest
 
 
@@ -404,20 +550,36 @@ def row_factor(graph: Graph, name: str, quant: PopulationQuant, spec: LoihiSpec)
 def quantize_projection(proj: Projection, factor: np.ndarray, spec: LoihiSpec,
                         activity: np.ndarray | None = None) -> ProjectionQuant:
     """Mantissas and weight_exp of ``proj`` given its post rows' factors (and, for
-    calibrated weight scaling, a weight per source neuron)."""
+    calibrated weight scaling, a weight per source neuron). A sparse weight gives a CSR of
+    its nonzero mantissas: its index arrays are the weight's own when no mantissa is zero."""
+    calibrated = activity is not None
     if proj.is_sparse:
-        weight = sp.csr_array(proj.weight)
-        rows = np.repeat(np.arange(weight.shape[0]), np.diff(weight.indptr))
-        per_entry = None if activity is None else activity[weight.indices]
-        stored, exp, stats = quantize_values(weight.data * factor[rows], spec, per_entry)
-        mantissa: Weight = sp.csr_array(
-            (stored, weight.indices.copy(), weight.indptr.copy()), shape=weight.shape)
+        weight = proj.weight
+        stored, exp, stats = quantize_blocks(_sparse_blocks(weight, factor, activity),
+                                             weight.nnz, spec, calibrated)
+        mantissa: Weight = _nonzero_csr(stored, weight)
     else:
-        x = np.asarray(proj.weight) * factor[:, None]
-        per_entry = None if activity is None else np.broadcast_to(activity[None, :], x.shape)
-        stored, exp, stats = quantize_values(x, spec, per_entry)
-        mantissa = stored.astype(np.int64)
+        weight = np.asarray(proj.weight)
+        stored, exp, stats = quantize_blocks(_dense_blocks(weight, factor, activity),
+                                             weight.size, spec, calibrated)
+        mantissa = stored.reshape(weight.shape)
     return ProjectionQuant(proj.name, mantissa, exp, spec.weight_bits, stats)
+
+
+def _nonzero_csr(data: np.ndarray, like: sp.csr_array) -> sp.csr_array:
+    """The CSR of ``data`` (one value per entry of ``like``) without its zeros; ``like``'s
+    index arrays are shared, not copied, when nothing is dropped. ``data`` is compacted in
+    place (``kernels.drop_zeros``: no full-size mask or copy)."""
+    zeros = like.nnz - int(np.count_nonzero(data))
+    shared = like.indices.flags.writeable and like.indptr.flags.writeable  # scipy edits in place
+    if zeros == 0 and shared:
+        return sp.csr_array((data, like.indices, like.indptr), shape=like.shape)
+    from neurocc.backends.loihi.kernels import drop_zeros
+
+    indices = np.empty(like.nnz - zeros, like.indices.dtype)
+    indptr = np.empty_like(like.indptr)
+    kept = drop_zeros(data, like.indices, like.indptr, indices, indptr)
+    return sp.csr_array((data[:kept], indices, indptr), shape=like.shape)
 
 
 def quantize_network(graph: Graph, spec: LoihiSpec, reset_policy: str = "error",

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurocc.backends import artifact as artifact_io
 from neurocc.backends.artifact import Artifact, npz_bytes, read_artifact, write_artifact
 from neurocc.compiler.errors import ArtifactError
 from neurocc.compiler.graph import Graph, Population, Projection
@@ -177,6 +178,27 @@ def test_mixed_files_are_byte_identical_when_written_twice(tmp_path: Path) -> No
     assert sorted(p.name for p in first.iterdir()) == sorted(p.name for p in second.iterdir())
     for path in first.iterdir():
         assert path.read_bytes() == (second / path.name).read_bytes()
+
+
+def test_members_written_in_slices_are_the_bytes_of_one_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a large member is written (and deflated) slice by slice: the archive is the one a single
+    # zipfile.writestr of the whole member gives (the earlier way), stored and deflated alike
+    rng = np.random.default_rng(2)
+    arrays = {"cores": np.repeat(np.arange(400), 250), "weights": rng.standard_normal(20_000)}
+    monkeypatch.setattr(artifact_io, "_WRITE_BLOCK_BYTES", 1000)
+    sliced = write_artifact(artifact_with(arrays), tmp_path / "a") / "chip.npz"
+    one = tmp_path / "one.npz"
+    with zipfile.ZipFile(one, "w") as archive:
+        for name in sorted(arrays):
+            stored = artifact_io.narrowest(arrays[name])
+            data = artifact_io._npy_header(stored) + stored.tobytes()
+            deflate = compress_types(sliced)[f"{name}.npy"] == zipfile.ZIP_DEFLATED
+            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
+                             data, compress_type=zipfile.ZIP_DEFLATED if deflate
+                             else zipfile.ZIP_STORED, compresslevel=1 if deflate else None)
+    assert set(compress_types(sliced).values()) == {zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED}
+    assert sliced.read_bytes() == one.read_bytes()
 
 
 def test_one_flipped_byte_in_a_stored_array_fails_the_checksum(tmp_path: Path) -> None:

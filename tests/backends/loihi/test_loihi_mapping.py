@@ -167,3 +167,16 @@ def test_delay_above_the_target_range() -> None:
     offsets, _ = latency_offsets(graph)
     with pytest.raises(MappingError, match=r"projection 'j1'.*68 steps.*delay_max_steps of 62"):
         lava_delays(graph, offsets, small_spec())
+
+
+def test_explicit_zeros_are_not_synapses() -> None:
+    # mantissas as the mask: a stored 0 (a weight rounded to zero) takes no synapse, no axon
+    spec = small_spec(neurons_per_core=4)
+    data = np.array([[3, 0, 0, 0], [0, 0, 0, 0], [0, 0, 5, 0]])
+    with_zeros = sp.csr_array((np.array([3, 0, 0, 5]), np.array([0, 1, 3, 2]),
+                               np.array([0, 3, 3, 4])), shape=(3, 4))
+    assert with_zeros.nnz == 4 and (with_zeros.toarray() == data).all()
+    placement = map_network({"a": 4, "b": 3}, [Synapses("j", "a", "b", with_zeros, 8)], spec)
+    core = placement.cores[-1]  # b's three neurons on one core
+    assert (core.neurons, core.synapses, core.fan_in_axons) == (3, 2, 2)
+    assert placement.msg_per_spike["a"].tolist() == [1, 0, 1, 0]

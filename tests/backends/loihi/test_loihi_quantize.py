@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from lava.utils.weightutils import SignMode, clip_weights, determine_sign_mode, truncate_weights
 
+from neurocc.backends.loihi import quantize
 from neurocc.backends.loihi.compile import compile_loihi
 from neurocc.backends.loihi.quantize import (
     lava_stored_mantissas,
@@ -272,3 +276,58 @@ def test_lif_cur_exp_has_no_lava_form_with_or_without_calibration() -> None:
     assert observe_ranges(cur_exp_graph(), spikes) == {}  # skipped, not misreported
     with pytest.raises(MappingError, match=message):
         compile_loihi(cur_exp_graph(), "loihi2", calibration_spikes=spikes)
+
+
+def sparse_graph(weight: sp.csr_array) -> Graph:
+    pops = {"in": Population("in", "input", (weight.shape[1],)),
+            "h": Population("h", "lif", (weight.shape[0],), {"tau_s": 4e-3, "v_threshold": 1.0},
+                            "to_value")}
+    return Graph(1e-3, pops, {"w": Projection("w", "in", "h", weight)}, ("in",), ("h",))
+
+
+def test_sparse_mantissas_drop_zeros_and_share_indices_otherwise() -> None:
+    # one row [1, 0.001, 0.5]: 0.001 of the largest weight is below half a mantissa step
+    # (all weights positive: excitatory, step 1; x = w * 32512 at exponent 7, so 1 -> 254,
+    # 0.5 -> 127, 0.25 of row 1 (same scale) -> 63.5 -> 64, 0.001 -> 0.25 -> 0: dropped)
+    lost = sparse_graph(sp.csr_array(np.array([[1.0, 1e-3, 0.5], [0.0, 0.25, 0.0]])))
+    q = quantize_network(lost, SPEC).projections["w"]
+    assert q.mantissa.toarray().tolist() == [[254, 0, 127], [0, 64, 0]]
+    assert q.mantissa.indices.tolist() == [0, 2, 1] and q.mantissa.indptr.tolist() == [0, 2, 3]
+    assert q.record["weights_lost_to_zero"] == 1 and q.record["nonzero"] == 4
+    kept = sparse_graph(sp.csr_array(np.array([[1.0, 0.0, 0.5], [0.0, 0.25, 0.0]])))
+    weight = kept.projections["w"].weight
+    q = quantize_network(kept, SPEC).projections["w"]
+    assert q.mantissa.toarray().tolist() == [[254, 0, 127], [0, 64, 0]]
+    assert np.shares_memory(q.mantissa.indices, weight.indices)  # no copy of the indices
+
+
+def test_quantizing_in_blocks_equals_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    # mixed signs, with and without calibrated scaling: blocks of a few rows give the same
+    # mantissas, exponent and records (sums up to rounding) as one block
+    rng = np.random.default_rng(3)
+    weight = sp.csr_array(sp.random_array((40, 50), density=0.3, random_state=rng,
+                                          format="csr",
+                                          data_sampler=lambda size: rng.normal(0.2, 1.0, size)))
+    sparse = sparse_graph(weight)
+    dense = Graph(1e-3, sparse.populations, {"w": Projection("w", "in", "h", weight.toarray())},
+                  ("in",), ("h",))
+    activity = {"in": rng.random(50) + 0.1, "h": np.ones(40)}
+
+    def run() -> list[Any]:
+        found = []
+        for graph in (sparse, dense):
+            for act in (None, activity):
+                q = quantize_network(graph, SPEC, activity=act).projections["w"]
+                m = q.mantissa.toarray() if sp.issparse(q.mantissa) else q.mantissa
+                found.append((m, q.weight_exp, dict(q.record)))
+        return found
+
+    whole = run()
+    monkeypatch.setattr(quantize, "BLOCK_ENTRIES", 7)
+    for (m, exp, record), (m1, exp1, record1) in zip(run(), whole, strict=True):
+        np.testing.assert_array_equal(m, m1)
+        assert exp == exp1 and record.keys() == record1.keys()
+        for key, value in record1.items():
+            same = value if isinstance(value, str) else pytest.approx(value, rel=1e-12)
+            assert record[key] == same, key
+    assert whole[0][2]["sign_mode"] == "mixed" and whole[1][2]["weight_scaling"] == "calibrated"
