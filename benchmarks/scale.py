@@ -90,6 +90,8 @@ STAGES = {
                   ("neurocc.backends.spinnaker.compile", "shifts", "quantize"),
                   ("neurocc.backends.spinnaker.compile", "weight_words", "quantize"),
                   ("neurocc.backends.spinnaker.compile", "partition", "partition"),
+                  ("neurocc.backends.spinnaker.compile", "_projection_arrays", "sections"),
+                  ("neurocc.backends.spinnaker.compile", "traffic", "traffic_record"),
                   ("neurocc.backends.spinnaker.routing", "route", "route")],
     "crossbar": [("neurocc.backends.crossbar.mapping", "plan", "count"),
                  ("neurocc.backends.crossbar.mapping", "tiles_of", "tiles")],
