@@ -171,7 +171,7 @@ def test_no_dense_matrix_in_the_spinnaker_engine() -> None:
     assert result.counters["synops"] == int(expected)
 
 
-@pytest.mark.slow  # the SpiNNaker mapper takes about a minute under tracemalloc
+@pytest.mark.slow  # about 20 s under tracemalloc
 def test_no_dense_matrix_in_the_spinnaker_compiler() -> None:
     n = 20_000
     graph = random_network(n, 10, 7)
