@@ -241,7 +241,13 @@ def _add_family_options(parser: argparse.ArgumentParser, kind: str = "options") 
     ``kind``: ``options`` (compile) or ``engine_options`` (simulate)."""
     seen: dict[str, str] = {}
     what = "engine options" if kind == "engine_options" else "options"
-    for family in sorted(FAMILIES.values(), key=lambda f: f.name):
+    families = sorted(FAMILIES.values(), key=lambda f: f.name)
+    helps: dict[str, list[str]] = {}  # an option several families share: each one's meaning
+    for family in families:
+        for info in describe_options(getattr(family, kind)):
+            helps.setdefault(info.name, []).append(
+                f"{family.name}: {info.help} (default: {info.default})")
+    for family in families:
         infos = describe_options(getattr(family, kind))
         if not infos:
             continue
@@ -250,8 +256,10 @@ def _add_family_options(parser: argparse.ArgumentParser, kind: str = "options") 
             if info.name in seen:
                 continue
             seen[info.name] = family.name
+            shared = helps[info.name]
             kwargs: dict[str, Any] = {"dest": OPTION_PREFIX + info.name, "default": None,
-                                      "help": f"{info.help} (default: {info.default})"}
+                                      "help": "; ".join(shared) if len(shared) > 1
+                                      else f"{info.help} (default: {info.default})"}
             if info.choices:
                 kwargs["choices"] = list(info.choices)
             elif info.kind == "array":

@@ -131,3 +131,16 @@ def test_frontend_can_be_named(tmp_path: Path, capsys) -> None:
     assert "has suffix '.bin', which no frontend reads" in capsys.readouterr().err
     assert main(["compile", str(model), "--frontend", "nir", "--target", "reference",
                  "-o", str(tmp_path / "a")]) == 0
+
+
+def test_a_flag_shared_by_families_gives_each_familys_meaning(capsys) -> None:
+    """``--progress`` is a compile option of three families with different bars: its help
+    names every one of them, not only the first family's."""
+    with pytest.raises(SystemExit):
+        main(["compile", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    start = out.index("--progress, --no-progress")
+    text = out[start:out.index("options of family", start)]
+    for family in ("crossbar:", "loihi:", "spinnaker:"):
+        assert family in text
+    assert "arrays built" in text and "synapse tables" in text
