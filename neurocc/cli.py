@@ -40,6 +40,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     info = resolve_target(args.target)
     family = get_family(info.family)
     chosen = _family_options(args, family)
+    if "progress" in {i.name for i in describe_options(family.options)}:
+        # the command line shows the family's compile bar unless told otherwise
+        chosen.setdefault("progress", not args.quiet)
     steps: list[Any] = [] if args.pipeline is None else load_pipeline(args.pipeline, info.name,
                                                                       info.family)
     graph = neurocc.load(args.model, frontend=args.frontend, **options)
@@ -293,6 +296,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="a YAML file listing passes with options; they run before any --pass")
     _add_family_options(p)
     p.add_argument("-o", "--output", required=True, help="artifact directory to write")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (by default the "
+                   "families with a `progress` option show one; --progress/--no-progress "
+                   "decides explicitly)")
     p.set_defaults(run=_cmd_compile)
 
     p = sub.add_parser("simulate", help="run an artifact on input spikes")

@@ -144,3 +144,17 @@ def test_a_flag_shared_by_families_gives_each_familys_meaning(capsys) -> None:
     for family in ("crossbar:", "loihi:", "spinnaker:"):
         assert family in text
     assert "arrays built" in text and "synapse tables" in text
+
+
+def test_compile_shows_the_family_bar_unless_quiet(tmp_path: Path, capsys) -> None:
+    """On the command line a family with a ``progress`` option shows its compile bar by
+    default (tqdm on stderr); ``--quiet`` turns it off; the artifact's bytes are the same."""
+    model = write_model(tmp_path / "m.nir")
+    code, _, err = run(capsys, "compile", str(model), "--target", "loihi2",
+                       "-o", str(tmp_path / "bar"))
+    assert code == 0 and "quantize" in err and "%|" in err
+    code, _, err = run(capsys, "compile", str(model), "--target", "loihi2",
+                       "-o", str(tmp_path / "quiet"), "--quiet")
+    assert code == 0 and "%|" not in err
+    for name in ("manifest.json", "graph.npz", "loihi.npz"):
+        assert (tmp_path / "bar" / name).read_bytes() == (tmp_path / "quiet" / name).read_bytes()
